@@ -1,0 +1,247 @@
+//! Which span is current, per tracer, following the task rather than the thread.
+//!
+//! Each thread keeps a small stack of the spans entered on it. A [`SpanGuard`](crate::SpanGuard)
+//! pushes its span while it lives; an instrumented future pushes its span only while it is
+//! being polled, so a task's span is current on whichever worker thread polls it and never
+//! leaks into other tasks on that thread. Looking up the current span of a tracer walks the
+//! stack from the top for the nearest entry of that tracer, which keeps tracers' contexts
+//! apart (as in the reference) without a lock.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use crate::span::SpanInner;
+use crate::tracer::TracerInner;
+
+/// One entered span. The pointers are not owned: whoever pushed the entry holds an
+/// `Arc<SpanInner>` (which keeps its tracer alive) until it pops the entry, and a forgotten
+/// guard leaks that `Arc`, so an entry never outlives its span.
+#[derive(Clone, Copy)]
+struct Entry {
+    tracer: *const TracerInner,
+    span: *const SpanInner,
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes `span` current on this thread until [`exit`] (the caller keeps `span` alive).
+pub(crate) fn enter(span: &Arc<SpanInner>) {
+    let entry = Entry {
+        tracer: Arc::as_ptr(&span.tracer),
+        span: Arc::as_ptr(span),
+    };
+    // During thread teardown the stack may be gone; then there is nothing to be current in.
+    let _ = STACK.try_with(|s| s.borrow_mut().push(entry));
+}
+
+/// Undoes the latest [`enter`] of `span`, wherever it is in the stack (guards may drop out of
+/// order).
+pub(crate) fn exit(span: &Arc<SpanInner>) {
+    let ptr = Arc::as_ptr(span);
+    let _ = STACK.try_with(|s| {
+        let mut stack = s.borrow_mut();
+        if let Some(i) = stack.iter().rposition(|e| e.span == ptr) {
+            stack.remove(i);
+        }
+    });
+}
+
+/// The current span of `tracer` on this thread.
+pub(crate) fn current(tracer: &Arc<TracerInner>) -> Option<Arc<SpanInner>> {
+    let wanted = Arc::as_ptr(tracer);
+    STACK
+        .try_with(|s| {
+            let stack = s.borrow();
+            let entry = stack.iter().rev().find(|e| e.tracer == wanted)?;
+            // SAFETY: the entry's owner holds an `Arc` to this span until it removes the entry
+            // (see `Entry`), so the allocation is live and we may take one more reference.
+            unsafe {
+                Arc::increment_strong_count(entry.span);
+                Some(Arc::from_raw(entry.span))
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Keeps `span` entered for its own lifetime; used around each poll.
+pub(crate) struct Entered<'a>(&'a Arc<SpanInner>);
+
+impl<'a> Entered<'a> {
+    pub(crate) fn new(span: &'a Arc<SpanInner>) -> Self {
+        enter(span);
+        Entered(span)
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        exit(self.0);
+    }
+}
+
+/// Keeps several spans entered for its own lifetime.
+struct EnteredAll<'a>(&'a [Arc<SpanInner>]);
+
+impl<'a> EnteredAll<'a> {
+    fn new(spans: &'a [Arc<SpanInner>]) -> Self {
+        spans.iter().for_each(enter);
+        EnteredAll(spans)
+    }
+}
+
+impl Drop for EnteredAll<'_> {
+    fn drop(&mut self) {
+        self.0.iter().rev().for_each(exit);
+    }
+}
+
+/// The current span of every tracer, captured to be made current somewhere else: another
+/// thread ([`Context::wrap`]), or a spawned task ([`FutureExt::in_current_trace`]).
+///
+/// ```
+/// use tracekit::{Context, Tracer};
+/// let tracer = Tracer::in_memory(10);
+/// let parent = tracer.trace("parent");
+/// let worker = std::thread::spawn(Context::current().wrap({
+///     let tracer = tracer.clone();
+///     move || tracer.trace("in-thread").trace_id()
+/// }));
+/// assert_eq!(worker.join().unwrap(), parent.trace_id());
+/// ```
+#[derive(Clone, Default)]
+pub struct Context {
+    spans: Vec<Arc<SpanInner>>,
+}
+
+impl Context {
+    /// The spans current on this thread (the nearest one of each tracer).
+    pub fn current() -> Context {
+        let mut spans: Vec<Arc<SpanInner>> = Vec::new();
+        let _ = STACK.try_with(|s| {
+            let stack = s.borrow();
+            for (i, e) in stack.iter().enumerate() {
+                let shadowed = stack[i + 1..].iter().any(|later| later.tracer == e.tracer);
+                if !shadowed {
+                    // SAFETY: as in `current`: the entry's owner keeps the span alive.
+                    spans.push(unsafe {
+                        Arc::increment_strong_count(e.span);
+                        Arc::from_raw(e.span)
+                    });
+                }
+            }
+        });
+        Context { spans }
+    }
+
+    /// Whether no span was current.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Makes these spans current on this thread until the guard drops.
+    pub fn attach(self) -> ContextGuard {
+        self.spans.iter().for_each(enter);
+        ContextGuard {
+            spans: self.spans,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Wraps `f` so it runs with these spans current, e.g. in `std::thread::spawn`.
+    pub fn wrap<F, R>(self, f: F) -> impl FnOnce() -> R
+    where
+        F: FnOnce() -> R,
+    {
+        move || {
+            let _attached = self.attach();
+            f()
+        }
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("spans", &self.spans.len())
+            .finish()
+    }
+}
+
+/// Keeps a [`Context`] attached; from [`Context::attach`]. `!Send`, like a span guard.
+pub struct ContextGuard {
+    spans: Vec<Arc<SpanInner>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        self.spans.iter().rev().for_each(exit);
+    }
+}
+
+impl std::fmt::Debug for ContextGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContextGuard")
+            .field("spans", &self.spans.len())
+            .finish()
+    }
+}
+
+/// Carries the current spans into a future that will run elsewhere (`tokio::spawn`, an
+/// executor, another thread).
+///
+/// ```
+/// # let rt = tokio::runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// use tracekit::{FutureExt, Tracer};
+/// let tracer = Tracer::in_memory(10);
+/// let parent = tracer.trace("parent");
+/// let task = tokio::spawn({
+///     let tracer = tracer.clone();
+///     async move { tracer.current_trace().span_id() }.in_current_trace()
+/// });
+/// assert_eq!(task.await.unwrap(), parent.span_id());
+/// # });
+/// ```
+pub trait FutureExt: Future + Sized {
+    /// Makes the spans current now also current whenever this future is polled.
+    fn in_current_trace(self) -> WithContext<Self> {
+        self.with_context(Context::current())
+    }
+
+    /// Makes the spans of `context` current whenever this future is polled.
+    fn with_context(self, context: Context) -> WithContext<Self> {
+        WithContext {
+            spans: context.spans,
+            inner: self,
+        }
+    }
+}
+
+impl<F: Future> FutureExt for F {}
+
+pin_project_lite::pin_project! {
+    /// A future polled with a captured [`Context`]; from [`FutureExt`].
+    pub struct WithContext<F> {
+        spans: Vec<Arc<SpanInner>>,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = EnteredAll::new(this.spans);
+        this.inner.poll(cx)
+    }
+}

@@ -1,0 +1,90 @@
+//! [`Instrumented`]: a future that owns a span.
+
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::context::Entered;
+use crate::span::{finish, SpanInner};
+
+/// A future whose span is current whenever it is polled, on whichever thread polls it; from
+/// [`SpanBuilder::instrument`](crate::SpanBuilder::instrument).
+///
+/// The span ends when the future completes; if the future panics, with status `Error` and the
+/// panic message (the panic then continues); if it is dropped before completing, with the
+/// attribute `cancelled = true`. It is `Send` whenever the wrapped future is.
+pub struct Instrumented<F> {
+    // Structurally pinned: never moved out; dropped in place in `Drop` (inside the span, so
+    // spans of half-finished children end before this one).
+    inner: ManuallyDrop<F>,
+    span: Option<Arc<SpanInner>>,
+}
+
+impl<F> Instrumented<F> {
+    pub(crate) fn new(span: Option<Arc<SpanInner>>, inner: F) -> Self {
+        Instrumented {
+            inner: ManuallyDrop::new(inner),
+            span,
+        }
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is never moved out of `self` (see the field comment), so pinning
+        // projects to it; `span` is not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
+        let Some(span) = this.span.as_ref() else {
+            return inner.poll(cx);
+        };
+        let polled = {
+            let _entered = Entered::new(span);
+            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                if let Some(span) = this.span.take() {
+                    finish(span);
+                }
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                if let Some(span) = this.span.take() {
+                    span.record_panic(&*payload);
+                    finish(span);
+                }
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+impl<F> Drop for Instrumented<F> {
+    fn drop(&mut self) {
+        let span = self.span.take();
+        {
+            let _entered = span.as_ref().map(Entered::new);
+            // SAFETY: dropped exactly once, here, in place; never used afterwards.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+        }
+        if let Some(span) = span {
+            span.record_cancelled();
+            finish(span);
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for Instrumented<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instrumented")
+            .field("open", &self.span.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,116 @@
+//! Tracing for LLM-agent code: spans around agent steps, with attributes that flow from a
+//! conversation to every LLM call and tool call inside it.
+//!
+//! # In thirty seconds
+//!
+//! ```
+//! use tracekit::{TraceFilter, Tracer};
+//!
+//! let tracer = Tracer::in_memory(1000);
+//! tracer.set_resource_attribute("service.name", "WeatherAgent");
+//!
+//! {
+//!     // One conversation turn: a root span.
+//!     let turn = tracer.trace("converse");
+//!     turn.add_inheritable_attribute("ai.conversation.id", "conv-42"); // flows to children
+//!     turn.add_attribute("ai.user.input", "Weather in Amsterdam?");
+//!
+//!     // A tool call inside it: a child span, found through the tracer's context.
+//!     let tool = tracer.trace("get_weather");
+//!     tracer.current_trace().add_attribute("ai.tool.output", "sunny");
+//!     drop(tool); // ends the span; children end before their parents
+//! }
+//!
+//! // Read the conversation back; the child inherited the conversation id.
+//! let spans = tracer.get_traces(&TraceFilter::new().attribute("ai.conversation.id", "conv-42"))?;
+//! assert_eq!(spans.len(), 2);
+//! assert_eq!(spans[1].parent_span_id, Some(spans[0].span_id));
+//! # Ok::<(), tracekit::Error>(())
+//! ```
+//!
+//! # Concepts
+//!
+//! * A [`Tracer`] is a cheap, cloneable handle to one backend ([`Sink`]): in memory
+//!   ([`Tracer::in_memory`]), a terminal ([`Tracer::human_readable`],
+//!   [`Tracer::structured_logs`]), several at once ([`Tracer::tee`]), nothing
+//!   ([`Tracer::noop`]) or your own ([`Tracer::new`]).
+//! * A span is open while its [`SpanGuard`] lives (sync code) or while its [`Instrumented`]
+//!   future runs (async code). When it ends, its [`Trace`] record goes to the sink.
+//! * Context is per tracer and follows the task: inside a span,
+//!   [`Tracer::current_trace`] finds it, on whichever thread polls the task. Carry it into
+//!   spawned tasks with [`FutureExt::in_current_trace`] and into threads with
+//!   [`Context::wrap`].
+//! * Inheritable attributes of ancestors (root first, nearest wins) come before a span's own
+//!   in [`Trace::attributes`]; what an ancestor adds before the child ends is included.
+//! * Tracing never breaks the traced code: sink errors and panics are contained, counted in
+//!   [`Tracer::stats`] and reported once on stderr.
+//!
+//! # Async
+//!
+//! ```
+//! # let rt = tokio::runtime::Runtime::new().unwrap();
+//! # rt.block_on(async {
+//! use tracekit::{FutureExt, SpanKind, Tracer};
+//!
+//! let tracer = Tracer::in_memory(100);
+//! let t = tracer.clone();
+//! tracer
+//!     .span("converse")
+//!     .kind(SpanKind::Server)
+//!     .instrument(async move {
+//!         // Spawned tasks keep the parent when wrapped with `in_current_trace`.
+//!         let call = t.span("llm-invocation").kind(SpanKind::Client).instrument(async { "hi" });
+//!         tokio::spawn(call.in_current_trace()).await.unwrap()
+//!     })
+//!     .await;
+//! let spans = tracer.get_traces(&Default::default()).unwrap();
+//! assert_eq!(spans[0].trace_id, spans[1].trace_id);
+//! # });
+//! ```
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod attributes;
+mod context;
+mod counter;
+mod error;
+mod filter;
+mod ids;
+mod instrument;
+pub mod render;
+mod sink;
+mod span;
+mod timestamp;
+mod trace;
+mod tracer;
+pub mod tracers;
+mod value;
+
+pub use attributes::{Attributes, Iter, Key};
+pub use context::{Context, ContextGuard, FutureExt, WithContext};
+pub use error::Error;
+pub use filter::TraceFilter;
+pub use ids::{ParseIdError, SpanId, TraceId};
+pub use instrument::Instrumented;
+pub use sink::{FailureLog, Sink, SinkStats};
+pub use span::{Span, SpanBuilder, SpanGuard};
+pub use timestamp::{ParseTimestampError, Timestamp};
+pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
+pub use tracer::{Stats, Tracer, DEFAULT_DEADLINE};
+pub use value::{Map, Text, Value, ValueError};
+
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+// A panic inside a sink must not disable tracing for the rest of the process, so poisoned
+// locks are used as they are: every critical section leaves its data consistent.
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn read<T: ?Sized>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn write<T: ?Sized>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,226 @@
+//! UTC timestamps with nanosecond precision, read from one monotonic clock.
+//!
+//! The wall clock is read once per process; every later reading is that anchor plus the
+//! monotonic clock's progress. So each span edge costs one `clock_gettime(CLOCK_MONOTONIC)`
+//! (a vDSO call, no syscall), durations never go negative when NTP steps the wall clock, and
+//! start/end order is consistent across threads.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// A point in time: nanoseconds since the Unix epoch, UTC.
+///
+/// Displays (and serialises) as ISO 8601 with a `+00:00` offset, microseconds when the
+/// sub-microsecond part is zero and nanoseconds otherwise, so it is lossless and reads the same
+/// as the Python reference (`2025-07-04T11:12:48.987140+00:00`).
+///
+/// ```
+/// use tracekit::Timestamp;
+/// let t: Timestamp = "2025-07-04T11:12:48.98714Z".parse().unwrap();
+/// assert_eq!(t.to_string(), "2025-07-04T11:12:48.987140+00:00");
+/// assert_eq!(t.to_iso_millis(), "2025-07-04T11:12:48.987Z");
+/// assert!("yesterday".parse::<Timestamp>().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// Why a string is not a valid timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid timestamp {input:?}: expected RFC 3339, e.g. 2025-07-04T11:12:48.987140+00:00 ({reason})")]
+pub struct ParseTimestampError {
+    input: String,
+    reason: String,
+}
+
+struct Anchor {
+    instant: Instant,
+    unix_nanos: i64,
+}
+
+fn anchor() -> &'static Anchor {
+    static ANCHOR: OnceLock<Anchor> = OnceLock::new();
+    ANCHOR.get_or_init(|| Anchor {
+        instant: Instant::now(),
+        unix_nanos: Timestamp::from_system_time(SystemTime::now()).0,
+    })
+}
+
+impl Timestamp {
+    /// The current time.
+    ///
+    /// ```
+    /// let a = tracekit::Timestamp::now();
+    /// let b = tracekit::Timestamp::now();
+    /// assert!(b >= a);
+    /// ```
+    #[inline]
+    pub fn now() -> Timestamp {
+        let anchor = anchor();
+        let elapsed = anchor.instant.elapsed().as_nanos() as i64;
+        Timestamp(anchor.unix_nanos.saturating_add(elapsed))
+    }
+
+    /// From nanoseconds since the Unix epoch.
+    ///
+    /// ```
+    /// assert_eq!(tracekit::Timestamp::from_unix_nanos(0).to_string(), "1970-01-01T00:00:00+00:00");
+    /// ```
+    pub const fn from_unix_nanos(nanos: i64) -> Timestamp {
+        Timestamp(nanos)
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub const fn unix_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// From a `SystemTime` (saturating outside 1677..2262).
+    pub fn from_system_time(t: SystemTime) -> Timestamp {
+        let nanos = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+        };
+        Timestamp(nanos)
+    }
+
+    /// As a `SystemTime`.
+    pub fn to_system_time(self) -> SystemTime {
+        if self.0 >= 0 {
+            UNIX_EPOCH + Duration::from_nanos(self.0 as u64)
+        } else {
+            UNIX_EPOCH - Duration::from_nanos(self.0.unsigned_abs())
+        }
+    }
+
+    /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
+    ///
+    /// ```
+    /// use tracekit::Timestamp;
+    /// let a = Timestamp::from_unix_nanos(1_000);
+    /// let b = Timestamp::from_unix_nanos(3_500);
+    /// assert_eq!(b.saturating_duration_since(a).as_nanos(), 2_500);
+    /// assert_eq!(a.saturating_duration_since(b).as_nanos(), 0);
+    /// ```
+    pub fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0).max(0) as u64)
+    }
+
+    /// ISO 8601 truncated to milliseconds with a `Z` suffix, as the human-readable format shows.
+    pub fn to_iso_millis(self) -> String {
+        let (dt, nanos) = self.parts();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            dt.year(),
+            dt.month() as u8,
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second(),
+            nanos / 1_000_000
+        )
+    }
+
+    fn parts(self) -> (OffsetDateTime, u32) {
+        let dt = OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128)
+            .expect("every i64 nanosecond count is a valid date");
+        (dt, dt.nanosecond())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (dt, nanos) = self.parts();
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            dt.year(),
+            dt.month() as u8,
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        )?;
+        if nanos % 1_000 != 0 {
+            write!(f, ".{nanos:09}")?;
+        } else if nanos != 0 {
+            write!(f, ".{:06}", nanos / 1_000)?;
+        }
+        f.write_str("+00:00")
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = ParseTimestampError;
+    fn from_str(s: &str) -> Result<Timestamp, ParseTimestampError> {
+        let err = |reason: String| ParseTimestampError {
+            input: s.chars().take(64).collect(),
+            reason,
+        };
+        let dt = OffsetDateTime::parse(s, &Rfc3339).map_err(|e| err(e.to_string()))?;
+        i64::try_from(dt.unix_timestamp_nanos())
+            .map(Timestamp)
+            .map_err(|_| err("outside the years 1677..2262".into()))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_lossless_and_matches_python_isoformat() {
+        let micros: Timestamp = "2025-07-04T11:12:48.882123+00:00".parse().unwrap();
+        assert_eq!(micros.to_string(), "2025-07-04T11:12:48.882123+00:00");
+        let nanos = Timestamp::from_unix_nanos(micros.unix_nanos() + 7);
+        assert_eq!(nanos.to_string(), "2025-07-04T11:12:48.882123007+00:00");
+        assert_eq!(nanos.to_string().parse::<Timestamp>().unwrap(), nanos);
+        let offset: Timestamp = "2025-07-04T13:12:48+02:00".parse().unwrap();
+        assert_eq!(offset.to_string(), "2025-07-04T11:12:48+00:00");
+    }
+
+    #[test]
+    fn now_tracks_the_wall_clock() {
+        let wall = Timestamp::from_system_time(SystemTime::now());
+        let now = Timestamp::now();
+        let skew = (now.unix_nanos() - wall.unix_nanos()).abs();
+        assert!(skew < 1_000_000_000, "skew {skew} ns");
+    }
+
+    #[test]
+    fn bad_input_is_a_typed_error() {
+        for bad in [
+            "",
+            "2025-07-04",
+            "2025-13-04T00:00:00Z",
+            "2025-07-04T11:12:48",
+        ] {
+            let e = bad.parse::<Timestamp>().unwrap_err();
+            assert!(e.to_string().contains("expected RFC 3339"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! [`Tracer`]: the handle users hold.
+
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::counter::StripedCounter;
+use crate::span::{panic_message, SpanBuilder, SpanGuard};
+use crate::tracers::{HumanReadable, InMemory, StructuredLogs, Tee};
+use crate::{
+    context, Attributes, Error, FailureLog, Key, Scope, Sink, Span, Trace, TraceFilter, Value,
+};
+
+/// How long [`Tracer::flush`] and [`Tracer::shutdown`] wait by default.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A handle to one tracing backend and its context. Cheap to clone (`Arc`), `Send + Sync`;
+/// clones share the backend, the resource attributes and the current-span context.
+///
+/// ```
+/// use tracekit::{TraceFilter, Tracer};
+///
+/// let tracer = Tracer::in_memory(1000);
+/// tracer.set_resource_attribute("service.name", "MyAgent");
+/// {
+///     let turn = tracer.trace("converse");
+///     turn.add_inheritable_attribute("ai.conversation.id", "c-1");
+///     tracer.current_trace().add_attribute("ai.user.input", "hi");
+/// }
+/// let spans = tracer.get_traces(&TraceFilter::new().attribute("ai.conversation.id", "c-1"))?;
+/// assert_eq!(spans.len(), 1);
+/// assert_eq!(spans[0].resource_attributes.get("service.name"), Some(&"MyAgent".into()));
+/// # Ok::<(), tracekit::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Tracer {
+    pub(crate) inner: Option<Arc<TracerInner>>,
+}
+
+pub(crate) struct TracerInner {
+    pub(crate) sink: Box<dyn Sink>,
+    pub(crate) scope: Scope,
+    resource: RwLock<Attributes>,
+    accepted: StripedCounter,
+    dropped: AtomicU64,
+    late_writes: AtomicU64,
+    panics: FailureLog,
+    shut_down: AtomicBool,
+}
+
+/// What a tracer has done so far; from [`Tracer::stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Spans that ended and were handed to the backend.
+    pub spans_accepted: u64,
+    /// Of those, spans the backend stored or sent (accepted minus failed, dropped and
+    /// pending).
+    pub spans_persisted: u64,
+    /// Spans discarded on purpose: ended after shutdown, or dropped by the backend.
+    pub spans_dropped: u64,
+    /// Spans the backend failed to store: its own errors plus panics caught around it. For a
+    /// tee, the sum over its members.
+    pub sink_failures: u64,
+    /// Spans accepted but not yet stored (queued in a background worker).
+    pub spans_pending: u64,
+    /// Attribute, event and status writes ignored because the span had already ended.
+    pub late_writes: u64,
+}
+
+impl TracerInner {
+    fn new(sink: Box<dyn Sink>) -> Self {
+        TracerInner {
+            sink,
+            scope: Scope::default(),
+            resource: RwLock::new(Attributes::new()),
+            accepted: StripedCounter::new(),
+            dropped: AtomicU64::new(0),
+            late_writes: AtomicU64::new(0),
+            panics: FailureLog::new(),
+            shut_down: AtomicBool::new(false),
+        }
+    }
+
+    /// Hands a finished span to the sink; a panicking sink is contained and counted.
+    pub(crate) fn deliver(&self, trace: Trace) {
+        if self.shut_down.load(Ordering::Acquire) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.accepted.add(1);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.sink.persist_owned(trace))) {
+            self.panics.record(
+                self.sink.name(),
+                &format_args!("panicked: {}", panic_message(&*payload)),
+            );
+        }
+    }
+
+    pub(crate) fn deliver_snapshot(&self, snapshot: &Trace) {
+        if self.shut_down.load(Ordering::Acquire) {
+            return;
+        }
+        if let Err(payload) =
+            catch_unwind(AssertUnwindSafe(|| self.sink.persist_snapshot(snapshot)))
+        {
+            self.panics.record(
+                self.sink.name(),
+                &format_args!("panicked on a snapshot: {}", panic_message(&*payload)),
+            );
+        }
+    }
+
+    pub(crate) fn resource_attributes(&self) -> Attributes {
+        crate::read(&self.resource).clone()
+    }
+
+    pub(crate) fn count_late_write(&self) {
+        self.late_writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn stats(&self) -> Stats {
+        let sink = self.sink.stats();
+        let accepted = self.accepted.sum();
+        let failures = self.panics.count() + sink.failures;
+        Stats {
+            spans_accepted: accepted,
+            spans_persisted: accepted.saturating_sub(failures + sink.dropped + sink.pending),
+            spans_dropped: self.dropped.load(Ordering::Relaxed) + sink.dropped,
+            sink_failures: failures,
+            spans_pending: sink.pending,
+            late_writes: self.late_writes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Tracer {
+    /// A tracer that sends finished spans to a custom [`Sink`].
+    pub fn new(sink: impl Sink) -> Tracer {
+        Tracer {
+            inner: Some(Arc::new(TracerInner::new(Box::new(sink)))),
+        }
+    }
+
+    /// A tracer that records nothing. Starting a span costs a branch: no ids, no clock, no
+    /// allocation, and spans are not current (so `current_trace()` is a no-op handle inside
+    /// them). `Tracer::default()` is the same.
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::noop();
+    /// let span = tracer.trace("x");
+    /// span.add_attribute("k", "v"); // ignored
+    /// assert!(!tracer.current_trace().is_recording());
+    /// assert!(tracer.get_traces(&Default::default()).is_err());
+    /// ```
+    pub const fn noop() -> Tracer {
+        Tracer { inner: None }
+    }
+
+    /// Keeps the last `memory_size` finished spans in memory (the oldest-ended is evicted
+    /// first); for tests and for reading a conversation back. See
+    /// [`InMemory`](crate::tracers::InMemory).
+    pub fn in_memory(memory_size: usize) -> Tracer {
+        Tracer::new(InMemory::new(memory_size))
+    }
+
+    /// Prints each finished span in the reference's human-readable format: colours on a
+    /// terminal unless `NO_COLOR` is set, values cut to the terminal width. See
+    /// [`HumanReadable`](crate::tracers::HumanReadable) to configure it.
+    pub fn human_readable<W: Write + Send + 'static>(writer: W) -> Tracer {
+        Tracer::new(HumanReadable::new(writer))
+    }
+
+    /// Writes each finished span as one JSON line in the reference's shape. See
+    /// [`StructuredLogs`](crate::tracers::StructuredLogs).
+    pub fn structured_logs<W: Write + Send + 'static>(writer: W) -> Tracer {
+        Tracer::new(StructuredLogs::new(writer))
+    }
+
+    /// Sends every span to each of `tracers` (in order; one failing does not stop the others)
+    /// and reads back from the first. The tee has its own context: open spans on it, not on
+    /// its members. See [`Tee`](crate::tracers::Tee).
+    ///
+    /// ```
+    /// use tracekit::Tracer;
+    /// let memory = Tracer::in_memory(100);
+    /// let tee = Tracer::tee([memory.clone(), Tracer::structured_logs(std::io::sink())]);
+    /// drop(tee.trace("x"));
+    /// assert_eq!(memory.get_traces(&Default::default()).unwrap().len(), 1);
+    /// assert_eq!(tee.get_traces(&Default::default()).unwrap().len(), 1);
+    /// ```
+    pub fn tee(tracers: impl IntoIterator<Item = Tracer>) -> Tracer {
+        Tracer::new(Tee::new(tracers))
+    }
+
+    /// Whether this tracer records anything (false for [`Tracer::noop`]).
+    #[inline]
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Adds an attribute to the resource of every span this tracer ends from now on (e.g.
+    /// `service.name`).
+    pub fn set_resource_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
+        if let Some(inner) = &self.inner {
+            crate::write(&inner.resource).insert(key, value);
+        }
+    }
+
+    /// The current resource attributes.
+    pub fn resource_attributes(&self) -> Attributes {
+        self.inner
+            .as_ref()
+            .map(|i| i.resource_attributes())
+            .unwrap_or_default()
+    }
+
+    /// Starts a span named `name` under the current span and makes it current until the
+    /// guard drops. Short for `tracer.span(name).start()`.
+    pub fn trace(&self, name: impl Into<Key>) -> SpanGuard {
+        self.span(name).start()
+    }
+
+    /// Configures a span to start: kind, parent, attributes, then `.start()` or
+    /// `.instrument(future)`.
+    pub fn span(&self, name: impl Into<Key>) -> SpanBuilder<'_> {
+        SpanBuilder::new(self, name.into())
+    }
+
+    /// The innermost open span of this tracer in the current thread or task, or a no-op
+    /// handle outside any span.
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::in_memory(10);
+    /// tracer.current_trace().add_attribute("ignored", true); // no span: a no-op
+    /// let _span = tracer.trace("x");
+    /// assert_eq!(tracer.current_trace().span_name(), Some("x"));
+    /// ```
+    pub fn current_trace(&self) -> Span {
+        self.try_current_trace().unwrap_or_default()
+    }
+
+    /// The innermost open span of this tracer, if any.
+    pub fn try_current_trace(&self) -> Option<Span> {
+        let inner = self.inner.as_ref()?;
+        context::current(inner).map(|span| Span { inner: Some(span) })
+    }
+
+    /// Reads stored spans back, ordered by start time; see [`TraceFilter`] for the rules.
+    /// Spans still open are never returned.
+    pub fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        match &self.inner {
+            Some(inner) => inner.sink.get_traces(filter),
+            None => Err(Error::Unsupported {
+                sink: "noop",
+                operation: "get_traces",
+            }),
+        }
+    }
+
+    /// Waits until everything accepted so far is stored or sent, up to
+    /// [`DEFAULT_DEADLINE`].
+    pub fn flush(&self) -> Result<(), Error> {
+        self.flush_within(DEFAULT_DEADLINE)
+    }
+
+    /// Like [`flush`](Self::flush) with an explicit time limit.
+    pub fn flush_within(&self, timeout: Duration) -> Result<(), Error> {
+        self.flush_until(Instant::now() + timeout)
+    }
+
+    /// Flushes and stops the backend; spans that end afterwards are dropped and counted in
+    /// [`Stats::spans_dropped`]. Calling it again does nothing.
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::in_memory(10);
+    /// tracer.shutdown().unwrap();
+    /// drop(tracer.trace("late"));
+    /// assert_eq!(tracer.stats().spans_dropped, 1);
+    /// ```
+    pub fn shutdown(&self) -> Result<(), Error> {
+        self.shutdown_within(DEFAULT_DEADLINE)
+    }
+
+    /// Like [`shutdown`](Self::shutdown) with an explicit time limit.
+    pub fn shutdown_within(&self, timeout: Duration) -> Result<(), Error> {
+        self.shutdown_until(Instant::now() + timeout)
+    }
+
+    /// Counts of spans accepted, persisted, dropped and failed so far.
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::in_memory(10);
+    /// drop(tracer.trace("x"));
+    /// let stats = tracer.stats();
+    /// assert_eq!((stats.spans_accepted, stats.spans_persisted, stats.sink_failures), (1, 1, 0));
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.inner.as_ref().map(|i| i.stats()).unwrap_or_default()
+    }
+
+    /// The backend's name (`"noop"` for a no-op tracer).
+    pub fn sink_name(&self) -> &'static str {
+        self.inner.as_ref().map_or("noop", |i| i.sink.name())
+    }
+
+    pub(crate) fn deliver(&self, trace: Trace) {
+        if let Some(inner) = &self.inner {
+            inner.deliver(trace);
+        }
+    }
+
+    pub(crate) fn deliver_snapshot(&self, snapshot: &Trace) {
+        if let Some(inner) = &self.inner {
+            inner.deliver_snapshot(snapshot);
+        }
+    }
+
+    pub(crate) fn snapshot_enabled(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| i.sink.snapshot_enabled())
+    }
+
+    pub(crate) fn flush_until(&self, deadline: Instant) -> Result<(), Error> {
+        match &self.inner {
+            Some(inner) => inner.sink.flush(deadline),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn shutdown_until(&self, deadline: Instant) -> Result<(), Error> {
+        match &self.inner {
+            Some(inner) if !inner.shut_down.swap(true, Ordering::AcqRel) => {
+                inner.sink.shutdown(deadline)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracer")
+            .field("sink", &self.sink_name())
+            .finish()
+    }
+}

@@ -1,0 +1,142 @@
+use std::io::Write;
+use std::time::Instant;
+
+use super::writer::LineWriter;
+use crate::render::RenderOptions;
+use crate::{Error, Sink, SinkStats, Trace};
+
+/// Whether [`HumanReadable`] colours its output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colours when writing to a terminal (stdout, stderr or a terminal file) and the
+    /// `NO_COLOR` environment variable is unset or empty.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Prints each finished span in the reference's human-readable format; from
+/// [`Tracer::human_readable`](crate::Tracer::human_readable).
+///
+/// Defaults as the reference: detail values cut to `max(COLUMNS - 40, 80)` characters per
+/// line (`COLUMNS` unset or not a number: 80) and 4 lines; a blank line after each span.
+/// Control characters in recorded values are escaped so they cannot drive the terminal.
+/// Write errors are counted in [`Tracer::stats`](crate::Tracer::stats); the first is
+/// printed on stderr.
+///
+/// ```
+/// use tracekit::tracers::{ColorChoice, HumanReadable};
+/// let sink = HumanReadable::new(std::io::stdout()).color(ColorChoice::Never).max_length(100);
+/// let tracer = tracekit::Tracer::new(sink);
+/// tracer.set_resource_attribute("service.name", "MyAgent");
+/// drop(tracer.trace("hello")); // prints "[<trace id>/root/<span id>] MyAgent INTERNAL hello - ..."
+/// ```
+pub struct HumanReadable {
+    out: LineWriter,
+    options: RenderOptions,
+    color: ColorChoice,
+}
+
+impl HumanReadable {
+    /// Prints to `writer`.
+    pub fn new<W: Write + Send + 'static>(writer: W) -> Self {
+        let out = LineWriter::new(writer);
+        let mut options = RenderOptions::default()
+            .max_length(default_max_length(std::env::var("COLUMNS").ok().as_deref()))
+            .max_lines(4);
+        options.color = resolve(ColorChoice::Auto, out.terminal);
+        HumanReadable {
+            out,
+            options,
+            color: ColorChoice::Auto,
+        }
+    }
+
+    /// Chooses colours (default [`ColorChoice::Auto`]).
+    pub fn color(mut self, choice: ColorChoice) -> Self {
+        self.color = choice;
+        self.options.color = resolve(choice, self.out.terminal);
+        self
+    }
+
+    /// Characters per detail line.
+    pub fn max_length(mut self, chars: usize) -> Self {
+        self.options.max_length = chars;
+        self
+    }
+
+    /// Lines per detail value.
+    pub fn max_lines(mut self, lines: usize) -> Self {
+        self.options.max_lines = Some(lines);
+        self
+    }
+
+    /// The colour choice.
+    pub fn color_choice(&self) -> ColorChoice {
+        self.color
+    }
+
+    /// The layout in use (with the colour choice resolved).
+    pub fn options(&self) -> &RenderOptions {
+        &self.options
+    }
+}
+
+fn resolve(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// The reference's default width: terminal columns minus 40, at least 80.
+fn default_max_length(columns: Option<&str>) -> usize {
+    columns
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .map_or(80, |c| c.saturating_sub(40).max(80))
+}
+
+impl Sink for HumanReadable {
+    fn persist(&self, trace: &Trace) {
+        let mut text = trace.as_human_readable_with(&self.options);
+        text.push('\n');
+        self.out.write(self.name(), text.as_bytes());
+    }
+
+    fn flush(&self, _deadline: Instant) -> Result<(), Error> {
+        self.out.flush(self.name())
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.out.stats()
+    }
+
+    fn name(&self) -> &'static str {
+        "human_readable"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_follows_columns_with_a_floor_and_a_fallback() {
+        assert_eq!(default_max_length(None), 80);
+        assert_eq!(default_max_length(Some("200")), 160);
+        assert_eq!(default_max_length(Some("100")), 80);
+        assert_eq!(default_max_length(Some("wide")), 80);
+    }
+
+    #[test]
+    fn auto_colour_needs_a_terminal() {
+        assert!(!resolve(ColorChoice::Auto, false));
+        assert!(resolve(ColorChoice::Always, false));
+        assert!(!resolve(ColorChoice::Never, true));
+        assert!(!HumanReadable::new(Vec::new()).options().color);
+    }
+}

@@ -1,0 +1,22 @@
+//! The built-in backends. Each is a [`Sink`](crate::Sink); the `Tracer` constructors
+//! (`Tracer::in_memory`, `Tracer::human_readable`, ...) wrap them with defaults, and
+//! [`Tracer::new`](crate::Tracer::new) takes a configured one:
+//!
+//! ```
+//! use tracekit::tracers::{ColorChoice, HumanReadable};
+//! let tracer = tracekit::Tracer::new(
+//!     HumanReadable::new(std::io::stderr()).color(ColorChoice::Never).max_lines(2),
+//! );
+//! # drop(tracer);
+//! ```
+
+mod human_readable;
+mod in_memory;
+mod structured_logs;
+mod tee;
+mod writer;
+
+pub use human_readable::{ColorChoice, HumanReadable};
+pub use in_memory::InMemory;
+pub use structured_logs::StructuredLogs;
+pub use tee::Tee;

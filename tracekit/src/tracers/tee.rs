@@ -1,0 +1,92 @@
+use std::time::Instant;
+
+use crate::{Error, Sink, SinkStats, Trace, TraceFilter, Tracer};
+
+/// Sends every span to several tracers; from [`Tracer::tee`](crate::Tracer::tee).
+///
+/// Members receive each span in order. Each member contains its own failures (a panicking
+/// or failing member is counted in its own [`Tracer::stats`] and never stops the others or
+/// reaches the traced code). `get_traces` reads from the first member. Snapshots go to the
+/// members that take them. `flush`/`shutdown` reach every member; the first error is
+/// returned after all were tried.
+pub struct Tee {
+    members: Vec<Tracer>,
+}
+
+impl Tee {
+    /// A tee over `tracers`.
+    pub fn new(tracers: impl IntoIterator<Item = Tracer>) -> Self {
+        Tee {
+            members: tracers.into_iter().collect(),
+        }
+    }
+
+    /// The member tracers.
+    pub fn members(&self) -> &[Tracer] {
+        &self.members
+    }
+
+    fn each(&self, f: impl Fn(&Tracer) -> Result<(), Error>) -> Result<(), Error> {
+        self.members
+            .iter()
+            .map(f)
+            .fold(Ok(()), |first, next| first.and(next))
+    }
+}
+
+impl Sink for Tee {
+    fn persist(&self, trace: &Trace) {
+        self.persist_owned(trace.clone());
+    }
+
+    fn persist_owned(&self, trace: Trace) {
+        if let Some((last, rest)) = self.members.split_last() {
+            for member in rest {
+                member.deliver(trace.clone());
+            }
+            last.deliver(trace);
+        }
+    }
+
+    fn persist_snapshot(&self, snapshot: &Trace) {
+        for member in &self.members {
+            if member.snapshot_enabled() {
+                member.deliver_snapshot(snapshot);
+            }
+        }
+    }
+
+    fn snapshot_enabled(&self) -> bool {
+        self.members.iter().any(Tracer::snapshot_enabled)
+    }
+
+    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        match self.members.first() {
+            Some(first) => first.get_traces(filter),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn flush(&self, deadline: Instant) -> Result<(), Error> {
+        self.each(|m| m.flush_until(deadline))
+    }
+
+    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
+        self.each(|m| m.shutdown_until(deadline))
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.members
+            .iter()
+            .map(Tracer::stats)
+            .fold(SinkStats::default(), |acc, s| SinkStats {
+                failures: acc.failures + s.sink_failures,
+                dropped: acc.dropped + s.spans_dropped,
+                pending: acc.pending + s.spans_pending,
+            })
+    }
+
+    fn name(&self) -> &'static str {
+        "tee"
+    }
+}
