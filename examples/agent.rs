@@ -1,1 +1,208 @@
-fn main() {}
+//! A small weather agent, traced end to end. Offline and deterministic: the "LLM" follows a
+//! script (ask for the weather tool, then the unit-conversion tool, then answer).
+//!
+//! Run it with `cargo run --example agent`. Spans print as they end (children first), then the
+//! conversation is read back by `ai.conversation.id` and drawn as a tree.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use tracekit::{SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value};
+
+/// What the scripted model says next.
+enum Turn {
+    CallTool { name: &'static str, input: Value },
+    Answer(String),
+}
+
+/// A stand-in for an LLM client: returns the next scripted turn.
+struct ScriptedLlm {
+    model_id: &'static str,
+}
+
+impl ScriptedLlm {
+    fn invoke(&self, messages: &[Value]) -> (Turn, Value) {
+        let tool_results = messages
+            .iter()
+            .filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
+            .count();
+        let turn = match tool_results {
+            0 => Turn::CallTool {
+                name: "get_weather",
+                input: json!({"city": "Amsterdam"}).into(),
+            },
+            1 => Turn::CallTool {
+                name: "convert_units",
+                input: json!({"celsius": 18}).into(),
+            },
+            _ => Turn::Answer("It is 18 °C (64.4 °F) and sunny in Amsterdam.".into()),
+        };
+        let input_tokens = 120 + 40 * messages.len() as u64;
+        let usage = json!({"inputTokens": input_tokens, "outputTokens": 25, "totalTokens": input_tokens + 25});
+        (turn, usage.into())
+    }
+}
+
+struct WeatherAgent {
+    tracer: Tracer,
+    llm: ScriptedLlm,
+}
+
+#[derive(Debug)]
+struct ToolError(String);
+
+impl WeatherAgent {
+    /// One conversation turn: the root span of a trace.
+    fn converse(&self, conversation_id: &str, user: &str, input: &str) -> String {
+        let span = self.tracer.span("converse").kind(SpanKind::Server).start();
+        span.add_inheritable_attribute("ai.conversation.id", conversation_id)
+            .add_inheritable_attribute("ai.auth.context", json!({"principal_id": user}))
+            .add_attribute("ai.trace.type", "converse")
+            .add_attribute("ai.user.input", input);
+
+        let mut messages = vec![Value::from(json!({"role": "user", "content": input}))];
+        let answer = loop {
+            match self.call_llm(&messages) {
+                Turn::Answer(text) => break text,
+                Turn::CallTool { name, input } => {
+                    let output = self
+                        .call_tool(name, &input)
+                        .unwrap_or_else(|e| format!("tool failed: {}", e.0));
+                    messages.push(json!({"role": "tool", "name": name, "content": output}).into());
+                }
+            }
+        };
+        span.add_attribute("ai.agent.response", answer.as_str());
+        answer
+    }
+
+    fn call_llm(&self, messages: &[Value]) -> Turn {
+        let span = self
+            .tracer
+            .span("llm-invocation")
+            .kind(SpanKind::Client)
+            .attribute("ai.trace.type", "llm-invocation")
+            .attribute("peer.service", "llm:scripted")
+            .attribute("ai.llm.request.model.id", self.llm.model_id)
+            .attribute("ai.llm.request.messages", messages.to_vec())
+            .start();
+        let (turn, usage) = self.llm.invoke(messages);
+        let (output, stop_reason) = match &turn {
+            Turn::CallTool { name, input } => (
+                json!({"toolUse": {"name": name, "input": input}}),
+                "tool_use",
+            ),
+            Turn::Answer(text) => (
+                json!({"message": {"role": "assistant", "content": text}}),
+                "end_turn",
+            ),
+        };
+        span.add_attribute("ai.llm.response.output", output)
+            .add_attribute("ai.llm.response.stop.reason", stop_reason)
+            .add_attribute("ai.llm.response.usage", usage);
+        turn
+    }
+
+    fn call_tool(&self, name: &'static str, input: &Value) -> Result<String, ToolError> {
+        let span = self
+            .tracer
+            .span(name)
+            .kind(SpanKind::Client)
+            .attribute("ai.trace.type", "tool-invocation")
+            .attribute("peer.service", format!("tool:{name}"))
+            .attribute("ai.tool.name", name)
+            .attribute("ai.tool.input", input)
+            .start();
+        let result = match name {
+            "get_weather" => Ok("18 °C, sunny".to_string()),
+            "convert_units" => {
+                let c = input.get("celsius").and_then(Value::as_f64).unwrap_or(0.0);
+                Ok(format!("{:.1} °F", c * 9.0 / 5.0 + 32.0))
+            }
+            other => Err(ToolError(format!("unknown tool {other}"))),
+        };
+        match &result {
+            Ok(out) => span.add_attribute("ai.tool.output", out.as_str()),
+            Err(e) => span
+                .add_attribute("ai.tool.error", e.0.as_str())
+                .set_status(SpanStatus::Error),
+        };
+        result
+    }
+}
+
+/// Draws the spans of one conversation as a tree with durations and token counts.
+fn print_tree(spans: &[Trace]) {
+    let mut children: HashMap<Option<tracekit::SpanId>, Vec<&Trace>> = HashMap::new();
+    for span in spans {
+        children.entry(span.parent_span_id).or_default().push(span);
+    }
+    fn walk(span: &Trace, depth: usize, children: &HashMap<Option<tracekit::SpanId>, Vec<&Trace>>) {
+        let ms = span.duration().map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        let tokens = span
+            .attributes
+            .get("ai.llm.response.usage")
+            .and_then(|u| u.get("totalTokens"))
+            .map(|t| format!("  {t} tokens"))
+            .unwrap_or_default();
+        println!(
+            "{}{} [{}] {ms:.3} ms{tokens}",
+            "  ".repeat(depth),
+            span.span_name,
+            span.span_kind
+        );
+        for child in children.get(&Some(span.span_id)).into_iter().flatten() {
+            walk(child, depth + 1, children);
+        }
+    }
+    for root in children.get(&None).into_iter().flatten() {
+        walk(root, 0, &children);
+    }
+}
+
+fn main() -> Result<(), tracekit::Error> {
+    let memory = Tracer::in_memory(1000);
+    let tracer = Tracer::tee([memory.clone(), Tracer::human_readable(std::io::stdout())]);
+    tracer.set_resource_attribute("service.name", "WeatherAgent");
+
+    let agent = WeatherAgent {
+        tracer: tracer.clone(),
+        llm: ScriptedLlm {
+            model_id: "scripted-weather-v1",
+        },
+    };
+    let conversation_id = "01JZAJ75QJP9K1BFZM8SJRBB1B";
+    println!("== spans as they end ==\n");
+    let answer = agent.converse(
+        conversation_id,
+        "user123",
+        "What's the weather in Amsterdam, in Fahrenheit?",
+    );
+    println!("== answer ==\n{answer}\n");
+
+    let spans =
+        tracer.get_traces(&TraceFilter::new().attribute("ai.conversation.id", conversation_id))?;
+    println!(
+        "== conversation {conversation_id}: {} spans ==",
+        spans.len()
+    );
+    print_tree(&spans);
+    let total_tokens: u64 = spans
+        .iter()
+        .filter_map(|s| {
+            s.attributes
+                .get("ai.llm.response.usage")?
+                .get("totalTokens")?
+                .as_u64()
+        })
+        .sum();
+    println!("total tokens: {total_tokens}");
+
+    tracer.shutdown()?;
+    let stats = tracer.stats();
+    println!(
+        "tracer stats: {} accepted, {} persisted, {} failed",
+        stats.spans_accepted, stats.spans_persisted, stats.sink_failures
+    );
+    Ok(())
+}

@@ -99,6 +99,11 @@ pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
 pub use tracer::{Stats, Tracer, DEFAULT_DEADLINE};
 pub use value::{Map, Text, Value, ValueError};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 // A panic inside a sink must not disable tracing for the rest of the process, so poisoned

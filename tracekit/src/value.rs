@@ -394,7 +394,7 @@ enum Number {
 fn float_as_int(f: f64) -> Option<i128> {
     // 2^127 is exactly representable; anything at or beyond it cannot be an i128.
     const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
-    (f.fract() == 0.0 && f.abs() < LIMIT).then(|| f as i128)
+    (f.fract() == 0.0 && f.abs() < LIMIT).then_some(f as i128)
 }
 
 impl PartialEq for Value {

@@ -26,11 +26,16 @@ impl Tee {
         &self.members
     }
 
+    /// Runs `f` on every member (even after one fails) and returns the first error.
     fn each(&self, f: impl Fn(&Tracer) -> Result<(), Error>) -> Result<(), Error> {
-        self.members
-            .iter()
-            .map(f)
-            .fold(Ok(()), |first, next| first.and(next))
+        let mut first = Ok(());
+        for member in &self.members {
+            let result = f(member);
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
     }
 }
 
