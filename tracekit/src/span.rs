@@ -378,6 +378,13 @@ impl std::fmt::Debug for Span {
 /// parent.end();
 /// assert!(tracer.try_current_trace().is_none());
 /// ```
+///
+/// A guard cannot move to another thread:
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// needs_send(tracekit::Tracer::in_memory(1).trace("x"));
+/// ```
 pub struct SpanGuard {
     span: Span,
     /// Whether the thread was already unwinding when the span started; then unwinding at the
