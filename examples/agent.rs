@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use tracekit::{SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value};
+use tracekit::{traced, Trace, TraceFilter, Tracer, Value};
 
 /// What the scripted model says next.
 enum Turn {
@@ -51,41 +51,50 @@ struct WeatherAgent {
 #[derive(Debug)]
 struct ToolError(String);
 
-impl WeatherAgent {
-    /// One conversation turn: the root span of a trace.
-    fn converse(&self, conversation_id: &str, user: &str, input: &str) -> String {
-        let span = self.tracer.span("converse").kind(SpanKind::Server).start();
-        span.add_inheritable_attribute("ai.conversation.id", conversation_id)
-            .add_inheritable_attribute("ai.auth.context", json!({"principal_id": user}))
-            .add_attribute("ai.trace.type", "converse")
-            .add_attribute("ai.user.input", input);
+impl std::fmt::Display for ToolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
+impl WeatherAgent {
+    /// One conversation turn: the root span of a trace. The conversation id and the user flow
+    /// to every span below.
+    #[traced(
+        kind = Server,
+        attributes("ai.trace.type" = "converse", "ai.user.input" = input),
+        inheritable("ai.conversation.id" = conversation_id, "ai.auth.context" = json!({"principal_id": user})),
+        output = "ai.agent.response"
+    )]
+    fn converse(&self, conversation_id: &str, user: &str, input: &str) -> String {
         let mut messages = vec![Value::from(json!({"role": "user", "content": input}))];
-        let answer = loop {
+        loop {
             match self.call_llm(&messages) {
-                Turn::Answer(text) => break text,
+                Turn::Answer(text) => return text,
                 Turn::CallTool { name, input } => {
-                    let output = self
-                        .call_tool(name, &input)
-                        .unwrap_or_else(|e| format!("tool failed: {}", e.0));
-                    messages.push(json!({"role": "tool", "name": name, "content": output}).into());
+                    let output = match name {
+                        "get_weather" => self.get_weather(&input),
+                        "convert_units" => self.convert_units(&input),
+                        other => Err(ToolError(format!("unknown tool {other}"))),
+                    };
+                    let content = output.unwrap_or_else(|e| format!("tool failed: {e}"));
+                    messages.push(json!({"role": "tool", "name": name, "content": content}).into());
                 }
             }
-        };
-        span.add_attribute("ai.agent.response", answer.as_str());
-        answer
+        }
     }
 
+    #[traced(
+        "llm-invocation",
+        kind = Client,
+        attributes(
+            "ai.trace.type" = "llm-invocation",
+            "peer.service" = "llm:scripted",
+            "ai.llm.request.model.id" = self.llm.model_id,
+            "ai.llm.request.messages" = messages
+        )
+    )]
     fn call_llm(&self, messages: &[Value]) -> Turn {
-        let span = self
-            .tracer
-            .span("llm-invocation")
-            .kind(SpanKind::Client)
-            .attribute("ai.trace.type", "llm-invocation")
-            .attribute("peer.service", "llm:scripted")
-            .attribute("ai.llm.request.model.id", self.llm.model_id)
-            .attribute("ai.llm.request.messages", messages.to_vec())
-            .start();
         let (turn, usage) = self.llm.invoke(messages);
         let (output, stop_reason) = match &turn {
             Turn::CallTool { name, input } => (
@@ -97,37 +106,38 @@ impl WeatherAgent {
                 "end_turn",
             ),
         };
-        span.add_attribute("ai.llm.response.output", output)
+        // Inside a traced method the span is the tracer's current one.
+        self.tracer
+            .current_trace()
+            .add_attribute("ai.llm.response.output", output)
             .add_attribute("ai.llm.response.stop.reason", stop_reason)
             .add_attribute("ai.llm.response.usage", usage);
         turn
     }
 
-    fn call_tool(&self, name: &'static str, input: &Value) -> Result<String, ToolError> {
-        let span = self
-            .tracer
-            .span(name)
-            .kind(SpanKind::Client)
-            .attribute("ai.trace.type", "tool-invocation")
-            .attribute("peer.service", format!("tool:{name}"))
-            .attribute("ai.tool.name", name)
-            .attribute("ai.tool.input", input)
-            .start();
-        let result = match name {
-            "get_weather" => Ok("18 °C, sunny".to_string()),
-            "convert_units" => {
-                let c = input.get("celsius").and_then(Value::as_f64).unwrap_or(0.0);
-                Ok(format!("{:.1} °F", c * 9.0 / 5.0 + 32.0))
-            }
-            other => Err(ToolError(format!("unknown tool {other}"))),
-        };
-        match &result {
-            Ok(out) => span.add_attribute("ai.tool.output", out.as_str()),
-            Err(e) => span
-                .add_attribute("ai.tool.error", e.0.as_str())
-                .set_status(SpanStatus::Error),
-        };
-        result
+    #[traced(
+        kind = Client,
+        attributes("ai.trace.type" = "tool-invocation", "peer.service" = "tool:get_weather", "ai.tool.input" = input),
+        output = "ai.tool.output"
+    )]
+    fn get_weather(&self, input: &Value) -> Result<String, ToolError> {
+        match input.get("city").and_then(Value::as_str) {
+            Some("Amsterdam") => Ok("18 °C, sunny".to_string()),
+            other => Err(ToolError(format!("no forecast for {other:?}"))),
+        }
+    }
+
+    #[traced(
+        kind = Client,
+        attributes("ai.trace.type" = "tool-invocation", "peer.service" = "tool:convert_units", "ai.tool.input" = input),
+        output = "ai.tool.output"
+    )]
+    fn convert_units(&self, input: &Value) -> Result<String, ToolError> {
+        let celsius = input
+            .get("celsius")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| ToolError("missing celsius".into()))?;
+        Ok(format!("{:.1} °F", celsius * 9.0 / 5.0 + 32.0))
     }
 }
 

@@ -70,6 +70,19 @@ pub(crate) fn current(tracer: &Arc<TracerInner>) -> Option<Arc<SpanInner>> {
         .flatten()
 }
 
+/// The tracer of the innermost entered span on this thread, whichever tracer that is.
+pub(crate) fn innermost_tracer() -> Option<Arc<TracerInner>> {
+    STACK
+        .try_with(|s| {
+            let stack = s.borrow();
+            let entry = stack.last()?;
+            // SAFETY: the entry's owner keeps the span (and so its tracer) alive.
+            Some(Arc::clone(unsafe { &(*entry.span).tracer }))
+        })
+        .ok()
+        .flatten()
+}
+
 /// Keeps `span` entered for its own lifetime; used around each poll.
 pub(crate) struct Entered<'a>(&'a Arc<SpanInner>);
 

@@ -9,6 +9,27 @@ use std::task::{Context, Poll};
 
 use crate::context::Entered;
 use crate::span::{finish, SpanInner};
+use crate::Span;
+
+/// Runs when an instrumented future completes, before its span ends; `#[traced]` uses it to
+/// record a returned `Err` or an output. `()` does nothing.
+#[doc(hidden)]
+pub trait OnOutput<T> {
+    /// Called once with the span and the output.
+    fn on_output(self, span: &Span, output: &T);
+}
+
+impl<T> OnOutput<T> for () {
+    #[inline]
+    fn on_output(self, _: &Span, _: &T) {}
+}
+
+impl<T, C: FnOnce(&Span, &T)> OnOutput<T> for C {
+    #[inline]
+    fn on_output(self, span: &Span, output: &T) {
+        self(span, output)
+    }
+}
 
 /// A future whose span is current whenever it is polled, on whichever thread polls it; from
 /// [`SpanBuilder::instrument`](crate::SpanBuilder::instrument).
@@ -16,23 +37,25 @@ use crate::span::{finish, SpanInner};
 /// The span ends when the future completes; if the future panics, with status `Error` and the
 /// panic message (the panic then continues); if it is dropped before completing, with the
 /// attribute `cancelled = true`. It is `Send` whenever the wrapped future is.
-pub struct Instrumented<F> {
+pub struct Instrumented<F, C = ()> {
     // Structurally pinned: never moved out; dropped in place in `Drop` (inside the span, so
     // spans of half-finished children end before this one).
     inner: ManuallyDrop<F>,
     span: Option<Arc<SpanInner>>,
+    on_output: Option<C>,
 }
 
-impl<F> Instrumented<F> {
-    pub(crate) fn new(span: Option<Arc<SpanInner>>, inner: F) -> Self {
+impl<F, C> Instrumented<F, C> {
+    pub(crate) fn new(span: Option<Arc<SpanInner>>, inner: F, on_output: C) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             span,
+            on_output: Some(on_output),
         }
     }
 }
 
-impl<F: Future> Future for Instrumented<F> {
+impl<F: Future, C: OnOutput<F::Output>> Future for Instrumented<F, C> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -50,8 +73,14 @@ impl<F: Future> Future for Instrumented<F> {
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
-                if let Some(span) = this.span.take() {
-                    finish(span);
+                let span = Span {
+                    inner: this.span.take(),
+                };
+                if let (Some(hook), true) = (this.on_output.take(), span.inner.is_some()) {
+                    hook.on_output(&span, &output);
+                }
+                if let Some(inner) = span.inner {
+                    finish(inner);
                 }
                 Poll::Ready(output)
             }
@@ -66,7 +95,7 @@ impl<F: Future> Future for Instrumented<F> {
     }
 }
 
-impl<F> Drop for Instrumented<F> {
+impl<F, C> Drop for Instrumented<F, C> {
     fn drop(&mut self) {
         let span = self.span.take();
         {
@@ -81,7 +110,7 @@ impl<F> Drop for Instrumented<F> {
     }
 }
 
-impl<F> std::fmt::Debug for Instrumented<F> {
+impl<F, C> std::fmt::Debug for Instrumented<F, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Instrumented")
             .field("open", &self.span.is_some())

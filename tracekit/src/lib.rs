@@ -70,6 +70,7 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod as_tracer;
 mod attributes;
 mod context;
 mod counter;
@@ -86,6 +87,13 @@ mod tracer;
 pub mod tracers;
 mod value;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use tracekit_macros::traced;
+
+pub use as_tracer::AsTracer;
 pub use attributes::{Attributes, Iter, Key};
 pub use context::{Context, ContextGuard, FutureExt, WithContext};
 pub use error::Error;

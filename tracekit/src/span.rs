@@ -235,6 +235,10 @@ pub struct Span {
     pub(crate) inner: Option<Arc<SpanInner>>,
 }
 
+// As for `Tracer`: span state stays consistent across panics.
+impl std::panic::UnwindSafe for Span {}
+impl std::panic::RefUnwindSafe for Span {}
+
 impl Span {
     /// A handle that records nothing.
     pub const fn none() -> Span {
@@ -394,6 +398,18 @@ pub struct SpanGuard {
 }
 
 impl SpanGuard {
+    /// Makes `span` current on this thread until the guard drops.
+    pub(crate) fn enter(span: Option<Arc<SpanInner>>) -> SpanGuard {
+        if let Some(span) = &span {
+            context::enter(span);
+        }
+        SpanGuard {
+            started_panicking: span.is_some() && std::thread::panicking(),
+            span: Span { inner: span },
+            _not_send: PhantomData,
+        }
+    }
+
     /// Ends the span now (the same as dropping the guard).
     pub fn end(self) {}
 
@@ -536,15 +552,11 @@ impl<'a> SpanBuilder<'a> {
 
     /// Starts the span and makes it current on this thread until the guard drops.
     pub fn start(self) -> SpanGuard {
-        let inner = self.build();
-        if let Some(span) = &inner {
-            context::enter(span);
-        }
-        SpanGuard {
-            started_panicking: inner.is_some() && std::thread::panicking(),
-            span: Span { inner },
-            _not_send: PhantomData,
-        }
+        SpanGuard::enter(self.build())
+    }
+
+    pub(crate) fn tracer(&self) -> &'a Tracer {
+        self.tracer
     }
 
     /// Starts the span now and returns `future` wrapped so the span is current whenever it
@@ -567,10 +579,10 @@ impl<'a> SpanBuilder<'a> {
     /// # });
     /// ```
     pub fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
-        Instrumented::new(self.build(), future)
+        Instrumented::new(self.build(), future, ())
     }
 
-    fn build(self) -> Option<Arc<SpanInner>> {
+    pub(crate) fn build(self) -> Option<Arc<SpanInner>> {
         let tracer = self.tracer.inner.as_ref()?;
         let (trace_id, parent) = match self.parent {
             ParentChoice::Current => match context::current(tracer) {

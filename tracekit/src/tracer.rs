@@ -39,6 +39,12 @@ pub struct Tracer {
     pub(crate) inner: Option<Arc<TracerInner>>,
 }
 
+// A panic in a sink or in traced code leaves a tracer usable: sink calls are wrapped in
+// `catch_unwind` and poisoned locks are used as they are. So holding a tracer across
+// `catch_unwind` is fine.
+impl std::panic::UnwindSafe for Tracer {}
+impl std::panic::RefUnwindSafe for Tracer {}
+
 pub(crate) struct TracerInner {
     pub(crate) sink: Box<dyn Sink>,
     pub(crate) scope: Scope,
@@ -246,6 +252,24 @@ impl Tracer {
     pub fn try_current_trace(&self) -> Option<Span> {
         let inner = self.inner.as_ref()?;
         context::current(inner).map(|span| Span { inner: Some(span) })
+    }
+
+    /// The tracer of the innermost open span on this thread or task, whichever tracer it
+    /// belongs to; a no-op tracer outside any span. For code that does not know its tracer
+    /// (`#[traced(tracer = current)]` uses it).
+    ///
+    /// ```
+    /// use tracekit::Tracer;
+    /// let tracer = Tracer::in_memory(10);
+    /// assert!(!Tracer::current().is_enabled());
+    /// let _span = tracer.trace("outer");
+    /// drop(Tracer::current().trace("inner"));
+    /// assert_eq!(tracer.get_traces(&Default::default()).unwrap()[0].span_name, "inner");
+    /// ```
+    pub fn current() -> Tracer {
+        Tracer {
+            inner: context::innermost_tracer(),
+        }
     }
 
     /// Reads stored spans back, ordered by start time; see [`TraceFilter`] for the rules.

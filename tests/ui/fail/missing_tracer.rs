@@ -1,0 +1,10 @@
+use tracekit::traced;
+
+#[traced]
+fn search(query: &str) -> usize {
+    query.len()
+}
+
+fn main() {
+    search("x");
+}

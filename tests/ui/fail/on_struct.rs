@@ -1,0 +1,8 @@
+use tracekit::{traced, Tracer};
+
+#[traced]
+struct Agent {
+    tracer: Tracer,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use tracekit::traced;
+
+#[traced]
+trait Tool {
+    fn run(&self);
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use tracekit::{traced, Tracer};
+
+struct Agent {
+    tracer: Tracer,
+}
+
+impl Agent {
+    #[traced(output = "ai.tool.output")]
+    fn step(&self) {}
+}
+
+fn main() {
+    Agent { tracer: Tracer::noop() }.step();
+}

@@ -1,0 +1,8 @@
+use tracekit::traced;
+
+trait Tool {
+    #[traced]
+    fn run(&self);
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use tracekit::{traced, Tracer};
+
+struct Agent {
+    tracer: Tracer,
+}
+
+impl Agent {
+    #[traced(level = "info")]
+    fn step(&self) {}
+}
+
+fn main() {
+    Agent { tracer: Tracer::noop() }.step();
+}

@@ -1,0 +1,411 @@
+//! Code generation for `#[traced]`.
+//!
+//! Generated local variables use `Span::mixed_site()`, so user code can neither see nor clash
+//! with them; every runtime item is reached through an absolute path (`::tracekit::...` or
+//! the `crate = ...` option); tokens that can fail to type-check (the tracer expression,
+//! attribute values, the output's `Serialize` bound) carry the user's spans, so errors point
+//! at the user's code.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{
+    Block, Expr, ExprCall, GenericArgument, ItemFn, LitStr, PathArguments, ReturnType, Stmt, Type,
+    TypeParamBound,
+};
+
+use crate::attr::{Args, Attribute, TracerArg};
+
+/// Identifiers of the generated code, invisible to the user's code.
+struct Names {
+    pending: syn::Ident,
+    guard: syn::Ident,
+    ret: syn::Ident,
+    span: syn::Ident,
+    payload: syn::Ident,
+    builder: syn::Ident,
+    tracer: syn::Ident,
+}
+
+impl Names {
+    fn new() -> Self {
+        let id = |name: &str| syn::Ident::new(name, Span::mixed_site());
+        Names {
+            pending: id("__tracekit_pending"),
+            guard: id("__tracekit_guard"),
+            ret: id("__tracekit_ret"),
+            span: id("__tracekit_span"),
+            payload: id("__tracekit_payload"),
+            builder: id("__tracekit_builder"),
+            tracer: id("__tracekit_tracer"),
+        }
+    }
+}
+
+/// Instruments `item` as `args` say.
+pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
+    let sig = &item.sig;
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new(
+            constness.span,
+            "#[traced] cannot instrument a `const fn`: spans read a clock and call a tracer at run time; remove `const` or the attribute",
+        ));
+    }
+    let krate = match &args.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::tracekit),
+    };
+    let names = Names::new();
+    let output = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(&**ty),
+    };
+    if let Some((keyword, _)) = &args.output {
+        if output.is_none_or(is_unit) {
+            return Err(syn::Error::new(
+                keyword.span(),
+                "`output` records the return value, but this function returns `()`; remove `output = ...`",
+            ));
+        }
+    }
+    let pending = pending_span(&args, &item, &krate, &names)?;
+    let body = &item.block;
+    let block: TokenStream = if sig.asyncness.is_some() {
+        let ret_ty = output.map_or_else(|| quote!(()), ToTokens::to_token_stream);
+        let nameable = output.is_none_or(is_nameable);
+        expand_async(
+            &args,
+            &krate,
+            &names,
+            pending,
+            quote!(#body),
+            &ret_ty,
+            nameable,
+            output,
+        )
+    } else if let Some((before, call, future)) = boxed_async_body(body) {
+        // `#[async_trait]` has already turned `async fn` into `fn -> Pin<Box<dyn Future>>`
+        // whose body ends in `Box::pin(async move { .. })`: trace that future.
+        let ret_ty = output.and_then(future_output);
+        let nameable = ret_ty.is_some_and(is_nameable);
+        let ret_tokens = ret_ty.map_or_else(|| quote!(_), ToTokens::to_token_stream);
+        let instrumented = expand_async_expr(
+            &args,
+            &krate,
+            &names,
+            quote!(#future),
+            &ret_tokens,
+            nameable,
+            ret_ty,
+        );
+        let func = &call.func;
+        let Names { pending: p, .. } = &names;
+        quote! {
+            let #p = #pending;
+            #(#before)*
+            #func(#instrumented)
+        }
+    } else if output.is_some_and(|t| matches!(t, Type::Never(_))) {
+        let Names { guard, .. } = &names;
+        quote! {
+            let #guard = #krate::__private::start(#pending);
+            #body
+        }
+    } else {
+        expand_sync(&args, &krate, &names, pending, body, output)
+    };
+    // Keep the original braces (and so the item's span): rustc's dead_code lint skips items
+    // whose span comes from a macro expansion.
+    let generated: Block = syn::parse2(quote!({ #block }))?;
+    item.block.stmts = generated.stmts;
+    Ok(item.into_token_stream())
+}
+
+/// The code that builds the span (not yet current), ending the borrow of the tracer so the
+/// body can use `self` freely.
+fn pending_span(
+    args: &Args,
+    item: &ItemFn,
+    krate: &TokenStream,
+    names: &Names,
+) -> syn::Result<TokenStream> {
+    let Names {
+        builder, tracer, ..
+    } = names;
+    let sig = &item.sig;
+    // `let t = &(expr);` keeps a temporary (e.g. from `self.tracer()`) alive for the block;
+    // the `AsTracer` conversion carries the expression's span so a wrong type is reported
+    // there.
+    let (source, at) = match &args.tracer {
+        Some(TracerArg::Expr(expr)) => (quote!(&(#expr)), expr.span()),
+        Some(TracerArg::Current(ident)) => (quote!(&#krate::Tracer::current()), ident.span()),
+        None => match sig.receiver() {
+            Some(receiver) => {
+                let this = &receiver.self_token;
+                (quote_spanned!(this.span=> &#this.tracer), this.span)
+            }
+            None => {
+                return Err(syn::Error::new(
+                    sig.ident.span(),
+                    format!(
+                        "#[traced] needs a tracer, and `{}` has no `self` to read `self.tracer` from; \
+                         pass one with #[traced(tracer = <expr>)] (e.g. `tracer = ctx.tracer`), or use \
+                         #[traced(tracer = current)] to take the tracer of the enclosing span",
+                        sig.ident
+                    ),
+                ))
+            }
+        },
+    };
+    // The same hygienic name, located at the user's expression, so that is where a type error
+    // is reported.
+    let source_at = syn::Ident::new(&tracer.to_string(), Span::mixed_site().located_at(at));
+    let bind_tracer = quote_spanned! {at=>
+        let #tracer = #source;
+        let #tracer: &#krate::Tracer = #krate::__private::tracer(#source_at);
+    };
+    let name = match &args.name {
+        Some(lit) => lit.clone(),
+        None => LitStr::new(
+            sig.ident.to_string().trim_start_matches("r#"),
+            sig.ident.span(),
+        ),
+    };
+    let kind = args
+        .kind
+        .clone()
+        .unwrap_or_else(|| format_ident!("Internal"));
+    let attributes = args
+        .attributes
+        .iter()
+        .map(|a| attribute_call(krate, a, quote!(attribute)));
+    let inheritable = args
+        .inheritable
+        .iter()
+        .map(|a| attribute_call(krate, a, quote!(inheritable_attribute)));
+    let with_attributes = if args.attributes.is_empty() && args.inheritable.is_empty() {
+        None
+    } else {
+        // Attribute expressions are evaluated only when the tracer records.
+        Some(quote! {
+            let #builder = if #krate::__private::enabled(&#builder) {
+                #builder #(#attributes)* #(#inheritable)*
+            } else {
+                #builder
+            };
+        })
+    };
+    Ok(quote! {{
+        #bind_tracer
+        let #builder = #krate::__private::builder(
+            #tracer,
+            #name,
+            #krate::SpanKind::#kind,
+            #krate::__private::scope(
+                ::core::option_env!("CARGO_PKG_NAME"),
+                ::core::option_env!("CARGO_PKG_VERSION"),
+            ),
+        );
+        #with_attributes
+        #krate::__private::begin(#builder)
+    }})
+}
+
+fn attribute_call(krate: &TokenStream, attribute: &Attribute, method: TokenStream) -> TokenStream {
+    let Attribute { key, value } = attribute;
+    let value = match value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => quote!(#krate::Value::from_static(#s)),
+        other => quote_spanned!(other.span()=> #krate::__private::to_value(&(#other))),
+    };
+    quote!(.#method(#key, #value))
+}
+
+fn expand_sync(
+    args: &Args,
+    krate: &TokenStream,
+    names: &Names,
+    pending: TokenStream,
+    body: &Block,
+    output: Option<&Type>,
+) -> TokenStream {
+    let Names {
+        pending: p,
+        guard,
+        ret,
+        payload,
+        ..
+    } = names;
+    let annotation = output.filter(|t| is_nameable(t)).map(|t| quote!(-> #t));
+    let record = record_outcome(args, krate, quote!(&#guard), quote!(&#ret), output);
+    quote! {
+        let #p = #pending;
+        let #guard = #krate::__private::start(#p);
+        match #krate::__private::catch(move || #annotation #body) {
+            ::core::result::Result::Ok(#ret) => {
+                #record
+                #ret
+            }
+            ::core::result::Result::Err(#payload) => {
+                #krate::__private::record_panic(&#guard, &*#payload);
+                ::core::mem::drop(#guard);
+                ::std::panic::resume_unwind(#payload)
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn expand_async(
+    args: &Args,
+    krate: &TokenStream,
+    names: &Names,
+    pending: TokenStream,
+    body: TokenStream,
+    ret_ty: &TokenStream,
+    nameable: bool,
+    output: Option<&Type>,
+) -> TokenStream {
+    let Names { pending: p, .. } = names;
+    let future = quote!(async move #body);
+    let instrumented = expand_async_expr(args, krate, names, future, ret_ty, nameable, output);
+    quote! {
+        let #p = #pending;
+        #instrumented.await
+    }
+}
+
+/// `instrument(pending, future, record-outcome)`.
+fn expand_async_expr(
+    args: &Args,
+    krate: &TokenStream,
+    names: &Names,
+    future: TokenStream,
+    ret_ty: &TokenStream,
+    nameable: bool,
+    output: Option<&Type>,
+) -> TokenStream {
+    let Names {
+        pending: p,
+        span,
+        ret,
+        ..
+    } = names;
+    let record = record_outcome(args, krate, quote!(#span), quote!(#ret), output);
+    let typed = nameable.then(|| quote!(::<#ret_ty, _, _>));
+    quote! {
+        #krate::__private::instrument #typed (#p, #future, move |#span: &#krate::Span, #ret| { #record })
+    }
+}
+
+/// Records a returned `Err` (and, with `output`, the value) on the span. Dispatch is by the
+/// value's type (autoref specialisation), so `io::Result`, `anyhow::Result` and aliases
+/// count as results without matching on names.
+fn record_outcome(
+    args: &Args,
+    krate: &TokenStream,
+    span: TokenStream,
+    value: TokenStream,
+    output: Option<&Type>,
+) -> TokenStream {
+    let record_output = args.output.as_ref().map(|(_, key)| {
+        // Spanned at the return type, so a missing `Serialize` is reported there.
+        let at = output.map_or_else(Span::call_site, |t| t.span());
+        quote_spanned! {at=>
+            #krate::__private::record_output(
+                #span,
+                #key,
+                (&#krate::__private::OutputOf(#value)).__tracekit_output(),
+            );
+        }
+    });
+    quote! {
+        #[allow(unused_imports, clippy::needless_borrow, clippy::let_unit_value)]
+        let () = {
+            use #krate::__private::{
+                OkOutput as _, RecordErrDebug as _, RecordErrDisplay as _, RecordNothing as _,
+                WholeOutput as _,
+            };
+            (&&#krate::__private::Outcome(#value)).__tracekit_record(#span);
+            #record_output
+        };
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(t) if t.elems.is_empty())
+}
+
+/// Whether the type can be written in a `let` (no `impl Trait`, no `!`).
+fn is_nameable(ty: &Type) -> bool {
+    struct FindImpl(bool);
+    impl<'ast> Visit<'ast> for FindImpl {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+        fn visit_type_never(&mut self, _: &'ast syn::TypeNever) {
+            self.0 = true;
+        }
+    }
+    let mut finder = FindImpl(false);
+    finder.visit_type(ty);
+    !finder.0
+}
+
+/// A body of the shape `{ ..; Box::pin(async move { .. }) }`.
+fn boxed_async_body(body: &Block) -> Option<(&[Stmt], &ExprCall, &syn::ExprAsync)> {
+    let (last, before) = body.stmts.split_last()?;
+    let Stmt::Expr(Expr::Call(call), None) = last else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_string(), "pin".to_string()]) || call.args.len() != 1 {
+        return None;
+    }
+    match &call.args[0] {
+        Expr::Async(future) => Some((before, call, future)),
+        _ => None,
+    }
+}
+
+/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>`.
+fn future_output(ty: &Type) -> Option<&Type> {
+    fn last_args(ty: &Type) -> Option<&syn::AngleBracketedGenericArguments> {
+        let Type::Path(path) = ty else { return None };
+        match &path.path.segments.last()?.arguments {
+            PathArguments::AngleBracketed(args) => Some(args),
+            _ => None,
+        }
+    }
+    let pinned = last_args(ty)?.args.first()?;
+    let GenericArgument::Type(boxed) = pinned else {
+        return None;
+    };
+    let GenericArgument::Type(Type::TraitObject(dyn_future)) = last_args(boxed)?.args.first()?
+    else {
+        return None;
+    };
+    dyn_future.bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(t) = bound else {
+            return None;
+        };
+        let PathArguments::AngleBracketed(args) = &t.path.segments.last()?.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|a| match a {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}

@@ -1,0 +1,179 @@
+//! Support for the code `#[traced]` generates. Not a public API: it changes without notice.
+#![allow(missing_docs, unreachable_pub)]
+
+use std::any::Any;
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::sync::Arc;
+
+pub use serde::Serialize;
+
+use crate::instrument::Instrumented;
+use crate::span::SpanInner;
+use crate::{
+    AsTracer, Key, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus, Tracer, Value,
+};
+
+/// A span that is built but not yet current. Building it ends the borrow of the tracer, so
+/// the body can take `self` by value or mutably.
+pub struct Pending(Option<Arc<SpanInner>>);
+
+#[inline]
+pub fn tracer<T: AsTracer + ?Sized>(tracer: &T) -> &Tracer {
+    tracer.as_tracer()
+}
+
+#[inline]
+pub fn builder<'a>(
+    tracer: &'a Tracer,
+    name: &'static str,
+    kind: SpanKind,
+    scope: Scope,
+) -> SpanBuilder<'a> {
+    tracer.span(name).kind(kind).scope(scope)
+}
+
+#[inline]
+pub fn enabled(builder: &SpanBuilder<'_>) -> bool {
+    builder.tracer().is_enabled()
+}
+
+/// The instrumenting crate, from its `CARGO_PKG_*` (when built by cargo).
+#[inline]
+pub const fn scope(name: Option<&'static str>, version: Option<&'static str>) -> Scope {
+    Scope {
+        name: Key::Borrowed(match name {
+            Some(n) => n,
+            None => "unknown",
+        }),
+        version: Key::Borrowed(match version {
+            Some(v) => v,
+            None => "unknown",
+        }),
+    }
+}
+
+#[inline]
+pub fn begin(builder: SpanBuilder<'_>) -> Pending {
+    Pending(builder.build())
+}
+
+#[inline]
+pub fn start(pending: Pending) -> SpanGuard {
+    SpanGuard::enter(pending.0)
+}
+
+/// `T` is named first so generated code can write `instrument::<R, _, _>`: the async block
+/// then knows its output type before its body is checked (`?` needs it).
+#[inline]
+pub fn instrument<T, F, C>(pending: Pending, future: F, on_output: C) -> Instrumented<F, C>
+where
+    F: Future<Output = T>,
+    C: FnOnce(&Span, &T),
+{
+    Instrumented::new(pending.0, future, on_output)
+}
+
+/// Runs the body of a sync function, catching a panic so it can be recorded.
+#[inline(always)]
+pub fn catch<R>(body: impl FnOnce() -> R) -> std::thread::Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+}
+
+pub fn record_panic(span: &Span, payload: &(dyn Any + Send)) {
+    if let Some(inner) = &span.inner {
+        inner.record_panic(payload);
+    }
+}
+
+/// An attribute value from any `Serialize` expression; data without a JSON form is kept as
+/// an explanation rather than dropped.
+pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
+    Value::from_serialize(value).unwrap_or_else(|e| Value::from(format!("<{e}>")))
+}
+
+pub fn record_output<T: Serialize + ?Sized>(span: &Span, key: &'static str, value: Option<&T>) {
+    if let (Some(value), true) = (value, span.inner.is_some()) {
+        span.add_attribute(key, to_value(value));
+    }
+}
+
+fn record_err(span: &Span, type_name: &'static str, message: String) {
+    if span.inner.is_some() {
+        span.set_status(SpanStatus::Error)
+            .add_attribute("exception.type", Value::from_static(type_name))
+            .add_attribute("exception.message", message);
+    }
+}
+
+// Outcome recording dispatches on the return type at the call site (autoref
+// specialisation): `(&&Outcome(&ret)).__tracekit_record(span)` picks the first that applies
+// of: a `Result` whose error is `Display`, a `Result` whose error is `Debug`, anything else.
+
+pub struct Outcome<'a, T: ?Sized>(pub &'a T);
+
+pub trait RecordErrDisplay {
+    fn __tracekit_record(&self, span: &Span);
+}
+
+impl<T, E: Display> RecordErrDisplay for &Outcome<'_, Result<T, E>> {
+    #[inline]
+    fn __tracekit_record(&self, span: &Span) {
+        if let Err(e) = self.0 {
+            record_err(span, std::any::type_name::<E>(), e.to_string());
+        }
+    }
+}
+
+pub trait RecordErrDebug {
+    fn __tracekit_record(&self, span: &Span);
+}
+
+impl<T, E: Debug> RecordErrDebug for &&Outcome<'_, Result<T, E>> {
+    #[inline]
+    fn __tracekit_record(&self, span: &Span) {
+        if let Err(e) = self.0 {
+            record_err(span, std::any::type_name::<E>(), format!("{e:?}"));
+        }
+    }
+}
+
+pub trait RecordNothing {
+    fn __tracekit_record(&self, span: &Span);
+}
+
+impl<T: ?Sized> RecordNothing for Outcome<'_, T> {
+    #[inline]
+    fn __tracekit_record(&self, _: &Span) {}
+}
+
+// `output = "key"`: `(&OutputOf(&ret)).__tracekit_output()` is the `Ok` value of a `Result`,
+// else the whole value.
+
+pub struct OutputOf<'a, T: ?Sized>(pub &'a T);
+
+pub trait OkOutput {
+    type Output: ?Sized;
+    fn __tracekit_output(&self) -> Option<&Self::Output>;
+}
+
+impl<T, E> OkOutput for OutputOf<'_, Result<T, E>> {
+    type Output = T;
+    #[inline]
+    fn __tracekit_output(&self) -> Option<&T> {
+        self.0.as_ref().ok()
+    }
+}
+
+pub trait WholeOutput {
+    type Output: ?Sized;
+    fn __tracekit_output(&self) -> Option<&Self::Output>;
+}
+
+impl<T: ?Sized> WholeOutput for &OutputOf<'_, T> {
+    type Output = T;
+    #[inline]
+    fn __tracekit_output(&self) -> Option<&T> {
+        Some(self.0)
+    }
+}
