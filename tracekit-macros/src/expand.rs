@@ -26,6 +26,7 @@ struct Names {
     payload: syn::Ident,
     builder: syn::Ident,
     tracer: syn::Ident,
+    body: syn::Ident,
 }
 
 impl Names {
@@ -39,6 +40,7 @@ impl Names {
             payload: id("__tracekit_payload"),
             builder: id("__tracekit_builder"),
             tracer: id("__tracekit_tracer"),
+            body: id("__tracekit_body"),
         }
     }
 }
@@ -184,31 +186,24 @@ fn pending_span(
         .inheritable
         .iter()
         .map(|a| attribute_call(krate, a, quote!(inheritable_attribute)));
-    let with_attributes = if args.attributes.is_empty() && args.inheritable.is_empty() {
-        None
-    } else {
-        // Attribute expressions are evaluated only when the tracer records.
-        Some(quote! {
-            let #builder = if #krate::__private::enabled(&#builder) {
-                #builder #(#attributes)* #(#inheritable)*
-            } else {
-                #builder
-            };
-        })
-    };
+    // Nothing is built (and attribute expressions are not evaluated) unless the tracer
+    // records: a no-op tracer costs one branch.
     Ok(quote! {{
         #bind_tracer
-        let #builder = #krate::__private::builder(
-            #tracer,
-            #name,
-            #krate::SpanKind::#kind,
-            #krate::__private::scope(
-                ::core::option_env!("CARGO_PKG_NAME"),
-                ::core::option_env!("CARGO_PKG_VERSION"),
-            ),
-        );
-        #with_attributes
-        #krate::__private::begin(#builder)
+        if #krate::__private::enabled(#tracer) {
+            let #builder = #krate::__private::builder(
+                #tracer,
+                #name,
+                #krate::SpanKind::#kind,
+                #krate::__private::scope(
+                    ::core::option_env!("CARGO_PKG_NAME"),
+                    ::core::option_env!("CARGO_PKG_VERSION"),
+                ),
+            ) #(#attributes)* #(#inheritable)*;
+            #krate::__private::begin(#builder)
+        } else {
+            #krate::__private::Pending::NONE
+        }
     }})
 }
 
@@ -237,22 +232,30 @@ fn expand_sync(
         guard,
         ret,
         payload,
+        body: b,
         ..
     } = names;
     let annotation = output.filter(|t| is_nameable(t)).map(|t| quote!(-> #t));
     let record = record_outcome(args, krate, quote!(&#guard), quote!(&#ret), output);
+    // The body is written once, as a closure: called directly when nothing records (so it
+    // inlines as if untraced), or under `catch_unwind` so a panic can be recorded.
     quote! {
         let #p = #pending;
-        let #guard = #krate::__private::start(#p);
-        match #krate::__private::catch(move || #annotation #body) {
-            ::core::result::Result::Ok(#ret) => {
-                #record
-                #ret
-            }
-            ::core::result::Result::Err(#payload) => {
-                #krate::__private::record_panic(&#guard, &*#payload);
-                ::core::mem::drop(#guard);
-                ::std::panic::resume_unwind(#payload)
+        let #b = #krate::__private::once(move || #annotation #body);
+        if !#p.is_recording() {
+            #b()
+        } else {
+            let #guard = #krate::__private::start(#p);
+            match #krate::__private::catch(#b) {
+                ::core::result::Result::Ok(#ret) => {
+                    #record
+                    #ret
+                }
+                ::core::result::Result::Err(#payload) => {
+                    #krate::__private::record_panic(&#guard, &*#payload);
+                    ::core::mem::drop(#guard);
+                    ::std::panic::resume_unwind(#payload)
+                }
             }
         }
     }
@@ -269,12 +272,25 @@ fn expand_async(
     nameable: bool,
     output: Option<&Type>,
 ) -> TokenStream {
-    let Names { pending: p, .. } = names;
-    let future = quote!(async move #body);
-    let instrumented = expand_async_expr(args, krate, names, future, ret_ty, nameable, output);
+    let Names {
+        pending: p,
+        body: b,
+        ..
+    } = names;
+    // Typed up front so `?` in the body knows its error type.
+    let typed = nameable.then(|| quote!(::<#ret_ty, _>));
+    let instrumented = expand_async_expr(args, krate, names, quote!(#b), ret_ty, nameable, output);
+    // As for sync functions: when nothing records, the body's future is awaited as it is.
     quote! {
         let #p = #pending;
-        #instrumented.await
+        let #b = #krate::__private::typed_future #typed (async move #body);
+        if !#p.is_recording() {
+            // Not held across the await, so it takes no room in the future.
+            ::core::mem::drop(#p);
+            #b.await
+        } else {
+            #instrumented.await
+        }
     }
 }
 

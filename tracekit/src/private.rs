@@ -18,6 +18,22 @@ use crate::{
 /// the body can take `self` by value or mutably.
 pub struct Pending(Option<Arc<SpanInner>>);
 
+impl Pending {
+    /// Nothing to record: the tracer is a no-op.
+    pub const NONE: Pending = Pending(None);
+
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// Gives a closure the `FnOnce` kind (so its body may return borrows of what it captured).
+#[inline(always)]
+pub fn once<R, F: FnOnce() -> R>(body: F) -> F {
+    body
+}
+
 #[inline]
 pub fn tracer<T: AsTracer + ?Sized>(tracer: &T) -> &Tracer {
     tracer.as_tracer()
@@ -33,9 +49,9 @@ pub fn builder<'a>(
     tracer.span(name).kind(kind).scope(scope)
 }
 
-#[inline]
-pub fn enabled(builder: &SpanBuilder<'_>) -> bool {
-    builder.tracer().is_enabled()
+#[inline(always)]
+pub fn enabled(tracer: &Tracer) -> bool {
+    tracer.is_enabled()
 }
 
 /// The instrumenting crate, from its `CARGO_PKG_*` (when built by cargo).
@@ -72,6 +88,12 @@ where
     C: FnOnce(&Span, &T),
 {
     Instrumented::new(pending.0, future, on_output)
+}
+
+/// Names a future's output type before its body is checked (`?` needs it).
+#[inline(always)]
+pub fn typed_future<T, F: Future<Output = T>>(future: F) -> F {
+    future
 }
 
 /// Runs the body of a sync function, catching a panic so it can be recorded.

@@ -555,10 +555,6 @@ impl<'a> SpanBuilder<'a> {
         SpanGuard::enter(self.build())
     }
 
-    pub(crate) fn tracer(&self) -> &'a Tracer {
-        self.tracer
-    }
-
     /// Starts the span now and returns `future` wrapped so the span is current whenever it
     /// is polled (on any thread) and ends when it completes, panics or is dropped
     /// (then with `cancelled = true`).
