@@ -7,7 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{parenthesized, Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
 const OPTIONS: &str =
-    "`name`, `kind`, `tracer`, `attributes(..)`, `inheritable(..)`, `output`, `crate`";
+    "`name`, `kind`, `tracer`, `attributes(..)`, `inheritable(..)`, `output`, `stream`, `crate`";
 const KINDS: [&str; 5] = ["Internal", "Server", "Client", "Producer", "Consumer"];
 
 /// Where the span's tracer comes from.
@@ -34,6 +34,8 @@ pub(crate) struct Args {
     pub(crate) inheritable: Vec<Attribute>,
     /// The `output` keyword (for error spans) and the attribute key.
     pub(crate) output: Option<(Ident, LitStr)>,
+    /// The `stream` keyword: the span lasts until the returned stream/iterator is done.
+    pub(crate) stream: Option<Ident>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -100,6 +102,10 @@ impl Parse for Args {
                         input.parse::<Token![=]>()?;
                         let lit = parse_key(input, "the output key")?;
                         args.output = Some((key, lit));
+                    }
+                    "stream" => {
+                        once(&mut seen, "stream", key.span())?;
+                        args.stream = Some(key);
                     }
                     other => {
                         return Err(syn::Error::new(

@@ -73,7 +73,9 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     }
     let pending = pending_span(&args, &item, &krate, &names)?;
     let body = &item.block;
-    let block: TokenStream = if sig.asyncness.is_some() {
+    let block: TokenStream = if let Some(keyword) = &args.stream {
+        expand_stream(keyword, sig, &krate, &names, pending, body)?
+    } else if sig.asyncness.is_some() {
         let ret_ty = output.map_or_else(|| quote!(()), ToTokens::to_token_stream);
         let nameable = output.is_none_or(is_nameable);
         expand_async(
@@ -122,6 +124,53 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let generated: Block = syn::parse2(quote!({ #block }))?;
     item.block.stmts = generated.stmts;
     Ok(item.into_token_stream())
+}
+
+/// `stream`: the body runs inside the span and returns an `impl Stream`/`impl Iterator`; the
+/// span stays open, attached to that value, until it is exhausted or dropped.
+fn expand_stream(
+    keyword: &syn::Ident,
+    sig: &syn::Signature,
+    krate: &TokenStream,
+    names: &Names,
+    pending: TokenStream,
+    body: &Block,
+) -> syn::Result<TokenStream> {
+    let returned = match &sig.output {
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::ImplTrait(t) => Some(t),
+            _ => None,
+        },
+        ReturnType::Default => None,
+    };
+    let (Some(returned), None) = (returned, &sig.asyncness) else {
+        return Err(syn::Error::new(
+            keyword.span(),
+            "`stream` needs a (non-async) function that returns `impl Stream<Item = ..>` or `impl Iterator<Item = ..>`",
+        ));
+    };
+    let iterator = returned.bounds.iter().any(|b| {
+        matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Iterator"))
+    });
+    let wrap = if iterator {
+        quote!(iter)
+    } else {
+        quote!(stream)
+    };
+    let Names {
+        pending: p,
+        guard,
+        ret,
+        body: b,
+        ..
+    } = names;
+    Ok(quote! {
+        let #p = #pending;
+        let #guard = #krate::__private::start(#p);
+        let #b = #krate::__private::once(move || #body);
+        let #ret = #b();
+        #krate::__private::#wrap(#krate::__private::detach(#guard), #ret)
+    })
 }
 
 /// The code that builds the span (not yet current), ending the borrow of the tracer so the

@@ -44,6 +44,7 @@ use proc_macro::TokenStream;
 /// | `attributes("key" = <expr>, ..)` | attributes set when the span starts |
 /// | `inheritable("key" = <expr>, ..)` | inheritable attributes set when the span starts |
 /// | `output = "key"` | records the return value (the `Ok` value of a `Result`) |
+/// | `stream` | the span lasts until the returned `impl Stream`/`impl Iterator` is exhausted or dropped |
 /// | `crate = path` | where tracekit is, if the dependency is renamed |
 ///
 /// ## Name and kind
@@ -181,6 +182,29 @@ use proc_macro::TokenStream;
 /// # let agent = Agent { tracer: Tracer::in_memory(10) };
 /// # rt.block_on(agent.call_llm("hi")).unwrap();
 /// # assert_eq!(agent.tracer.get_traces(&Default::default()).unwrap()[0].span_name, "call_llm");
+/// ```
+///
+/// ## Streams and iterators
+///
+/// With `stream`, a function that returns `impl Stream<Item = ..>` (tracekit's `stream`
+/// feature) or `impl Iterator<Item = ..>` runs its body inside the span and hands the span to
+/// the returned value: it is current while the value is polled and ends when the value is
+/// exhausted, or with `cancelled = true` when it is dropped early.
+///
+/// ```
+/// # use tracekit::{traced, Tracer};
+/// # struct Llm { tracer: Tracer }
+/// impl Llm {
+///     #[traced("llm-stream", stream, kind = Client)]
+///     fn tokens(&self, text: &'static str) -> impl Iterator<Item = &'static str> {
+///         text.split_inclusive(' ')
+///     }
+/// }
+/// # let llm = Llm { tracer: Tracer::in_memory(10) };
+/// let tokens = llm.tokens("hello streaming world");
+/// assert!(llm.tracer.get_traces(&Default::default()).unwrap().is_empty()); // still open
+/// assert_eq!(tokens.count(), 3);
+/// assert_eq!(llm.tracer.get_traces(&Default::default()).unwrap()[0].span_name, "llm-stream");
 /// ```
 ///
 /// ## A renamed dependency

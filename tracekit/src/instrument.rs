@@ -1,4 +1,4 @@
-//! [`Instrumented`]: a future that owns a span.
+//! [`Instrumented`]: a future, stream or iterator that owns a span.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -31,26 +31,69 @@ impl<T, C: FnOnce(&Span, &T)> OnOutput<T> for C {
     }
 }
 
-/// A future whose span is current whenever it is polled, on whichever thread polls it; from
-/// [`SpanBuilder::instrument`](crate::SpanBuilder::instrument).
+/// A future, stream or iterator that carries a span: the span is current whenever it is
+/// polled (or `next` is called), on whichever thread, and ends when it completes (the
+/// future's output, the stream's or iterator's last item). From
+/// [`SpanBuilder::instrument`](crate::SpanBuilder::instrument),
+/// [`instrument_iter`](crate::SpanBuilder::instrument_iter) and, with the `stream` feature,
+/// [`instrument_stream`](crate::SpanBuilder::instrument_stream).
 ///
-/// The span ends when the future completes; if the future panics, with status `Error` and the
-/// panic message (the panic then continues); if it is dropped before completing, with the
-/// attribute `cancelled = true`. It is `Send` whenever the wrapped future is.
-pub struct Instrumented<F, C = ()> {
-    // Structurally pinned: never moved out; dropped in place in `Drop` (inside the span, so
-    // spans of half-finished children end before this one).
-    inner: ManuallyDrop<F>,
+/// If it panics, the span ends with status `Error` and the panic message (the panic then
+/// continues); if it is dropped before completing, the span ends with the attribute
+/// `cancelled = true`, after the spans of anything the inner value still held. It is `Send`
+/// whenever the wrapped value is.
+pub struct Instrumented<T, C = ()> {
+    // Structurally pinned (for futures and streams): never moved out; dropped in place in
+    // `Drop`, inside the span, so spans of half-finished children end before this one.
+    inner: ManuallyDrop<T>,
     span: Option<Arc<SpanInner>>,
     on_output: Option<C>,
 }
 
-impl<F, C> Instrumented<F, C> {
-    pub(crate) fn new(span: Option<Arc<SpanInner>>, inner: F, on_output: C) -> Self {
+impl<T, C> Instrumented<T, C> {
+    pub(crate) fn new(span: Option<Arc<SpanInner>>, inner: T, on_output: C) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             span,
             on_output: Some(on_output),
+        }
+    }
+
+    /// Runs one step of the inner value with the span current. `done` says whether the step
+    /// completed it; then `on_done` runs and the span ends. A panic is recorded, ends the span
+    /// and continues.
+    fn step<R>(
+        inner: &mut T,
+        span: &mut Option<Arc<SpanInner>>,
+        f: impl FnOnce(&mut T) -> R,
+        done: impl FnOnce(&R) -> bool,
+        on_done: impl FnOnce(&Span, &R),
+    ) -> R {
+        let Some(open) = span.as_ref() else {
+            return f(inner);
+        };
+        let stepped = {
+            let _entered = Entered::new(open);
+            catch_unwind(AssertUnwindSafe(|| f(inner)))
+        };
+        match stepped {
+            Ok(result) => {
+                if done(&result) {
+                    let ended = Span { inner: span.take() };
+                    on_done(&ended, &result);
+                    if let Some(open) = ended.inner {
+                        finish(open);
+                    }
+                }
+                result
+            }
+            Err(payload) => {
+                if let Some(open) = span.take() {
+                    open.record_panic(&*payload);
+                    finish(open);
+                }
+                resume_unwind(payload)
+            }
         }
     }
 }
@@ -60,42 +103,63 @@ impl<F: Future, C: OnOutput<F::Output>> Future for Instrumented<F, C> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is never moved out of `self` (see the field comment), so pinning
-        // projects to it; `span` is not pinned.
+        // projects to it; `span` and `on_output` are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        let Some(span) = this.span.as_ref() else {
-            return inner.poll(cx);
-        };
-        let polled = {
-            let _entered = Entered::new(span);
-            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
-        };
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => {
-                let span = Span {
-                    inner: this.span.take(),
-                };
-                if let (Some(hook), true) = (this.on_output.take(), span.inner.is_some()) {
-                    hook.on_output(&span, &output);
+        let on_output = &mut this.on_output;
+        Self::step(
+            &mut this.inner,
+            &mut this.span,
+            |inner| unsafe { Pin::new_unchecked(inner) }.poll(cx),
+            Poll::is_ready,
+            |span, polled| {
+                if let (Poll::Ready(output), Some(hook)) = (polled, on_output.take()) {
+                    hook.on_output(span, output);
                 }
-                if let Some(inner) = span.inner {
-                    finish(inner);
-                }
-                Poll::Ready(output)
-            }
-            Err(payload) => {
-                if let Some(span) = this.span.take() {
-                    span.record_panic(&*payload);
-                    finish(span);
-                }
-                resume_unwind(payload)
-            }
-        }
+            },
+        )
     }
 }
 
-impl<F, C> Drop for Instrumented<F, C> {
+#[cfg(feature = "stream")]
+impl<S: futures_core::Stream> futures_core::Stream for Instrumented<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        // SAFETY: as in `Future::poll`.
+        let this = unsafe { self.get_unchecked_mut() };
+        Self::step(
+            &mut this.inner,
+            &mut this.span,
+            |inner| unsafe { Pin::new_unchecked(inner) }.poll_next(cx),
+            |polled| matches!(polled, Poll::Ready(None)),
+            |_, _| {},
+        )
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<I: Iterator> Iterator for Instrumented<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        Self::step(
+            &mut self.inner,
+            &mut self.span,
+            |inner| inner.next(),
+            Option::is_none,
+            |_, _| {},
+        )
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<T, C> Drop for Instrumented<T, C> {
     fn drop(&mut self) {
         let span = self.span.take();
         {
@@ -110,7 +174,7 @@ impl<F, C> Drop for Instrumented<F, C> {
     }
 }
 
-impl<F, C> std::fmt::Debug for Instrumented<F, C> {
+impl<T, C> std::fmt::Debug for Instrumented<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Instrumented")
             .field("open", &self.span.is_some())

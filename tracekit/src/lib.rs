@@ -105,6 +105,7 @@ pub use span::{Span, SpanBuilder, SpanGuard};
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
 pub use tracer::{Stats, Tracer, DEFAULT_DEADLINE};
+pub use tracers::TraceStream;
 pub use value::{Map, Text, Value, ValueError};
 
 /// The README's examples, compiled and run as doctests.

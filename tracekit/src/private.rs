@@ -90,6 +90,38 @@ where
     Instrumented::new(pending.0, future, on_output)
 }
 
+/// Takes a started span off the current context without ending it (`#[traced(stream)]`).
+#[inline]
+pub fn detach(guard: SpanGuard) -> Pending {
+    Pending(guard.detach())
+}
+
+/// The span of `#[traced(stream)]` on an iterator.
+#[inline]
+pub fn iter<I: Iterator>(pending: Pending, iter: I) -> Instrumented<I> {
+    Instrumented::new(pending.0, iter, ())
+}
+
+/// The span of `#[traced(stream)]` on a stream.
+#[cfg(feature = "stream")]
+#[inline]
+pub fn stream<S: futures_core::Stream>(pending: Pending, stream: S) -> Instrumented<S> {
+    Instrumented::new(pending.0, stream, ())
+}
+
+/// Without the `stream` feature a stream cannot be wrapped; say how to fix it.
+#[cfg(not(feature = "stream"))]
+pub fn stream<S: StreamFeatureNeeded>(_: Pending, stream: S) -> S {
+    stream
+}
+
+#[cfg(not(feature = "stream"))]
+#[diagnostic::on_unimplemented(
+    message = "#[traced(stream)] on a stream needs tracekit's `stream` feature",
+    note = "enable it in Cargo.toml: tracekit = {{ version = \"..\", features = [\"stream\"] }}"
+)]
+pub trait StreamFeatureNeeded {}
+
 /// Names a future's output type before its body is checked (`?` needs it).
 #[inline(always)]
 pub fn typed_future<T, F: Future<Output = T>>(future: F) -> F {

@@ -90,6 +90,8 @@ pub struct SinkStats {
     pub dropped: u64,
     /// Spans accepted but not yet stored or sent (queued for a worker).
     pub pending: u64,
+    /// Snapshots the sink discarded (a full buffer).
+    pub snapshots_dropped: u64,
 }
 
 /// Counts a sink's failures and prints the first one on stderr, once, so a broken backend is

@@ -410,6 +410,15 @@ impl SpanGuard {
         }
     }
 
+    /// Leaves the context without ending the span (its owner becomes the caller).
+    pub(crate) fn detach(mut self) -> Option<Arc<SpanInner>> {
+        let span = self.span.inner.take();
+        if let Some(span) = &span {
+            context::exit(span);
+        }
+        span
+    }
+
     /// Ends the span now (the same as dropping the guard).
     pub fn end(self) {}
 
@@ -576,6 +585,58 @@ impl<'a> SpanBuilder<'a> {
     /// ```
     pub fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
         Instrumented::new(self.build(), future, ())
+    }
+
+    /// Starts the span now and returns `iter` wrapped so the span is current during each
+    /// `next()` and ends after the last item, or with `cancelled = true` if the iterator is
+    /// dropped before it is exhausted.
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::in_memory(10);
+    /// let tokens = tracer.span("tokens").instrument_iter(["Hel", "lo"]);
+    /// assert!(tracer.get_traces(&Default::default()).unwrap().is_empty()); // still open
+    /// assert_eq!(tokens.collect::<String>(), "Hello");
+    /// assert_eq!(tracer.get_traces(&Default::default()).unwrap().len(), 1);
+    /// ```
+    pub fn instrument_iter<I: IntoIterator>(self, iter: I) -> Instrumented<I::IntoIter> {
+        Instrumented::new(self.build(), iter.into_iter(), ())
+    }
+
+    /// Starts the span now and returns `stream` wrapped so the span is current during each
+    /// poll and ends after the last item, or with `cancelled = true` if the stream is dropped
+    /// before it is exhausted. Needs the `stream` feature.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::pin::{pin, Pin};
+    /// use std::task::{Context, Poll};
+    /// use futures_core::Stream;
+    ///
+    /// /// A stream of ready chunks.
+    /// struct Chunks(std::vec::IntoIter<&'static str>);
+    /// impl Stream for Chunks {
+    ///     type Item = &'static str;
+    ///     fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<&'static str>> {
+    ///         Poll::Ready(self.0.next())
+    ///     }
+    /// }
+    ///
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// # rt.block_on(async {
+    /// let tracer = tracekit::Tracer::in_memory(10);
+    /// let chunks = Chunks(vec!["Hel", "lo"].into_iter());
+    /// let mut traced = pin!(tracer.span("llm-stream").instrument_stream(chunks));
+    /// let mut text = String::new();
+    /// while let Some(chunk) = poll_fn(|cx| traced.as_mut().poll_next(cx)).await {
+    ///     text.push_str(chunk);
+    /// }
+    /// assert_eq!(text, "Hello");
+    /// assert_eq!(tracer.get_traces(&Default::default()).unwrap()[0].span_name, "llm-stream");
+    /// # });
+    /// ```
+    #[cfg(feature = "stream")]
+    pub fn instrument_stream<S: futures_core::Stream>(self, stream: S) -> Instrumented<S> {
+        Instrumented::new(self.build(), stream, ())
     }
 
     pub(crate) fn build(self) -> Option<Arc<SpanInner>> {

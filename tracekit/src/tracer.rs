@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::counter::StripedCounter;
 use crate::span::{panic_message, SpanBuilder, SpanGuard};
-use crate::tracers::{HumanReadable, InMemory, StructuredLogs, Tee};
+use crate::tracers::{HumanReadable, InMemory, Iterable, StructuredLogs, Tee, TraceStream};
 use crate::{
     context, Attributes, Error, FailureLog, Key, Scope, Sink, Span, Trace, TraceFilter, Value,
 };
@@ -72,6 +72,8 @@ pub struct Stats {
     pub sink_failures: u64,
     /// Spans accepted but not yet stored (queued in a background worker).
     pub spans_pending: u64,
+    /// Snapshots a backend discarded (e.g. a live consumer's full buffer).
+    pub snapshots_dropped: u64,
     /// Attribute, event and status writes ignored because the span had already ended.
     pub late_writes: u64,
 }
@@ -137,6 +139,7 @@ impl TracerInner {
             spans_dropped: self.dropped.load(Ordering::Relaxed) + sink.dropped,
             sink_failures: failures,
             spans_pending: sink.pending,
+            snapshots_dropped: sink.snapshots_dropped,
             late_writes: self.late_writes.load(Ordering::Relaxed),
         }
     }
@@ -183,6 +186,31 @@ impl Tracer {
     /// [`StructuredLogs`](crate::tracers::StructuredLogs).
     pub fn structured_logs<W: Write + Send + 'static>(writer: W) -> Tracer {
         Tracer::new(StructuredLogs::new(writer))
+    }
+
+    /// Streams snapshots and finished spans, in order, to live consumers: the returned
+    /// [`TraceStream`] is a blocking iterator and (with the `stream` feature) an async
+    /// stream; [`TraceStream::subscribe`] adds consumers. It never blocks the traced code:
+    /// items that do not fit a consumer's buffer are dropped and counted. See
+    /// [`Iterable`](crate::tracers::Iterable) to size the buffer or ask for backpressure.
+    ///
+    /// ```
+    /// let (tracer, mut stream) = tracekit::Tracer::iterable();
+    /// {
+    ///     let span = tracer.trace("llm-invocation");
+    ///     span.add_attribute("ai.llm.response.output", "Hel").emit_snapshot();
+    ///     span.add_attribute("ai.llm.response.output", "Hello");
+    /// }
+    /// let snapshot = stream.try_next().unwrap();
+    /// assert!(snapshot.ended_at.is_none());
+    /// assert_eq!(snapshot.attributes.get("ai.llm.response.output"), Some(&"Hel".into()));
+    /// let done = stream.try_next().unwrap();
+    /// assert_eq!(done.attributes.get("ai.llm.response.output"), Some(&"Hello".into()));
+    /// ```
+    pub fn iterable() -> (Tracer, TraceStream) {
+        let sink = Iterable::new();
+        let stream = sink.subscribe();
+        (Tracer::new(sink), stream)
     }
 
     /// Sends every span to each of `tracers` (in order; one failing does not stop the others)

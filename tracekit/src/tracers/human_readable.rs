@@ -1,9 +1,10 @@
 use std::io::Write;
-use std::time::Instant;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::writer::LineWriter;
 use crate::render::RenderOptions;
-use crate::{Error, Sink, SinkStats, Trace};
+use crate::{Error, Key, Sink, SinkStats, Timestamp, Trace, Value};
 
 /// Whether [`HumanReadable`] colours its output.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub enum ColorChoice {
 ///
 /// Defaults as the reference: detail values cut to `max(COLUMNS - 40, 80)` characters per
 /// line (`COLUMNS` unset or not a number: 80) and 4 lines; a blank line after each span.
+/// Snapshots of open spans whose `ai.trace.type` is `llm-invocation` or `tool-invocation` are
+/// printed too, all in gray, at most one every 0.3 s (the throttle is shared by all spans, so
+/// a streaming response does not flood the terminal).
 /// Control characters in recorded values are escaped so they cannot drive the terminal.
 /// Write errors are counted in [`Tracer::stats`](crate::Tracer::stats); the first is
 /// printed on stderr.
@@ -38,7 +42,14 @@ pub struct HumanReadable {
     out: LineWriter,
     options: RenderOptions,
     color: ColorChoice,
+    snapshot_types: Vec<Key>,
+    snapshot_every: Duration,
+    /// When the last snapshot was printed (Unix nanoseconds).
+    last_snapshot: AtomicI64,
 }
+
+/// The `ai.trace.type`s whose snapshots are printed by default, as in the reference.
+const SNAPSHOT_TYPES: [&str; 2] = ["llm-invocation", "tool-invocation"];
 
 impl HumanReadable {
     /// Prints to `writer`.
@@ -52,7 +63,38 @@ impl HumanReadable {
             out,
             options,
             color: ColorChoice::Auto,
+            snapshot_types: SNAPSHOT_TYPES.map(Key::Borrowed).to_vec(),
+            snapshot_every: Duration::from_millis(300),
+            last_snapshot: AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// Which `ai.trace.type`s have their snapshots printed (default `llm-invocation` and
+    /// `tool-invocation`); empty turns snapshots off.
+    pub fn snapshot_trace_types<K: Into<Key>>(
+        mut self,
+        types: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.snapshot_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// At most one snapshot per this interval (default 0.3 s).
+    pub fn snapshot_every(mut self, interval: Duration) -> Self {
+        self.snapshot_every = interval;
+        self
+    }
+
+    /// Whether enough time passed since the last printed snapshot; claims the slot if so.
+    fn snapshot_due(&self) -> bool {
+        let now = Timestamp::now().unix_nanos();
+        let every = i64::try_from(self.snapshot_every.as_nanos()).unwrap_or(i64::MAX);
+        let last = self.last_snapshot.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= every
+            && self
+                .last_snapshot
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Chooses colours (default [`ColorChoice::Auto`]).
@@ -105,6 +147,21 @@ impl Sink for HumanReadable {
         let mut text = trace.as_human_readable_with(&self.options);
         text.push('\n');
         self.out.write(self.name(), text.as_bytes());
+    }
+
+    fn persist_snapshot(&self, snapshot: &Trace) {
+        let wanted = snapshot
+            .attributes
+            .get("ai.trace.type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| self.snapshot_types.iter().any(|w| w == t));
+        if wanted && self.snapshot_due() {
+            self.persist(snapshot);
+        }
+    }
+
+    fn snapshot_enabled(&self) -> bool {
+        !self.snapshot_types.is_empty()
     }
 
     fn flush(&self, _deadline: Instant) -> Result<(), Error> {

@@ -12,11 +12,13 @@
 
 mod human_readable;
 mod in_memory;
+mod iterable;
 mod structured_logs;
 mod tee;
 mod writer;
 
 pub use human_readable::{ColorChoice, HumanReadable};
 pub use in_memory::InMemory;
+pub use iterable::{Iterable, Overflow, TraceStream};
 pub use structured_logs::StructuredLogs;
 pub use tee::Tee;

@@ -88,6 +88,7 @@ impl Sink for Tee {
                 failures: acc.failures + s.sink_failures,
                 dropped: acc.dropped + s.spans_dropped,
                 pending: acc.pending + s.spans_pending,
+                snapshots_dropped: acc.snapshots_dropped + s.snapshots_dropped,
             })
     }
 
