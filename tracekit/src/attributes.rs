@@ -36,6 +36,7 @@ pub struct Attributes {
 
 impl Attributes {
     /// No attributes.
+    #[inline]
     pub const fn new() -> Self {
         Attributes {
             entries: Vec::new(),
@@ -43,6 +44,7 @@ impl Attributes {
     }
 
     /// Inserts or replaces `key`; returns the previous value.
+    #[inline]
     pub fn insert(&mut self, key: impl Into<Key>, value: impl Into<Value>) -> Option<Value> {
         let key = key.into();
         let value = value.into();
@@ -97,6 +99,11 @@ impl Attributes {
 
     fn position(&self, key: &str) -> Option<usize> {
         self.entries.iter().position(|(k, _)| k == key)
+    }
+
+    /// Releases spare capacity.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
     }
 
     /// Moves every entry of `other` in, replacing values of keys already present in place.

@@ -31,6 +31,7 @@ thread_local! {
 }
 
 /// Makes `span` current on this thread until [`exit`] (the caller keeps `span` alive).
+#[inline]
 pub(crate) fn enter(span: &Arc<SpanInner>) {
     let entry = Entry {
         tracer: Arc::as_ptr(&span.tracer),
@@ -42,6 +43,7 @@ pub(crate) fn enter(span: &Arc<SpanInner>) {
 
 /// Undoes the latest [`enter`] of `span`, wherever it is in the stack (guards may drop out of
 /// order).
+#[inline]
 pub(crate) fn exit(span: &Arc<SpanInner>) {
     let ptr = Arc::as_ptr(span);
     let _ = STACK.try_with(|s| {

@@ -251,6 +251,7 @@ impl Span {
     }
 
     /// Sets an attribute visible on this span only.
+    #[inline]
     pub fn add_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) -> &Self {
         if let Some(s) = &self.inner {
             s.add(key.into(), value.into(), false);
@@ -399,6 +400,7 @@ pub struct SpanGuard {
 
 impl SpanGuard {
     /// Makes `span` current on this thread until the guard drops.
+    #[inline]
     pub(crate) fn enter(span: Option<Arc<SpanInner>>) -> SpanGuard {
         if let Some(span) = &span {
             context::enter(span);
@@ -420,9 +422,11 @@ impl SpanGuard {
     }
 
     /// Ends the span now (the same as dropping the guard).
+    #[inline]
     pub fn end(self) {}
 
     /// The span this guard keeps open.
+    #[inline]
     pub fn span(&self) -> &Span {
         &self.span
     }
@@ -430,12 +434,14 @@ impl SpanGuard {
 
 impl Deref for SpanGuard {
     type Target = Span;
+    #[inline]
     fn deref(&self) -> &Span {
         &self.span
     }
 }
 
 impl Drop for SpanGuard {
+    #[inline]
     fn drop(&mut self) {
         if let Some(inner) = self.span.inner.take() {
             context::exit(&inner);
@@ -487,6 +493,7 @@ pub struct SpanBuilder<'a> {
 }
 
 impl<'a> SpanBuilder<'a> {
+    #[inline]
     pub(crate) fn new(tracer: &'a Tracer, name: Key) -> Self {
         SpanBuilder {
             tracer,
@@ -500,12 +507,14 @@ impl<'a> SpanBuilder<'a> {
     }
 
     /// Sets the span kind (default [`SpanKind::Internal`]).
+    #[inline]
     pub fn kind(mut self, kind: SpanKind) -> Self {
         self.kind = kind;
         self
     }
 
     /// Sets an attribute from the start.
+    #[inline]
     pub fn attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
         if self.tracer.is_enabled() {
             self.own.insert(key, value);
@@ -514,6 +523,7 @@ impl<'a> SpanBuilder<'a> {
     }
 
     /// Sets an inheritable attribute from the start.
+    #[inline]
     pub fn inheritable_attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
         if self.tracer.is_enabled() {
             let key = key.into();
@@ -535,6 +545,7 @@ impl<'a> SpanBuilder<'a> {
     /// }).join().unwrap();
     /// assert!(child.is_some());
     /// ```
+    #[inline]
     pub fn parent(mut self, parent: &Span) -> Self {
         self.parent = ParentChoice::Span(parent.inner.clone());
         self
@@ -548,18 +559,21 @@ impl<'a> SpanBuilder<'a> {
     }
 
     /// Starts a new trace even inside another span of this tracer.
+    #[inline]
     pub fn root(mut self) -> Self {
         self.parent = ParentChoice::Root;
         self
     }
 
     /// Sets the instrumentation scope (default: the tracer's, `tracekit@<version>`).
+    #[inline]
     pub fn scope(mut self, scope: Scope) -> Self {
         self.scope = Some(scope);
         self
     }
 
     /// Starts the span and makes it current on this thread until the guard drops.
+    #[inline]
     pub fn start(self) -> SpanGuard {
         SpanGuard::enter(self.build())
     }

@@ -253,12 +253,14 @@ impl Tracer {
 
     /// Starts a span named `name` under the current span and makes it current until the
     /// guard drops. Short for `tracer.span(name).start()`.
+    #[inline]
     pub fn trace(&self, name: impl Into<Key>) -> SpanGuard {
         self.span(name).start()
     }
 
     /// Configures a span to start: kind, parent, attributes, then `.start()` or
     /// `.instrument(future)`.
+    #[inline]
     pub fn span(&self, name: impl Into<Key>) -> SpanBuilder<'_> {
         SpanBuilder::new(self, name.into())
     }

@@ -33,6 +33,7 @@ impl Text {
     /// const GREETING: tracekit::Text = tracekit::Text::from_static("hello");
     /// assert_eq!(GREETING.as_str(), "hello");
     /// ```
+    #[inline]
     pub const fn from_static(s: &'static str) -> Self {
         Text(CompactString::const_new(s))
     }
@@ -91,6 +92,7 @@ impl PartialEq<&str> for Text {
 }
 
 impl From<&str> for Text {
+    #[inline]
     fn from(s: &str) -> Self {
         Text(CompactString::new(s))
     }
@@ -152,13 +154,15 @@ impl<'de> Deserialize<'de> for Text {
 /// assert_eq!(m.get("tier"), Some(&Value::from(2)));
 /// assert_eq!(m.keys().collect::<Vec<_>>(), ["principal_id", "tier"]);
 /// ```
+// Boxed so a `Value` stays 32 bytes: maps are rarer than strings and numbers, and every
+// attribute pays for the size of the largest variant.
 #[derive(Clone, Default, PartialEq)]
-pub struct Map(IndexMap<Text, Value>);
+pub struct Map(Box<IndexMap<Text, Value>>);
 
 impl Map {
     /// An empty map.
     pub fn new() -> Self {
-        Map(IndexMap::new())
+        Map::default()
     }
 
     /// Inserts or replaces `key`, keeping the key's first position; returns the old value.
@@ -211,10 +215,11 @@ impl fmt::Debug for Map {
 
 impl<K: Into<Text>, V: Into<Value>> FromIterator<(K, V)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Map(iter
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect())
+        Map(Box::new(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        ))
     }
 }
 
@@ -222,7 +227,7 @@ impl IntoIterator for Map {
     type Item = (Text, Value);
     type IntoIter = indexmap::map::IntoIter<Text, Value>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        (*self.0).into_iter()
     }
 }
 
@@ -291,6 +296,7 @@ impl Value {
     /// ```
     /// assert_eq!(tracekit::Value::from_static("tool-invocation"), "tool-invocation");
     /// ```
+    #[inline]
     pub const fn from_static(s: &'static str) -> Value {
         Value::String(Text::from_static(s))
     }
@@ -447,6 +453,7 @@ impl fmt::Display for Value {
 macro_rules! from_signed {
     ($($t:ty),*) => {$(
         impl From<$t> for Value {
+            #[inline]
             fn from(v: $t) -> Value { Value::Int(v as i64) }
         }
     )*};
@@ -456,6 +463,7 @@ from_signed!(i8, i16, i32, i64);
 macro_rules! from_unsigned {
     ($($t:ty),*) => {$(
         impl From<$t> for Value {
+            #[inline]
             fn from(v: $t) -> Value { Value::Int(v as i64) }
         }
     )*};
@@ -463,6 +471,7 @@ macro_rules! from_unsigned {
 from_unsigned!(u8, u16, u32);
 
 impl From<u64> for Value {
+    #[inline]
     fn from(v: u64) -> Value {
         i64::try_from(v).map_or(Value::UInt(v), Value::Int)
     }
@@ -481,6 +490,7 @@ impl From<isize> for Value {
 }
 
 impl From<f64> for Value {
+    #[inline]
     fn from(v: f64) -> Value {
         Value::Float(v)
     }
@@ -493,6 +503,7 @@ impl From<f32> for Value {
 }
 
 impl From<bool> for Value {
+    #[inline]
     fn from(v: bool) -> Value {
         Value::Bool(v)
     }
@@ -505,12 +516,14 @@ impl From<()> for Value {
 }
 
 impl From<&str> for Value {
+    #[inline]
     fn from(v: &str) -> Value {
         Value::String(Text::from(v))
     }
 }
 
 impl From<String> for Value {
+    #[inline]
     fn from(v: String) -> Value {
         Value::String(Text::from(v))
     }
@@ -592,10 +605,11 @@ impl From<serde_json::Value> for Value {
             }
             serde_json::Value::String(s) => Value::String(Text::from(s)),
             serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
-            serde_json::Value::Object(o) => Value::Map(Map(o
-                .into_iter()
-                .map(|(k, v)| (Text::from(k), Value::from(v)))
-                .collect())),
+            serde_json::Value::Object(o) => Value::Map(
+                o.into_iter()
+                    .map(|(k, v)| (Text::from(k), Value::from(v)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -733,7 +747,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some((k, v)) = access.next_entry::<Text, Value>()? {
             out.insert(k, v);
         }
-        Ok(Value::Map(Map(out)))
+        Ok(Value::Map(Map(Box::new(out))))
     }
 }
 

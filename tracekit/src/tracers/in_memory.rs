@@ -50,13 +50,20 @@ impl Sink for InMemory {
         self.persist_owned(trace.clone());
     }
 
-    fn persist_owned(&self, trace: Trace) {
+    fn persist_owned(&self, mut trace: Trace) {
         if self.memory_size == 0 {
             return;
         }
+        // Kept spans are read rarely and held long: trade one reallocation for memory.
+        trace.attributes.shrink_to_fit();
         let mut spans = lock(&self.spans);
         if spans.len() >= self.memory_size {
             spans.pop_front();
+        } else if spans.len() == spans.capacity() {
+            // Grow by doubling, but never past `memory_size`.
+            let len = spans.len();
+            let target = (len * 2).max(16).min(self.memory_size);
+            spans.reserve_exact(target - len);
         }
         spans.push_back(trace);
     }

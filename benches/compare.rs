@@ -1,0 +1,470 @@
+//! tracekit side by side with its peers, on the same cases, in the same run:
+//!
+//! * `tracekit`: `Tracer::in_memory` (every span kept and retrievable);
+//! * `tracing`: a registry with a minimal in-memory layer that keeps each closed span's name
+//!   and fields;
+//! * `tracing+otel`: a registry with `tracing-opentelemetry` into an OpenTelemetry SDK with an
+//!   in-memory exporter;
+//! * `otel-sdk`: the OpenTelemetry SDK directly, simple processor, in-memory exporter;
+//! * `fastrace`: a collecting reporter; `fastrace::flush()` runs inside the timed part, once
+//!   per sample, so collection is counted.
+//!
+//! Every case checks, outside the timed part, that each library collected every span.
+//! `disabled` measures each library with nothing listening (tracekit: `Tracer::noop()`).
+//! `two threads` compares the throughput of two threads with one (scaling).
+//!
+//! `cargo bench --bench compare`. Criterion prints time per iteration; divide by the spans per
+//! iteration in the case name for time per span. See BENCHMARKS.md.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use opentelemetry::trace::{
+    FutureExt as _, TraceContextExt as _, Tracer as _, TracerProvider as _,
+};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+
+// ---------- tracekit ----------
+
+struct Agent {
+    tracer: tracekit::Tracer,
+}
+
+impl Agent {
+    #[tracekit::traced]
+    async fn step(&self, x: u64) -> u64 {
+        x.wrapping_mul(31)
+    }
+
+    #[tracekit::traced]
+    #[inline(never)]
+    fn disabled(&self, x: u64) -> u64 {
+        x.wrapping_mul(31)
+    }
+}
+
+#[inline(never)]
+fn plain(x: u64) -> u64 {
+    x.wrapping_mul(31)
+}
+
+fn tracekit_root(t: &tracekit::Tracer) {
+    drop(
+        t.span("root")
+            .attribute("k1", "v1")
+            .attribute("k2", "v2")
+            .start(),
+    );
+}
+
+fn tracekit_nested(t: &tracekit::Tracer) {
+    let _a = t.trace("a");
+    let _b = t.trace("b");
+    let _c = t.trace("c");
+}
+
+// ---------- tracing ----------
+
+/// The closed spans a tracing layer kept: name and recorded fields.
+type Kept = Arc<Mutex<Vec<(&'static str, Vec<(&'static str, String)>)>>>;
+
+#[derive(Clone, Default)]
+struct MemoryLayer {
+    spans: Kept,
+}
+
+struct Fields(Vec<(&'static str, String)>);
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name(), value.to_string()));
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name(), format!("{value:?}")));
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for MemoryLayer
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = Fields(Vec::new());
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(&id) {
+            let fields = span
+                .extensions_mut()
+                .remove::<Fields>()
+                .map_or_else(Vec::new, |f| f.0);
+            self.spans.lock().unwrap().push((span.name(), fields));
+        }
+    }
+}
+
+fn tracing_root() {
+    drop(tracing::info_span!("root", k1 = "v1", k2 = "v2").entered());
+}
+
+fn tracing_nested() {
+    let _a = tracing::info_span!("a").entered();
+    let _b = tracing::info_span!("b").entered();
+    let _c = tracing::info_span!("c").entered();
+}
+
+#[tracing::instrument(skip_all)]
+async fn tracing_step(x: u64) -> u64 {
+    x.wrapping_mul(31)
+}
+
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn tracing_disabled(x: u64) -> u64 {
+    x.wrapping_mul(31)
+}
+
+// ---------- OpenTelemetry ----------
+
+fn otel_provider() -> (SdkTracerProvider, InMemorySpanExporter) {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    (provider, exporter)
+}
+
+fn otel_root(t: &opentelemetry_sdk::trace::SdkTracer) {
+    let span = t
+        .span_builder("root")
+        .with_attributes([KeyValue::new("k1", "v1"), KeyValue::new("k2", "v2")])
+        .start(t);
+    drop(span);
+}
+
+fn otel_nested(t: &opentelemetry_sdk::trace::SdkTracer) {
+    t.in_span("a", |_| t.in_span("b", |_| t.in_span("c", |_| ())));
+}
+
+fn otel_count(exporter: &InMemorySpanExporter) -> usize {
+    let n = exporter.get_finished_spans().map_or(0, |s| s.len());
+    exporter.reset();
+    n
+}
+
+// ---------- fastrace ----------
+
+fn fastrace_root() {
+    use fastrace::prelude::*;
+    let root =
+        Span::root("root", SpanContext::random()).with_properties(|| [("k1", "v1"), ("k2", "v2")]);
+    drop(root);
+}
+
+fn fastrace_nested() {
+    use fastrace::prelude::*;
+    let a = Span::root("a", SpanContext::random());
+    let _parent = a.set_local_parent();
+    let _b = LocalSpan::enter_with_local_parent("b");
+    let _c = LocalSpan::enter_with_local_parent("c");
+}
+
+#[fastrace::trace]
+#[inline(never)]
+fn fastrace_disabled(x: u64) -> u64 {
+    x.wrapping_mul(31)
+}
+
+/// The spans fastrace's reporter has received so far (call after a flush); empties it.
+macro_rules! fastrace_count {
+    ($kept:expr) => {{
+        let mut spans = $kept.lock();
+        let n = spans.len();
+        spans.clear();
+        n
+    }};
+}
+
+// ---------- harness ----------
+
+/// Polls a future that never waits to completion.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Spans fastrace was given and spans it delivered: it drops spans when its per-thread
+/// queue (10240 entries) fills faster than its collector thread drains it.
+static FASTRACE_MADE: AtomicU64 = AtomicU64::new(0);
+static FASTRACE_KEPT: AtomicU64 = AtomicU64::new(0);
+
+/// Times `iters` runs of `body` plus `finish` (a flush), then checks, untimed, that
+/// `collected()` saw `spans_per_iter` spans per run.
+fn timed(
+    iters: u64,
+    spans_per_iter: u64,
+    body: impl FnMut(),
+    finish: impl FnOnce(),
+    collected: impl FnOnce() -> usize,
+) -> Duration {
+    let (elapsed, n) = run(iters, body, finish, collected);
+    assert!(
+        n >= iters * spans_per_iter,
+        "collected {n} of {} spans",
+        iters * spans_per_iter
+    );
+    elapsed
+}
+
+/// `timed` for fastrace: lost spans are counted for the report instead of failing the run.
+fn timed_lossy(
+    iters: u64,
+    spans_per_iter: u64,
+    body: impl FnMut(),
+    finish: impl FnOnce(),
+    collected: impl FnOnce() -> usize,
+) -> Duration {
+    let (elapsed, n) = run(iters, body, finish, collected);
+    FASTRACE_MADE.fetch_add(iters * spans_per_iter, Ordering::Relaxed);
+    FASTRACE_KEPT.fetch_add(n, Ordering::Relaxed);
+    elapsed
+}
+
+fn run(
+    iters: u64,
+    mut body: impl FnMut(),
+    finish: impl FnOnce(),
+    collected: impl FnOnce() -> usize,
+) -> (Duration, u64) {
+    let start = Instant::now();
+    for _ in 0..iters {
+        body();
+    }
+    finish();
+    let elapsed = start.elapsed();
+    (elapsed, collected() as u64)
+}
+
+fn bench(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, mut f: impl FnMut(u64) -> Duration) {
+    g.bench_function(name, |b| b.iter_custom(&mut f));
+}
+
+fn compare(c: &mut Criterion) {
+    let (fastrace_reporter, fastrace_kept) = fastrace::collector::TestReporter::new();
+    fastrace::set_reporter(fastrace_reporter, fastrace::collector::Config::default());
+
+    for (case, spans) in [("root span, 2 attributes", 1u64), ("3 nested spans", 3)] {
+        let mut g = c.benchmark_group(format!("{case} (spans per iteration: {spans})"));
+        let nested = spans == 3;
+
+        bench(&mut g, "tracekit", |iters| {
+            let tracer = tracekit::Tracer::in_memory((iters * spans) as usize);
+            let run = || {
+                if nested {
+                    tracekit_nested(&tracer)
+                } else {
+                    tracekit_root(&tracer)
+                }
+            };
+            timed(
+                iters,
+                spans,
+                run,
+                || (),
+                || tracer.stats().spans_persisted as usize,
+            )
+        });
+        bench(&mut g, "tracing", |iters| {
+            let layer = MemoryLayer::default();
+            let kept = layer.spans.clone();
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::with_default(subscriber, || {
+                let run = || {
+                    if nested {
+                        tracing_nested()
+                    } else {
+                        tracing_root()
+                    }
+                };
+                timed(iters, spans, run, || (), || kept.lock().unwrap().len())
+            })
+        });
+        bench(&mut g, "tracing+otel", |iters| {
+            let (provider, exporter) = otel_provider();
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::with_default(subscriber, || {
+                let run = || {
+                    if nested {
+                        tracing_nested()
+                    } else {
+                        tracing_root()
+                    }
+                };
+                timed(iters, spans, run, || (), || otel_count(&exporter))
+            })
+        });
+        bench(&mut g, "otel-sdk", |iters| {
+            let (provider, exporter) = otel_provider();
+            let tracer = provider.tracer("bench");
+            let run = || {
+                if nested {
+                    otel_nested(&tracer)
+                } else {
+                    otel_root(&tracer)
+                }
+            };
+            timed(iters, spans, run, || (), || otel_count(&exporter))
+        });
+        bench(&mut g, "fastrace", |iters| {
+            let run = || {
+                if nested {
+                    fastrace_nested()
+                } else {
+                    fastrace_root()
+                }
+            };
+            timed_lossy(iters, spans, run, fastrace::flush, || {
+                fastrace_count!(fastrace_kept)
+            })
+        });
+        g.finish();
+    }
+
+    let mut g = c.benchmark_group("async fn in block_on (spans per iteration: 1)");
+    bench(&mut g, "tracekit", |iters| {
+        let agent = Agent {
+            tracer: tracekit::Tracer::in_memory(iters as usize),
+        };
+        let run = || {
+            black_box(block_on(agent.step(black_box(7))));
+        };
+        timed(
+            iters,
+            1,
+            run,
+            || (),
+            || agent.tracer.stats().spans_persisted as usize,
+        )
+    });
+    bench(&mut g, "tracing", |iters| {
+        let layer = MemoryLayer::default();
+        let kept = layer.spans.clone();
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let run = || {
+                black_box(block_on(tracing_step(black_box(7))));
+            };
+            timed(iters, 1, run, || (), || kept.lock().unwrap().len())
+        })
+    });
+    bench(&mut g, "tracing+otel", |iters| {
+        let (provider, exporter) = otel_provider();
+        let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let run = || {
+                black_box(block_on(tracing_step(black_box(7))));
+            };
+            timed(iters, 1, run, || (), || otel_count(&exporter))
+        })
+    });
+    bench(&mut g, "otel-sdk", |iters| {
+        let (provider, exporter) = otel_provider();
+        let tracer = provider.tracer("bench");
+        let run = || {
+            let cx = opentelemetry::Context::current_with_span(tracer.start("step"));
+            black_box(block_on(async { plain(black_box(7)) }.with_context(cx)));
+        };
+        timed(iters, 1, run, || (), || otel_count(&exporter))
+    });
+    bench(&mut g, "fastrace", |iters| {
+        use fastrace::prelude::*;
+        let run = || {
+            let root = Span::root("step", SpanContext::random());
+            black_box(block_on(async { plain(black_box(7)) }.in_span(root)));
+        };
+        timed_lossy(iters, 1, run, fastrace::flush, || {
+            fastrace_count!(fastrace_kept)
+        })
+    });
+    g.finish();
+
+    let (made, kept) = (
+        FASTRACE_MADE.load(Ordering::Relaxed),
+        FASTRACE_KEPT.load(Ordering::Relaxed),
+    );
+    println!(
+        "\nfastrace delivered {kept} of {made} spans ({:.1}%); the rest were dropped by its queue\n",
+        kept as f64 * 100.0 / made.max(1) as f64
+    );
+
+    // Nothing listening: what leaving the instrumentation in costs.
+    let mut g = c.benchmark_group("disabled (per call)");
+    g.bench_function("uninstrumented call", |b| b.iter(|| plain(black_box(7))));
+    let noop = Agent {
+        tracer: tracekit::Tracer::noop(),
+    };
+    g.bench_function("tracekit", |b| b.iter(|| noop.disabled(black_box(7))));
+    g.bench_function("tracing", |b| b.iter(|| tracing_disabled(black_box(7))));
+    g.bench_function("otel-sdk", |b| {
+        let tracer = opentelemetry::trace::noop::NoopTracer::new();
+        b.iter(|| {
+            let _span = tracer.start("x");
+            plain(black_box(7))
+        })
+    });
+    g.bench_function("fastrace", |b| b.iter(|| fastrace_disabled(black_box(7))));
+    g.finish();
+
+    // Scaling: the same root spans from one thread, then split over two.
+    let mut g = c.benchmark_group("two threads (root spans, total throughput)");
+    for threads in [1u64, 2] {
+        g.bench_function(format!("tracekit, {threads} thread(s)"), |b| {
+            b.iter_custom(|iters| {
+                let tracer = tracekit::Tracer::in_memory(iters as usize);
+                let per_thread = iters / threads;
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        s.spawn(|| (0..per_thread).for_each(|_| tracekit_root(&tracer)));
+                    }
+                });
+                let elapsed = start.elapsed();
+                assert_eq!(tracer.stats().spans_persisted, per_thread * threads);
+                elapsed
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+    targets = compare
+}
+criterion_main!(benches);
