@@ -58,7 +58,6 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         Some(path) => path.to_token_stream(),
         None => quote!(::tracekit),
     };
-    let names = Names::new();
     let output = match &sig.output {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some(&**ty),
@@ -71,53 +70,45 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             ));
         }
     }
-    let pending = pending_span(&args, &item, &krate, &names)?;
+    let gen = Gen {
+        args: &args,
+        krate,
+        names: Names::new(),
+    };
+    let declared = Returned {
+        ty: output,
+        unit_if_absent: true,
+    };
+    let pending = gen.pending_span(&item)?;
     let body = &item.block;
+    let Gen { krate, names, .. } = &gen;
     let block: TokenStream = if let Some(keyword) = &args.stream {
-        expand_stream(keyword, sig, &krate, &names, pending, body)?
+        gen.stream(keyword, sig, pending, body)?
     } else if sig.asyncness.is_some() {
-        let ret_ty = output.map_or_else(|| quote!(()), ToTokens::to_token_stream);
-        let nameable = output.is_none_or(is_nameable);
-        expand_async(
-            &args,
-            &krate,
-            &names,
-            pending,
-            quote!(#body),
-            &ret_ty,
-            nameable,
-            output,
-        )
+        gen.async_fn(pending, body, declared)
     } else if let Some((before, call, future)) = boxed_async_body(body) {
         // `#[async_trait]` has already turned `async fn` into `fn -> Pin<Box<dyn Future>>`
         // whose body ends in `Box::pin(async move { .. })`: trace that future.
-        let ret_ty = output.and_then(future_output);
-        let nameable = ret_ty.is_some_and(is_nameable);
-        let ret_tokens = ret_ty.map_or_else(|| quote!(_), ToTokens::to_token_stream);
-        let instrumented = expand_async_expr(
-            &args,
-            &krate,
-            &names,
-            quote!(#future),
-            &ret_tokens,
-            nameable,
-            ret_ty,
-        );
+        let returned = Returned {
+            ty: output.and_then(future_output),
+            unit_if_absent: false,
+        };
+        let instrumented = gen.instrumented(quote!(#future), returned);
         let func = &call.func;
-        let Names { pending: p, .. } = &names;
+        let p = &names.pending;
         quote! {
             let #p = #pending;
             #(#before)*
             #func(#instrumented)
         }
     } else if output.is_some_and(|t| matches!(t, Type::Never(_))) {
-        let Names { guard, .. } = &names;
+        let guard = &names.guard;
         quote! {
             let #guard = #krate::__private::start(#pending);
             #body
         }
     } else {
-        expand_sync(&args, &krate, &names, pending, body, output)
+        gen.sync(pending, body, declared)
     };
     // Keep the original braces (and so the item's span): rustc's dead_code lint skips items
     // whose span comes from a macro expansion.
@@ -126,277 +117,293 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     Ok(item.into_token_stream())
 }
 
-/// `stream`: the body runs inside the span and returns an `impl Stream`/`impl Iterator`; the
-/// span stays open, attached to that value, until it is exhausted or dropped.
-fn expand_stream(
-    keyword: &syn::Ident,
-    sig: &syn::Signature,
-    krate: &TokenStream,
-    names: &Names,
-    pending: TokenStream,
-    body: &Block,
-) -> syn::Result<TokenStream> {
-    let returned = match &sig.output {
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::ImplTrait(t) => Some(t),
-            _ => None,
-        },
-        ReturnType::Default => None,
-    };
-    let (Some(returned), None) = (returned, &sig.asyncness) else {
-        return Err(syn::Error::new(
-            keyword.span(),
-            "`stream` needs a (non-async) function that returns `impl Stream<Item = ..>` or `impl Iterator<Item = ..>`",
-        ));
-    };
-    let iterator = returned.bounds.iter().any(|b| {
-        matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Iterator"))
-    });
-    let wrap = if iterator {
-        quote!(iter)
-    } else {
-        quote!(stream)
-    };
-    let Names {
-        pending: p,
-        guard,
-        ret,
-        body: b,
-        ..
-    } = names;
-    Ok(quote! {
-        let #p = #pending;
-        let #guard = #krate::__private::start(#p);
-        let #b = #krate::__private::once(move || #body);
-        let #ret = #b();
-        #krate::__private::#wrap(#krate::__private::detach(#guard), #ret)
-    })
+/// What the generated code is built from.
+struct Gen<'a> {
+    args: &'a Args,
+    krate: TokenStream,
+    names: Names,
 }
 
-/// The code that builds the span (not yet current), ending the borrow of the tracer so the
-/// body can use `self` freely.
-fn pending_span(
-    args: &Args,
-    item: &ItemFn,
-    krate: &TokenStream,
-    names: &Names,
-) -> syn::Result<TokenStream> {
-    let Names {
-        builder, tracer, ..
-    } = names;
-    let sig = &item.sig;
-    // `let t = &(expr);` keeps a temporary (e.g. from `self.tracer()`) alive for the block;
-    // the `AsTracer` conversion carries the expression's span so a wrong type is reported
-    // there.
-    let (source, at) = match &args.tracer {
-        Some(TracerArg::Expr(expr)) => (quote!(&(#expr)), expr.span()),
-        Some(TracerArg::Current(ident)) => (quote!(&#krate::Tracer::current()), ident.span()),
-        None => match sig.receiver() {
-            Some(receiver) => {
-                let this = &receiver.self_token;
-                (quote_spanned!(this.span=> &#this.tracer), this.span)
-            }
-            None => {
-                return Err(syn::Error::new(
-                    sig.ident.span(),
-                    format!(
-                        "#[traced] needs a tracer, and `{}` has no `self` to read `self.tracer` from; \
-                         pass one with #[traced(tracer = <expr>)] (e.g. `tracer = ctx.tracer`), or use \
-                         #[traced(tracer = current)] to take the tracer of the enclosing span",
-                        sig.ident
-                    ),
-                ))
-            }
-        },
-    };
-    // The same hygienic name, located at the user's expression, so that is where a type error
-    // is reported.
-    let source_at = syn::Ident::new(&tracer.to_string(), Span::mixed_site().located_at(at));
-    let bind_tracer = quote_spanned! {at=>
-        let #tracer = #source;
-        let #tracer: &#krate::Tracer = #krate::__private::tracer(#source_at);
-    };
-    let name = match &args.name {
-        Some(lit) => lit.clone(),
-        None => LitStr::new(
-            sig.ident.to_string().trim_start_matches("r#"),
-            sig.ident.span(),
-        ),
-    };
-    let kind = args
-        .kind
-        .clone()
-        .unwrap_or_else(|| format_ident!("Internal"));
-    let attributes = args
-        .attributes
-        .iter()
-        .map(|a| attribute_call(krate, a, quote!(attribute)));
-    let inheritable = args
-        .inheritable
-        .iter()
-        .map(|a| attribute_call(krate, a, quote!(inheritable_attribute)));
-    // Nothing is built (and attribute expressions are not evaluated) unless the tracer
-    // records: a no-op tracer costs one branch.
-    Ok(quote! {{
-        #bind_tracer
-        if #krate::__private::enabled(#tracer) {
-            let #builder = #krate::__private::builder(
-                #tracer,
-                #name,
-                #krate::SpanKind::#kind,
-                #krate::__private::scope(
-                    ::core::option_env!("CARGO_PKG_NAME"),
-                    ::core::option_env!("CARGO_PKG_VERSION"),
-                ),
-            ) #(#attributes)* #(#inheritable)*;
-            #krate::__private::begin(#builder)
-        } else {
-            #krate::__private::Pending::NONE
-        }
-    }})
+/// The type the traced body produces, when the signature says it.
+#[derive(Clone, Copy)]
+struct Returned<'a> {
+    ty: Option<&'a Type>,
+    /// A missing type means `()` (a plain `fn`), not "unknown" (a boxed future's output).
+    unit_if_absent: bool,
 }
 
-fn attribute_call(krate: &TokenStream, attribute: &Attribute, method: TokenStream) -> TokenStream {
-    let Attribute { key, value } = attribute;
-    let value = match value {
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(s),
-            ..
-        }) => quote!(#krate::Value::from_static(#s)),
-        other => quote_spanned!(other.span()=> #krate::__private::to_value(&(#other))),
-    };
-    quote!(.#method(#key, #value))
-}
+impl Returned<'_> {
+    /// Whether the type can be written in generated code (no `impl Trait`, no `!`).
+    fn nameable(&self) -> bool {
+        self.ty.map_or(self.unit_if_absent, is_nameable)
+    }
 
-fn expand_sync(
-    args: &Args,
-    krate: &TokenStream,
-    names: &Names,
-    pending: TokenStream,
-    body: &Block,
-    output: Option<&Type>,
-) -> TokenStream {
-    let Names {
-        pending: p,
-        guard,
-        ret,
-        payload,
-        body: b,
-        ..
-    } = names;
-    let annotation = output.filter(|t| is_nameable(t)).map(|t| quote!(-> #t));
-    let record = record_outcome(args, krate, quote!(&#guard), quote!(&#ret), output);
-    // The body is written once, as a closure: called directly when nothing records (so it
-    // inlines as if untraced), or under `catch_unwind` so a panic can be recorded.
-    quote! {
-        let #p = #pending;
-        let #b = #krate::__private::once(move || #annotation #body);
-        if !#p.is_recording() {
-            #b()
-        } else {
-            let #guard = #krate::__private::start(#p);
-            match #krate::__private::catch(#b) {
-                ::core::result::Result::Ok(#ret) => {
-                    #record
-                    #ret
-                }
-                ::core::result::Result::Err(#payload) => {
-                    #krate::__private::record_panic(&#guard, &*#payload);
-                    ::core::mem::drop(#guard);
-                    ::std::panic::resume_unwind(#payload)
-                }
-            }
+    fn tokens(&self) -> TokenStream {
+        match self.ty {
+            Some(t) => t.to_token_stream(),
+            None if self.unit_if_absent => quote!(()),
+            None => quote!(_),
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn expand_async(
-    args: &Args,
-    krate: &TokenStream,
-    names: &Names,
-    pending: TokenStream,
-    body: TokenStream,
-    ret_ty: &TokenStream,
-    nameable: bool,
-    output: Option<&Type>,
-) -> TokenStream {
-    let Names {
-        pending: p,
-        body: b,
-        ..
-    } = names;
-    // Typed up front so `?` in the body knows its error type.
-    let typed = nameable.then(|| quote!(::<#ret_ty, _>));
-    let instrumented = expand_async_expr(args, krate, names, quote!(#b), ret_ty, nameable, output);
-    // As for sync functions: when nothing records, the body's future is awaited as it is.
-    quote! {
-        let #p = #pending;
-        let #b = #krate::__private::typed_future #typed (async move #body);
-        if !#p.is_recording() {
-            // Not held across the await, so it takes no room in the future.
-            ::core::mem::drop(#p);
-            #b.await
-        } else {
-            #instrumented.await
-        }
-    }
-}
-
-/// `instrument(pending, future, record-outcome)`.
-fn expand_async_expr(
-    args: &Args,
-    krate: &TokenStream,
-    names: &Names,
-    future: TokenStream,
-    ret_ty: &TokenStream,
-    nameable: bool,
-    output: Option<&Type>,
-) -> TokenStream {
-    let Names {
-        pending: p,
-        span,
-        ret,
-        ..
-    } = names;
-    let record = record_outcome(args, krate, quote!(#span), quote!(#ret), output);
-    let typed = nameable.then(|| quote!(::<#ret_ty, _, _>));
-    quote! {
-        #krate::__private::instrument #typed (#p, #future, move |#span: &#krate::Span, #ret| { #record })
-    }
-}
-
-/// Records a returned `Err` (and, with `output`, the value) on the span. Dispatch is by the
-/// value's type (autoref specialisation), so `io::Result`, `anyhow::Result` and aliases
-/// count as results without matching on names.
-fn record_outcome(
-    args: &Args,
-    krate: &TokenStream,
-    span: TokenStream,
-    value: TokenStream,
-    output: Option<&Type>,
-) -> TokenStream {
-    let record_output = args.output.as_ref().map(|(_, key)| {
-        // Spanned at the return type, so a missing `Serialize` is reported there.
-        let at = output.map_or_else(Span::call_site, |t| t.span());
-        quote_spanned! {at=>
-            #krate::__private::record_output(
-                #span,
-                #key,
-                (&#krate::__private::OutputOf(#value)).__tracekit_output(),
-            );
-        }
-    });
-    quote! {
-        #[allow(unused_imports, clippy::needless_borrow, clippy::let_unit_value)]
-        let () = {
-            use #krate::__private::{
-                OkOutput as _, RecordErrDebug as _, RecordErrDisplay as _, RecordNothing as _,
-                WholeOutput as _,
-            };
-            (&&#krate::__private::Outcome(#value)).__tracekit_record(#span);
-            #record_output
+impl Gen<'_> {
+    /// `stream`: the body runs inside the span and returns an `impl Stream`/`impl Iterator`; the
+    /// span stays open, attached to that value, until it is exhausted or dropped.
+    fn stream(
+        &self,
+        keyword: &syn::Ident,
+        sig: &syn::Signature,
+        pending: TokenStream,
+        body: &Block,
+    ) -> syn::Result<TokenStream> {
+        let Gen { krate, names, .. } = self;
+        let returned = match &sig.output {
+            ReturnType::Type(_, ty) => match &**ty {
+                Type::ImplTrait(t) => Some(t),
+                _ => None,
+            },
+            ReturnType::Default => None,
         };
+        let (Some(returned), None) = (returned, &sig.asyncness) else {
+            return Err(syn::Error::new(
+                keyword.span(),
+                "`stream` needs a (non-async) function that returns `impl Stream<Item = ..>` or `impl Iterator<Item = ..>`",
+            ));
+        };
+        let iterator = returned.bounds.iter().any(|b| {
+            matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Iterator"))
+        });
+        let wrap = if iterator {
+            quote!(iter)
+        } else {
+            quote!(stream)
+        };
+        let Names {
+            pending: p,
+            guard,
+            ret,
+            body: b,
+            ..
+        } = names;
+        Ok(quote! {
+            let #p = #pending;
+            let #guard = #krate::__private::start(#p);
+            let #b = #krate::__private::once(move || #body);
+            let #ret = #b();
+            #krate::__private::#wrap(#krate::__private::detach(#guard), #ret)
+        })
+    }
+
+    /// The code that builds the span (not yet current), ending the borrow of the tracer so the
+    /// body can use `self` freely.
+    fn pending_span(&self, item: &ItemFn) -> syn::Result<TokenStream> {
+        let Gen { args, krate, names } = self;
+        let Names {
+            builder, tracer, ..
+        } = names;
+        let sig = &item.sig;
+        // `let t = &(expr);` keeps a temporary (e.g. from `self.tracer()`) alive for the block;
+        // the `AsTracer` conversion carries the expression's span so a wrong type is reported
+        // there.
+        let (source, at) = match &args.tracer {
+            Some(TracerArg::Expr(expr)) => (quote!(&(#expr)), expr.span()),
+            Some(TracerArg::Current(ident)) => (quote!(&#krate::Tracer::current()), ident.span()),
+            None => match sig.receiver() {
+                Some(receiver) => {
+                    let this = &receiver.self_token;
+                    (quote_spanned!(this.span=> &#this.tracer), this.span)
+                }
+                None => {
+                    return Err(syn::Error::new(
+                        sig.ident.span(),
+                        format!(
+                            "#[traced] needs a tracer, and `{}` has no `self` to read `self.tracer` from; \
+                             pass one with #[traced(tracer = <expr>)] (e.g. `tracer = ctx.tracer`), or use \
+                             #[traced(tracer = current)] to take the tracer of the enclosing span",
+                            sig.ident
+                        ),
+                    ))
+                }
+            },
+        };
+        // The same hygienic name, located at the user's expression, so that is where a type error
+        // is reported.
+        let source_at = syn::Ident::new(&tracer.to_string(), Span::mixed_site().located_at(at));
+        let bind_tracer = quote_spanned! {at=>
+            let #tracer = #source;
+            let #tracer: &#krate::Tracer = #krate::__private::tracer(#source_at);
+        };
+        let name = match &args.name {
+            Some(lit) => lit.clone(),
+            None => LitStr::new(
+                sig.ident.to_string().trim_start_matches("r#"),
+                sig.ident.span(),
+            ),
+        };
+        let kind = args
+            .kind
+            .clone()
+            .unwrap_or_else(|| format_ident!("Internal"));
+        let attributes = args
+            .attributes
+            .iter()
+            .map(|a| self.attribute_call(a, quote!(attribute)));
+        let inheritable = args
+            .inheritable
+            .iter()
+            .map(|a| self.attribute_call(a, quote!(inheritable_attribute)));
+        // Nothing is built (and attribute expressions are not evaluated) unless the tracer
+        // records: a no-op tracer costs one branch.
+        Ok(quote! {{
+            #bind_tracer
+            if #krate::__private::enabled(#tracer) {
+                let #builder = #krate::__private::builder(
+                    #tracer,
+                    #name,
+                    #krate::SpanKind::#kind,
+                    #krate::__private::scope(
+                        ::core::option_env!("CARGO_PKG_NAME"),
+                        ::core::option_env!("CARGO_PKG_VERSION"),
+                    ),
+                ) #(#attributes)* #(#inheritable)*;
+                #krate::__private::begin(#builder)
+            } else {
+                #krate::__private::Pending::NONE
+            }
+        }})
+    }
+
+    fn attribute_call(&self, attribute: &Attribute, method: TokenStream) -> TokenStream {
+        let krate = &self.krate;
+        let Attribute { key, value } = attribute;
+        let value = match value {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => quote!(#krate::Value::from_static(#s)),
+            other => quote_spanned!(other.span()=> #krate::__private::to_value(&(#other))),
+        };
+        quote!(.#method(#key, #value))
+    }
+
+    fn sync(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
+        let Gen { krate, names, .. } = self;
+        let Names {
+            pending: p,
+            guard,
+            ret,
+            payload,
+            body: b,
+            ..
+        } = names;
+        let annotation = returned.nameable().then(|| {
+            let t = returned.tokens();
+            quote!(-> #t)
+        });
+        let record = self.record_outcome(quote!(&#guard), quote!(&#ret), returned);
+        // The body is written once, as a closure: called directly when nothing records (so it
+        // inlines as if untraced), or under `catch_unwind` so a panic can be recorded.
+        quote! {
+            let #p = #pending;
+            let #b = #krate::__private::once(move || #annotation #body);
+            if !#p.is_recording() {
+                #b()
+            } else {
+                let #guard = #krate::__private::start(#p);
+                match #krate::__private::catch(#b) {
+                    ::core::result::Result::Ok(#ret) => {
+                        #record
+                        #ret
+                    }
+                    ::core::result::Result::Err(#payload) => {
+                        #krate::__private::record_panic(&#guard, &*#payload);
+                        ::core::mem::drop(#guard);
+                        ::std::panic::resume_unwind(#payload)
+                    }
+                }
+            }
+        }
+    }
+
+    fn async_fn(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
+        let Gen { krate, names, .. } = self;
+        let Names {
+            pending: p,
+            body: b,
+            ..
+        } = names;
+        // Typed up front so `?` in the body knows its error type.
+        let typed = returned.nameable().then(|| {
+            let t = returned.tokens();
+            quote!(::<#t, _>)
+        });
+        let instrumented = self.instrumented(quote!(#b), returned);
+        // As for sync functions: when nothing records, the body's future is awaited as it is.
+        quote! {
+            let #p = #pending;
+            let #b = #krate::__private::typed_future #typed (async move #body);
+            if !#p.is_recording() {
+                // Not held across the await, so it takes no room in the future.
+                ::core::mem::drop(#p);
+                #b.await
+            } else {
+                #instrumented.await
+            }
+        }
+    }
+
+    /// `instrument(pending, future, record-outcome)`.
+    fn instrumented(&self, future: TokenStream, returned: Returned<'_>) -> TokenStream {
+        let Gen { krate, names, .. } = self;
+        let Names {
+            pending: p,
+            span,
+            ret,
+            ..
+        } = names;
+        let record = self.record_outcome(quote!(#span), quote!(#ret), returned);
+        let typed = returned.nameable().then(|| {
+            let t = returned.tokens();
+            quote!(::<#t, _, _>)
+        });
+        quote! {
+            #krate::__private::instrument #typed (#p, #future, move |#span: &#krate::Span, #ret| { #record })
+        }
+    }
+
+    /// Records a returned `Err` (and, with `output`, the value) on the span. Dispatch is by the
+    /// value's type (autoref specialisation), so `io::Result`, `anyhow::Result` and aliases
+    /// count as results without matching on names.
+    fn record_outcome(
+        &self,
+        span: TokenStream,
+        value: TokenStream,
+        returned: Returned<'_>,
+    ) -> TokenStream {
+        let krate = &self.krate;
+        let record_output = self.args.output.as_ref().map(|(_, key)| {
+            // Spanned at the return type, so a missing `Serialize` is reported there.
+            let at = returned.ty.map_or_else(Span::call_site, |t| t.span());
+            quote_spanned! {at=>
+                #krate::__private::record_output(
+                    #span,
+                    #key,
+                    (&#krate::__private::OutputOf(#value)).__tracekit_output(),
+                );
+            }
+        });
+        quote! {
+            #[allow(unused_imports, clippy::needless_borrow, clippy::let_unit_value)]
+            let () = {
+                use #krate::__private::{
+                    OkOutput as _, RecordErrDebug as _, RecordErrDisplay as _, RecordNothing as _,
+                    WholeOutput as _,
+                };
+                (&&#krate::__private::Outcome(#value)).__tracekit_record(#span);
+                #record_output
+            };
+        }
     }
 }
 

@@ -106,31 +106,18 @@ impl Timestamp {
 
     /// ISO 8601 truncated to milliseconds with a `Z` suffix, as the human-readable format shows.
     pub fn to_iso_millis(self) -> String {
-        let (dt, nanos) = self.parts();
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            dt.year(),
-            dt.month() as u8,
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            nanos / 1_000_000
-        )
+        let mut out = String::with_capacity(24);
+        let nanos = self.write_date_time(&mut out).unwrap_or(0);
+        out.push_str(&format!(".{:03}Z", nanos / 1_000_000));
+        out
     }
 
-    fn parts(self) -> (OffsetDateTime, u32) {
+    /// Writes `YYYY-MM-DDTHH:MM:SS`; returns the sub-second nanoseconds.
+    fn write_date_time(self, out: &mut impl fmt::Write) -> Result<u32, fmt::Error> {
         let dt = OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128)
             .expect("every i64 nanosecond count is a valid date");
-        (dt, dt.nanosecond())
-    }
-}
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (dt, nanos) = self.parts();
         write!(
-            f,
+            out,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
             dt.year(),
             dt.month() as u8,
@@ -139,6 +126,13 @@ impl fmt::Display for Timestamp {
             dt.minute(),
             dt.second()
         )?;
+        Ok(dt.nanosecond())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.write_date_time(f)?;
         if nanos % 1_000 != 0 {
             write!(f, ".{nanos:09}")?;
         } else if nanos != 0 {

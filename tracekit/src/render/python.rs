@@ -32,28 +32,42 @@ pub(crate) fn repr(v: &Value, out: &mut String) {
         }
         Value::Float(f) => out.push_str(&float_repr(*f)),
         Value::String(s) => repr_str(s, out),
+        Value::Array(_) | Value::Map(_) => nested(v, out, repr_str, repr),
+    }
+}
+
+/// An array or a map with Python's `", "` and `": "` separators; `string` writes keys,
+/// `item` writes elements and values.
+fn nested(
+    v: &Value,
+    out: &mut String,
+    string: fn(&str, &mut String),
+    item: fn(&Value, &mut String),
+) {
+    match v {
         Value::Array(items) => {
             out.push('[');
-            for (i, item) in items.iter().enumerate() {
+            for (i, element) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                repr(item, out);
+                item(element, out);
             }
             out.push(']');
         }
         Value::Map(map) => {
             out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
+            for (i, (k, value)) in map.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                repr_str(k, out);
+                string(k, out);
                 out.push_str(": ");
-                repr(item, out);
+                item(value, out);
             }
             out.push('}');
         }
+        scalar => item(scalar, out),
     }
 }
 
@@ -160,28 +174,7 @@ fn dump(v: &Value, out: &mut String) {
         }
         Value::Int(_) | Value::UInt(_) | Value::Float(_) => repr(v, out),
         Value::String(s) => dump_str(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                dump(item, out);
-            }
-            out.push(']');
-        }
-        Value::Map(map) => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                dump_str(k, out);
-                out.push_str(": ");
-                dump(item, out);
-            }
-            out.push('}');
-        }
+        Value::Array(_) | Value::Map(_) => nested(v, out, dump_str, dump),
     }
 }
 
