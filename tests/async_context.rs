@@ -6,22 +6,14 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{all, named};
+use common::{all, named, runtime};
 use tracekit::{FutureExt, SpanStatus, TraceFilter, Tracer, Value};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_time()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn hundreds_of_concurrent_tasks_never_see_each_others_spans() {
     const TASKS: usize = 400;
     let tracer = Tracer::in_memory(TASKS * 3);
-    runtime().block_on(async {
+    runtime(4).block_on(async {
         let mut handles = Vec::new();
         for task in 0..TASKS {
             let t = tracer.clone();
@@ -99,7 +91,7 @@ fn hundreds_of_concurrent_tasks_never_see_each_others_spans() {
 #[test]
 fn in_current_trace_carries_the_parent_into_spawned_tasks() {
     let tracer = Tracer::in_memory(10);
-    runtime().block_on(async {
+    runtime(4).block_on(async {
         let t = tracer.clone();
         tracer
             .span("parent")
@@ -125,7 +117,7 @@ fn in_current_trace_carries_the_parent_into_spawned_tasks() {
 #[test]
 fn a_dropped_future_ends_its_span_as_cancelled_children_first() {
     let tracer = Tracer::in_memory(10);
-    runtime().block_on(async {
+    runtime(4).block_on(async {
         let t = tracer.clone();
         let slow = tracer.span("outer").instrument(async move {
             t.span("inner")
@@ -150,7 +142,7 @@ fn a_dropped_future_ends_its_span_as_cancelled_children_first() {
 #[test]
 fn a_panicking_future_records_the_message_and_the_panic_goes_on() {
     let tracer = Tracer::in_memory(10);
-    let rt = runtime();
+    let rt = runtime(4);
     let t = tracer.clone();
     let joined = rt.block_on(async move {
         tokio::spawn(async move {
@@ -193,7 +185,7 @@ fn instrumented_futures_are_send_and_spans_survive_thread_hops() {
         }
     });
     assert_send(&fut);
-    runtime().block_on(async { tokio::spawn(fut).await.unwrap() });
+    runtime(4).block_on(async { tokio::spawn(fut).await.unwrap() });
     let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
     assert_eq!(spans.len(), 1);
     assert!(spans[0].attributes.get("hops").is_some());

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{all, named};
+use common::{all, named, runtime};
 use tracekit::{traced, SpanKind, SpanStatus, Trace, Tracer, Value};
 
 struct Agent {
@@ -522,14 +522,6 @@ fn trait_default_and_impl_methods() {
 
 // ---- async ----
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
 struct AsyncAgent {
     tracer: Arc<Tracer>,
 }
@@ -584,7 +576,7 @@ fn async_methods_nest_record_outputs_and_errors_on_a_multi_thread_runtime() {
     let agent = Arc::new(AsyncAgent {
         tracer: Arc::new(Tracer::in_memory(100)),
     });
-    let rt = runtime();
+    let rt = runtime(2);
     let a = agent.clone();
     let total = rt
         .block_on(async move { tokio::spawn(async move { a.converse("c-1", 3).await }).await })
@@ -629,7 +621,7 @@ fn async_futures_are_send_and_support_every_receiver() {
     let mut agent = AsyncAgent {
         tracer: tracer.clone(),
     };
-    let rt = runtime();
+    let rt = runtime(2);
     assert_eq!(rt.block_on(assert_send(agent.mutate(5))), 5);
     let shared = Arc::new(agent);
     assert_eq!(rt.block_on(assert_send(shared.owned("abc".into()))), 3);
@@ -643,7 +635,7 @@ fn async_cancellation_and_panics() {
     let agent = AsyncAgent {
         tracer: Arc::new(Tracer::in_memory(10)),
     };
-    let rt = runtime();
+    let rt = runtime(2);
     rt.block_on(async {
         assert!(
             tokio::time::timeout(Duration::from_millis(10), agent.slow())
@@ -713,7 +705,7 @@ fn async_fn_in_traits_and_async_trait_methods() {
     let fetcher = Fetcher {
         tracer: Tracer::in_memory(10),
     };
-    let rt = runtime();
+    let rt = runtime(2);
     assert_eq!(rt.block_on(fetcher.fetch_default(4)), 4);
     assert_eq!(rt.block_on(fetcher.load("ab")).unwrap(), "abab");
     assert!(rt.block_on(fetcher.load("missing")).is_err());
@@ -741,7 +733,7 @@ fn many_concurrent_traced_tasks_stay_separate() {
     let agent = Arc::new(AsyncAgent {
         tracer: Arc::new(Tracer::in_memory(2000)),
     });
-    let rt = runtime();
+    let rt = runtime(2);
     rt.block_on(async {
         let handles: Vec<_> = (0..200)
             .map(|i| {

@@ -45,3 +45,12 @@ pub fn named(tracer: &Tracer, name: &str) -> Trace {
 pub fn names(spans: &[Trace]) -> Vec<String> {
     spans.iter().map(|t| t.span_name.to_string()).collect()
 }
+
+/// A multi-thread tokio runtime with `workers` threads and timers.
+pub fn runtime(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_time()
+        .build()
+        .unwrap()
+}
