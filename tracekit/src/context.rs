@@ -85,33 +85,21 @@ pub(crate) fn innermost_tracer() -> Option<Arc<TracerInner>> {
         .flatten()
 }
 
-/// Keeps `span` entered for its own lifetime; used around each poll.
-pub(crate) struct Entered<'a>(&'a Arc<SpanInner>);
+/// Keeps spans entered for its own lifetime (around each poll).
+pub(crate) struct Entered<'a>(&'a [Arc<SpanInner>]);
 
 impl<'a> Entered<'a> {
     pub(crate) fn new(span: &'a Arc<SpanInner>) -> Self {
-        enter(span);
-        Entered(span)
+        Entered::all(std::slice::from_ref(span))
+    }
+
+    fn all(spans: &'a [Arc<SpanInner>]) -> Self {
+        spans.iter().for_each(enter);
+        Entered(spans)
     }
 }
 
 impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        exit(self.0);
-    }
-}
-
-/// Keeps several spans entered for its own lifetime.
-struct EnteredAll<'a>(&'a [Arc<SpanInner>]);
-
-impl<'a> EnteredAll<'a> {
-    fn new(spans: &'a [Arc<SpanInner>]) -> Self {
-        spans.iter().for_each(enter);
-        EnteredAll(spans)
-    }
-}
-
-impl Drop for EnteredAll<'_> {
     fn drop(&mut self) {
         self.0.iter().rev().for_each(exit);
     }
@@ -256,7 +244,7 @@ impl<F: Future> Future for WithContext<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = EnteredAll::new(this.spans);
+        let _entered = Entered::all(this.spans);
         this.inner.poll(cx)
     }
 }

@@ -70,22 +70,25 @@ struct State {
     ended: bool,
 }
 
-impl SpanInner {
-    fn add(&self, key: Key, value: Value, inheritable: bool) {
-        let mut st = lock(&self.state);
-        if st.ended {
-            drop(st);
-            self.tracer.count_late_write();
-            return;
-        }
+impl State {
+    /// Sets `key`: an inheritable key stays inheritable (see `State`).
+    fn set(&mut self, key: Key, value: Value, inheritable: bool) {
         if inheritable {
-            st.own.remove(&key);
-            st.inheritable.insert(key, value);
-            self.has_inheritable.store(true, Ordering::Release);
-        } else if let Some(slot) = st.inheritable.get_mut(&key) {
+            self.own.remove(&key);
+            self.inheritable.insert(key, value);
+        } else if let Some(slot) = self.inheritable.get_mut(&key) {
             *slot = value;
         } else {
-            st.own.insert(key, value);
+            self.own.insert(key, value);
+        }
+    }
+}
+
+impl SpanInner {
+    fn add(&self, key: Key, value: Value, inheritable: bool) {
+        let written = self.update(|st| st.set(key, value, inheritable)).is_some();
+        if written && inheritable {
+            self.has_inheritable.store(true, Ordering::Release);
         }
     }
 
@@ -103,8 +106,12 @@ impl SpanInner {
         let message = panic_message(payload);
         self.update(|st| {
             st.status = SpanStatus::Error;
-            st.own.insert("exception.type", Value::from_static("panic"));
-            st.own.insert("exception.message", message);
+            st.set(
+                Key::Borrowed("exception.type"),
+                Value::from_static("panic"),
+                false,
+            );
+            st.set(Key::Borrowed("exception.message"), message.into(), false);
         });
     }
 
@@ -150,19 +157,22 @@ impl SpanInner {
         }
     }
 
-    /// A flattened copy of the span as it is now.
-    fn snapshot(&self) -> Trace {
-        let (mut attributes, events, status) = {
+    /// A flattened copy of the span as it is now; `None` once it has ended.
+    fn snapshot(&self) -> Option<Trace> {
+        let (attributes, events, status) = {
             let st = lock(&self.state);
+            if st.ended {
+                return None;
+            }
             let mut attributes = st.inheritable.clone();
             attributes.overlay_ref(&st.own);
             (attributes, st.events.clone(), st.status)
         };
         let mut merged = self.inherited();
-        merged.overlay(std::mem::take(&mut attributes));
+        merged.overlay(attributes);
         let mut trace = self.record(merged, events, status);
         trace.snapshot_at = Some(Timestamp::now());
-        trace
+        Some(trace)
     }
 }
 
@@ -313,15 +323,15 @@ impl Span {
     /// sinks that took snapshots when the span started; does nothing otherwise.
     pub fn emit_snapshot(&self) -> &Self {
         if let Some(s) = &self.inner {
-            if s.snapshots && !lock(&s.state).ended {
-                s.tracer.deliver_snapshot(&s.snapshot());
+            if let Some(snapshot) = s.snapshots.then(|| s.snapshot()).flatten() {
+                s.tracer.deliver_snapshot(&snapshot);
             }
         }
         self
     }
 
     /// A flattened copy of the span as it is now (inherited attributes included), or `None`
-    /// for a no-op handle.
+    /// for a no-op handle or a span that has ended.
     ///
     /// ```
     /// let tracer = tracekit::Tracer::in_memory(10);
@@ -332,7 +342,7 @@ impl Span {
     /// assert_eq!(now.attributes.get("k"), Some(&1.into()));
     /// ```
     pub fn snapshot(&self) -> Option<Trace> {
-        self.inner.as_ref().map(|s| s.snapshot())
+        self.inner.as_ref().and_then(|s| s.snapshot())
     }
 
     /// The span's trace id (`None` for a no-op handle).
