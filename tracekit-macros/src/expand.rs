@@ -262,10 +262,13 @@ impl Gen<'_> {
                     #tracer,
                     #name,
                     #krate::SpanKind::#kind,
-                    #krate::__private::scope(
-                        ::core::option_env!("CARGO_PKG_NAME"),
-                        ::core::option_env!("CARGO_PKG_VERSION"),
-                    ),
+                    {
+                        static SCOPE: #krate::Scope = #krate::__private::scope(
+                            ::core::option_env!("CARGO_PKG_NAME"),
+                            ::core::option_env!("CARGO_PKG_VERSION"),
+                        );
+                        &SCOPE
+                    },
                 ) #(#attributes)* #(#inheritable)*;
                 #krate::__private::begin(#builder)
             } else {

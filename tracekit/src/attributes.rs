@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use smallvec::SmallVec;
 
 use crate::Value;
 
@@ -98,33 +99,48 @@ impl Attributes {
     }
 
     fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| k == key)
+        position(&self.entries, key)
     }
 
-    /// Releases spare capacity.
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
+    /// The entries in order.
+    pub(crate) fn as_slice(&self) -> &[(Key, Value)] {
+        &self.entries
     }
 
-    /// Moves every entry of `other` in, replacing values of keys already present in place.
-    pub(crate) fn overlay(&mut self, other: Attributes) {
-        if self.entries.is_empty() {
-            self.entries = other.entries;
-            return;
-        }
-        for (k, v) in other.entries {
-            self.insert(k, v);
-        }
+    /// The entries of `parts`, concatenated (their keys must be distinct).
+    pub(crate) fn concat(parts: [&[(Key, Value)]; 2]) -> Attributes {
+        let mut entries = Vec::with_capacity(parts[0].len() + parts[1].len());
+        entries.extend_from_slice(parts[0]);
+        entries.extend_from_slice(parts[1]);
+        Attributes { entries }
     }
 
     /// Copies every entry of `other` in, replacing values of keys already present in place.
-    pub(crate) fn overlay_ref(&mut self, other: &Attributes) {
-        for (k, v) in &other.entries {
+    pub(crate) fn overlay(&mut self, other: &[(Key, Value)]) {
+        for (k, v) in other {
             match self.position(k) {
                 Some(i) => self.entries[i].1 = v.clone(),
                 None => self.entries.push((k.clone(), v.clone())),
             }
         }
+    }
+}
+
+/// Attributes of an open span, held inline: the few that most spans have need no allocation.
+pub(crate) type Fields<const N: usize> = SmallVec<[(Key, Value); N]>;
+
+/// Where `key` is in `entries`.
+#[inline]
+pub(crate) fn position(entries: &[(Key, Value)], key: &str) -> Option<usize> {
+    entries.iter().position(|(k, _)| k == key)
+}
+
+/// Sets `key` in `fields`, in place if it is there (so it keeps its first position).
+#[inline]
+pub(crate) fn upsert<const N: usize>(fields: &mut Fields<N>, key: Key, value: Value) {
+    match position(fields, &key) {
+        Some(i) => fields[i].1 = value,
+        None => fields.push((key, value)),
     }
 }
 

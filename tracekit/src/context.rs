@@ -34,7 +34,7 @@ thread_local! {
 #[inline]
 pub(crate) fn enter(span: &Arc<SpanInner>) {
     let entry = Entry {
-        tracer: Arc::as_ptr(&span.tracer),
+        tracer: span.tracer(),
         span: Arc::as_ptr(span),
     };
     // During thread teardown the stack may be gone; then there is nothing to be current in.
@@ -55,8 +55,8 @@ pub(crate) fn exit(span: &Arc<SpanInner>) {
 }
 
 /// The current span of `tracer` on this thread.
-pub(crate) fn current(tracer: &Arc<TracerInner>) -> Option<Arc<SpanInner>> {
-    let wanted = Arc::as_ptr(tracer);
+pub(crate) fn current(tracer: &TracerInner) -> Option<Arc<SpanInner>> {
+    let wanted: *const TracerInner = tracer;
     STACK
         .try_with(|s| {
             let stack = s.borrow();
@@ -79,7 +79,7 @@ pub(crate) fn innermost_tracer() -> Option<Arc<TracerInner>> {
             let stack = s.borrow();
             let entry = stack.last()?;
             // SAFETY: the entry's owner keeps the span (and so its tracer) alive.
-            Some(Arc::clone(unsafe { &(*entry.span).tracer }))
+            Some(unsafe { (*entry.span).tracer_arc() })
         })
         .ok()
         .flatten()

@@ -3,24 +3,28 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-const STRIPES: usize = 8;
+/// How many stripes per-thread data is spread over; threads take them in turn.
+pub(crate) const STRIPES: usize = 8;
 
-/// One counter per cache line so two cores incrementing do not invalidate each other.
+/// Aligned to its own cache lines (two, for the adjacent-line prefetcher), so two cores
+/// writing neighbouring values do not invalidate each other.
 #[repr(align(128))]
 #[derive(Default)]
-struct Stripe(AtomicU64);
+pub(crate) struct CachePadded<T>(pub(crate) T);
 
 /// A sum spread over a few cache lines; each thread adds to its own line.
 #[derive(Default)]
 pub(crate) struct StripedCounter {
-    stripes: [Stripe; STRIPES],
+    stripes: [CachePadded<AtomicU64>; STRIPES],
 }
 
 thread_local! {
     static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-fn stripe_index() -> usize {
+/// This thread's stripe, in `0..STRIPES`.
+#[inline]
+pub(crate) fn stripe_index() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     STRIPE
         .try_with(|s| {

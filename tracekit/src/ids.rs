@@ -134,6 +134,11 @@ id_type!(
     SpanId, u64, NonZeroU64, 16, "span id", fastrand::u64(..)
 );
 
+impl TraceId {
+    /// Stands in until a span starts and its trace is known.
+    pub(crate) const PLACEHOLDER: TraceId = TraceId(NonZeroU128::MIN);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,9 +44,9 @@ pub fn builder<'a>(
     tracer: &'a Tracer,
     name: &'static str,
     kind: SpanKind,
-    scope: Scope,
+    scope: &'static Scope,
 ) -> SpanBuilder<'a> {
-    tracer.span(name).kind(kind).scope(scope)
+    tracer.span(name).kind(kind).static_scope(scope)
 }
 
 #[inline(always)]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::{Error, Trace, TraceFilter};
+use crate::{Error, FinishedSpan, Trace, TraceFilter};
 
 /// Where finished spans go. Implement it for a custom backend and wrap it with
 /// [`Tracer::new`](crate::Tracer::new).
@@ -37,10 +37,11 @@ pub trait Sink: Send + Sync + 'static {
     /// Stores or sends one finished span (children arrive before their parents).
     fn persist(&self, trace: &Trace);
 
-    /// Like `persist`, with ownership: override it when the sink keeps the span, to save a
-    /// copy. The tracer calls this one.
-    fn persist_owned(&self, trace: Trace) {
-        self.persist(&trace);
+    /// Receives a span that just ended, borrowed from the span itself; the tracer calls this
+    /// one. By default it builds a [`Trace`] and calls [`persist`](Sink::persist). Override
+    /// it to read the fields without that copy (stores that encode spans, exporters).
+    fn persist_span(&self, span: &FinishedSpan<'_>) {
+        self.persist(&span.to_trace());
     }
 
     /// Receives a snapshot of an open span (`ended_at == None`), if

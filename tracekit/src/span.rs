@@ -5,12 +5,15 @@ use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::attributes::{upsert, Fields};
 use crate::context;
+use crate::finished::{FinishedSpan, Resource};
 use crate::instrument::Instrumented;
-use crate::tracer::TracerInner;
+use crate::tracer::{TracerInner, TracerOwner};
 use crate::{
     lock, Attributes, Event, Key, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId,
     Tracer, Value,
@@ -18,21 +21,64 @@ use crate::{
 
 /// The state of one open span, shared by its guard, its children and any [`Span`] handles.
 pub(crate) struct SpanInner {
-    pub(crate) tracer: Arc<TracerInner>,
-    name: Key,
-    kind: SpanKind,
-    trace_id: TraceId,
-    span_id: SpanId,
-    parent: Parent,
-    started_at: Timestamp,
-    scope: Option<Scope>,
-    /// Whether the sink wanted snapshots when the span started (the reference binds this at
-    /// start, so toggling later does not affect open spans).
-    snapshots: bool,
+    header: Header,
     /// Set once the span has inheritable attributes, so descendants skip locking the spans
     /// that have none.
     has_inheritable: AtomicBool,
     state: Mutex<State>,
+}
+
+/// The parts fixed at start.
+struct Header {
+    tracer: TracerRef,
+    name: Key,
+    kind: SpanKind,
+    /// Whether the sink wanted snapshots when the span started (the reference binds this at
+    /// start, so toggling later does not affect open spans).
+    snapshots: bool,
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent: Parent,
+    started_at: Timestamp,
+    scope: SpanScope,
+}
+
+/// A span's tracer. Every thread tracing with a tracer shares its reference count, so a span
+/// whose local parent has the same tracer borrows it through the parent (which it keeps
+/// alive) instead of counting one more reference; only roots and spans under another tracer's
+/// span hold one.
+struct TracerRef {
+    ptr: NonNull<TracerInner>,
+    /// `None` when the parent keeps the tracer alive (while the span is being built: the
+    /// builder's borrow of the `Tracer`).
+    owned: Option<TracerOwner>,
+}
+
+// SAFETY: a `TracerRef` is a shared reference to a `TracerInner` plus maybe an `Arc` of it;
+// `TracerInner` is `Send + Sync`.
+unsafe impl Send for TracerRef {}
+unsafe impl Sync for TracerRef {}
+
+impl Deref for TracerRef {
+    type Target = TracerInner;
+
+    #[inline]
+    fn deref(&self) -> &TracerInner {
+        // SAFETY: `owned` keeps the tracer alive, or the span's local parent does (it holds
+        // an `Arc` to its own tracer, directly or through its parent, and the span holds the
+        // parent until it is dropped), or, before the span starts, the builder's `&Tracer`.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+/// A span's instrumentation scope, without copying the usual ones.
+enum SpanScope {
+    /// The tracer's.
+    Tracer,
+    /// A `#[traced]` function's crate.
+    Static(&'static Scope),
+    /// Given to [`SpanBuilder::scope`].
+    Owned(Box<Scope>),
 }
 
 enum Parent {
@@ -52,19 +98,24 @@ impl Parent {
     fn span_id(&self) -> Option<SpanId> {
         match self {
             Parent::Root => None,
-            Parent::Local(p) => Some(p.span_id),
+            Parent::Local(p) => Some(p.header.span_id),
             Parent::Remote(id) => Some(*id),
         }
     }
 }
+
+/// Attributes set when a span starts or while it runs, in place up to a few.
+type Own = Fields<3>;
+/// Inheritable attributes: usually none or one per span.
+type Inheritable = Fields<1>;
 
 /// Mutable parts. A key lives in exactly one of `inheritable` / `own`: once added as
 /// inheritable it stays inheritable, and a later plain `add_attribute` only changes its value
 /// (the reference keeps the old inheritable value visible to descendants instead).
 #[derive(Default)]
 struct State {
-    inheritable: Attributes,
-    own: Attributes,
+    inheritable: Inheritable,
+    own: Own,
     events: Vec<Event>,
     status: SpanStatus,
     ended: bool,
@@ -74,17 +125,64 @@ impl State {
     /// Sets `key`: an inheritable key stays inheritable (see `State`).
     fn set(&mut self, key: Key, value: Value, inheritable: bool) {
         if inheritable {
-            self.own.remove(&key);
-            self.inheritable.insert(key, value);
-        } else if let Some(slot) = self.inheritable.get_mut(&key) {
-            *slot = value;
+            if let Some(i) = crate::attributes::position(&self.own, &key) {
+                self.own.remove(i);
+            }
+            upsert(&mut self.inheritable, key, value);
+        } else if let Some(i) = crate::attributes::position(&self.inheritable, &key) {
+            self.inheritable[i].1 = value;
         } else {
-            self.own.insert(key, value);
+            upsert(&mut self.own, key, value);
         }
     }
 }
 
 impl SpanInner {
+    /// A span of `tracer` being configured: a root with fresh ids until it starts.
+    #[inline]
+    fn pending(tracer: &Arc<TracerInner>, name: Key) -> SpanInner {
+        SpanInner {
+            header: Header {
+                tracer: TracerRef {
+                    ptr: NonNull::from(&**tracer),
+                    owned: None,
+                },
+                name,
+                kind: SpanKind::Internal,
+                snapshots: false,
+                // Set when the span starts: its parent's or a fresh one.
+                trace_id: TraceId::PLACEHOLDER,
+                span_id: SpanId::random(),
+                parent: Parent::Root,
+                started_at: Timestamp::from_unix_nanos(0),
+                scope: SpanScope::Tracer,
+            },
+            has_inheritable: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn tracer(&self) -> &TracerInner {
+        &self.header.tracer
+    }
+
+    /// A new reference to the span's tracer.
+    pub(crate) fn tracer_arc(&self) -> Arc<TracerInner> {
+        let ptr = self.header.tracer.ptr.as_ptr().cast_const();
+        // SAFETY: `ptr` came from an `Arc` that this span keeps alive (see `TracerRef`).
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+
+    /// The state, through a unique reference (no locking).
+    #[inline(always)]
+    fn state_mut(&mut self) -> &mut State {
+        self.state.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn add(&self, key: Key, value: Value, inheritable: bool) {
         let written = self.update(|st| st.set(key, value, inheritable)).is_some();
         if written && inheritable {
@@ -96,7 +194,7 @@ impl SpanInner {
         let mut st = lock(&self.state);
         if st.ended {
             drop(st);
-            self.tracer.count_late_write();
+            self.header.tracer.count_late_write();
             return None;
         }
         Some(f(&mut st))
@@ -122,90 +220,119 @@ impl SpanInner {
     /// Inherited attributes of this span's ancestors, root first, nearest ancestor winning.
     fn inherited(&self) -> Attributes {
         let mut chain: Vec<&SpanInner> = Vec::new();
-        let mut cursor = self.parent.local();
+        let mut cursor = self.header.parent.local();
         while let Some(span) = cursor {
             if span.has_inheritable.load(Ordering::Acquire) {
                 chain.push(span);
             }
-            cursor = span.parent.local();
+            cursor = span.header.parent.local();
         }
         let mut out = Attributes::new();
         for span in chain.iter().rev() {
-            out.overlay_ref(&lock(&span.state).inheritable);
+            out.overlay(&lock(&span.state).inheritable);
         }
         out
     }
 
-    fn record(&self, attributes: Attributes, events: Vec<Event>, status: SpanStatus) -> Trace {
-        Trace {
-            span_name: self.name.clone(),
-            span_kind: self.kind,
-            trace_id: self.trace_id,
-            span_id: self.span_id,
-            parent_span_id: self.parent.span_id(),
-            started_at: self.started_at,
-            ended_at: None,
-            attributes,
-            span_status: status,
-            resource_attributes: self.tracer.resource_attributes(),
-            scope: self
-                .scope
-                .clone()
-                .unwrap_or_else(|| self.tracer.scope.clone()),
-            events,
-            snapshot_at: None,
-        }
-    }
-
     /// A flattened copy of the span as it is now; `None` once it has ended.
     fn snapshot(&self) -> Option<Trace> {
-        let (attributes, events, status) = {
-            let st = lock(&self.state);
-            if st.ended {
-                return None;
-            }
-            let mut attributes = st.inheritable.clone();
-            attributes.overlay_ref(&st.own);
-            (attributes, st.events.clone(), st.status)
-        };
-        let mut merged = self.inherited();
-        merged.overlay(attributes);
-        let mut trace = self.record(merged, events, status);
-        trace.snapshot_at = Some(Timestamp::now());
+        let mut inherited = self.inherited();
+        let st = lock(&self.state);
+        if st.ended {
+            return None;
+        }
+        Header::merge(&mut inherited, &st);
+        let now = Timestamp::now();
+        let mut trace = self.header.view(&inherited, &st, now).to_trace();
+        trace.ended_at = None;
+        trace.snapshot_at = Some(now);
         Some(trace)
     }
 }
 
-/// Ends the span and hands its record to the tracer (once; later calls do nothing).
-pub(crate) fn finish(span: Arc<SpanInner>) {
-    let ended_at = Timestamp::now();
-    // With no other handle alive nobody can read this span's inheritable attributes any more,
-    // so they can be moved out instead of copied.
-    let unique = Arc::strong_count(&span) == 1;
-    let (inheritable, own, events, status) = {
-        let mut st = lock(&span.state);
-        if st.ended {
-            return;
+impl Header {
+    /// The span as a sink sees it, with `inherited` (from the ancestors) merged in.
+    fn view<'a>(
+        &'a self,
+        inherited: &'a Attributes,
+        st: &'a State,
+        ended_at: Timestamp,
+    ) -> FinishedSpan<'a> {
+        FinishedSpan {
+            name: &self.name,
+            kind: self.kind,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent.span_id(),
+            started_at: self.started_at,
+            ended_at,
+            status: st.status,
+            // Without inherited attributes the span's two lists have distinct keys and can be
+            // handed over as they are; `finish` merges them into `inherited` otherwise.
+            attributes: if inherited.is_empty() {
+                [&st.inheritable, &st.own]
+            } else {
+                [inherited.as_slice(), &[]]
+            },
+            events: &st.events,
+            scope: match &self.scope {
+                SpanScope::Tracer => &self.tracer.scope,
+                SpanScope::Static(scope) => scope,
+                SpanScope::Owned(scope) => scope,
+            },
+            resource: Resource::Tracer(&self.tracer),
         }
-        st.ended = true;
-        let inheritable = if unique {
-            std::mem::take(&mut st.inheritable)
-        } else {
-            st.inheritable.clone()
-        };
-        (
-            inheritable,
-            std::mem::take(&mut st.own),
-            std::mem::take(&mut st.events),
-            st.status,
-        )
-    };
-    let mut attributes = span.inherited();
-    attributes.overlay(inheritable);
-    attributes.overlay(own);
-    let mut trace = span.record(attributes, events, status);
-    trace.ended_at = Some(ended_at);
-    span.tracer.deliver(trace);
+    }
+
+    /// Merges the span's own attributes into `inherited` (when there are any; see `view`).
+    fn merge(inherited: &mut Attributes, st: &State) {
+        if !inherited.is_empty() {
+            inherited.overlay(&st.inheritable);
+            inherited.overlay(&st.own);
+        }
+    }
+}
+
+/// Ends the span and hands it to the tracer (once; later calls do nothing).
+pub(crate) fn finish(mut span: Arc<SpanInner>) {
+    let ended_at = Timestamp::now();
+    let mut inherited = span.inherited();
+    match Arc::get_mut(&mut span) {
+        // No other handle or child: read the state in place, without locking or copying.
+        Some(SpanInner { header, state, .. }) => {
+            let st = state.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if st.ended {
+                return;
+            }
+            st.ended = true;
+            Header::merge(&mut inherited, st);
+            header
+                .tracer
+                .deliver(&header.view(&inherited, st, ended_at));
+        }
+        None => {
+            let st = {
+                let mut st = lock(&span.state);
+                if st.ended {
+                    return;
+                }
+                st.ended = true;
+                // Children still open may read the inheritable attributes later.
+                State {
+                    inheritable: st.inheritable.clone(),
+                    own: std::mem::take(&mut st.own),
+                    events: std::mem::take(&mut st.events),
+                    status: st.status,
+                    ended: true,
+                }
+            };
+            Header::merge(&mut inherited, &st);
+            let header = &span.header;
+            header
+                .tracer
+                .deliver(&header.view(&inherited, &st, ended_at));
+        }
+    }
 }
 
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
@@ -323,8 +450,8 @@ impl Span {
     /// sinks that took snapshots when the span started; does nothing otherwise.
     pub fn emit_snapshot(&self) -> &Self {
         if let Some(s) = &self.inner {
-            if let Some(snapshot) = s.snapshots.then(|| s.snapshot()).flatten() {
-                s.tracer.deliver_snapshot(&snapshot);
+            if let Some(snapshot) = s.header.snapshots.then(|| s.snapshot()).flatten() {
+                s.header.tracer.deliver_snapshot(&snapshot);
             }
         }
         self
@@ -347,17 +474,17 @@ impl Span {
 
     /// The span's trace id (`None` for a no-op handle).
     pub fn trace_id(&self) -> Option<TraceId> {
-        self.inner.as_ref().map(|s| s.trace_id)
+        self.inner.as_ref().map(|s| s.header.trace_id)
     }
 
     /// The span's own id (`None` for a no-op handle).
     pub fn span_id(&self) -> Option<SpanId> {
-        self.inner.as_ref().map(|s| s.span_id)
+        self.inner.as_ref().map(|s| s.header.span_id)
     }
 
     /// The span's name (`None` for a no-op handle).
     pub fn span_name(&self) -> Option<&str> {
-        self.inner.as_deref().map(|s| s.name.as_ref())
+        self.inner.as_deref().map(|s| s.header.name.as_ref())
     }
 }
 
@@ -367,9 +494,9 @@ impl std::fmt::Debug for Span {
             None => f.write_str("Span(none)"),
             Some(s) => f
                 .debug_struct("Span")
-                .field("name", &s.name)
-                .field("trace_id", &s.trace_id)
-                .field("span_id", &s.span_id)
+                .field("name", &s.header.name)
+                .field("trace_id", &s.header.trace_id)
+                .field("span_id", &s.header.span_id)
                 .finish(),
         }
     }
@@ -493,52 +620,58 @@ enum ParentChoice {
 /// ```
 #[must_use = "a span builder does nothing until `.start()` or `.instrument(..)`"]
 pub struct SpanBuilder<'a> {
-    tracer: &'a Tracer,
-    name: Key,
-    kind: SpanKind,
+    /// The span being configured (`None` for a no-op tracer). Nothing else holds it yet, so
+    /// the builder writes into it without locking, and moving the builder copies a pointer.
+    span: Option<Arc<SpanInner>>,
     parent: ParentChoice,
-    own: Attributes,
-    inheritable: Attributes,
-    scope: Option<Scope>,
+    /// Keeps the tracer alive while the span is built (see `TracerRef`).
+    tracer: &'a Tracer,
 }
 
 impl<'a> SpanBuilder<'a> {
     #[inline]
     pub(crate) fn new(tracer: &'a Tracer, name: Key) -> Self {
         SpanBuilder {
-            tracer,
-            name,
-            kind: SpanKind::Internal,
+            span: tracer
+                .inner
+                .as_ref()
+                .map(|tracer| Arc::new(SpanInner::pending(tracer, name))),
             parent: ParentChoice::Current,
-            own: Attributes::new(),
-            inheritable: Attributes::new(),
-            scope: None,
+            tracer,
         }
     }
 
+    /// The span being configured; `None` for a no-op tracer.
+    #[inline(always)]
+    fn pending(&mut self) -> Option<&mut SpanInner> {
+        // Unique: the builder has not shared it.
+        self.span.as_mut().and_then(Arc::get_mut)
+    }
+
     /// Sets the span kind (default [`SpanKind::Internal`]).
-    #[inline]
+    #[inline(always)]
     pub fn kind(mut self, kind: SpanKind) -> Self {
-        self.kind = kind;
+        if let Some(span) = self.pending() {
+            span.header.kind = kind;
+        }
         self
     }
 
     /// Sets an attribute from the start.
-    #[inline]
+    #[inline(always)]
     pub fn attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
-        if self.tracer.is_enabled() {
-            self.own.insert(key, value);
+        if let Some(span) = self.pending() {
+            upsert(&mut span.state_mut().own, key.into(), value.into());
         }
         self
     }
 
     /// Sets an inheritable attribute from the start.
-    #[inline]
+    #[inline(always)]
     pub fn inheritable_attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
-        if self.tracer.is_enabled() {
-            let key = key.into();
-            self.own.remove(&key);
-            self.inheritable.insert(key, value);
+        if let Some(span) = self.pending() {
+            *span.has_inheritable.get_mut() = true;
+            span.state_mut().set(key.into(), value.into(), true);
         }
         self
     }
@@ -555,7 +688,7 @@ impl<'a> SpanBuilder<'a> {
     /// }).join().unwrap();
     /// assert!(child.is_some());
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn parent(mut self, parent: &Span) -> Self {
         self.parent = ParentChoice::Span(parent.inner.clone());
         self
@@ -569,16 +702,26 @@ impl<'a> SpanBuilder<'a> {
     }
 
     /// Starts a new trace even inside another span of this tracer.
-    #[inline]
+    #[inline(always)]
     pub fn root(mut self) -> Self {
         self.parent = ParentChoice::Root;
         self
     }
 
     /// Sets the instrumentation scope (default: the tracer's, `tracekit@<version>`).
-    #[inline]
+    #[inline(always)]
     pub fn scope(mut self, scope: Scope) -> Self {
-        self.scope = Some(scope);
+        if let Some(span) = self.pending() {
+            span.header.scope = SpanScope::Owned(Box::new(scope));
+        }
+        self
+    }
+
+    #[inline(always)]
+    pub(crate) fn static_scope(mut self, scope: &'static Scope) -> Self {
+        if let Some(span) = self.pending() {
+            span.header.scope = SpanScope::Static(scope);
+        }
         self
     }
 
@@ -664,32 +807,36 @@ impl<'a> SpanBuilder<'a> {
     }
 
     pub(crate) fn build(self) -> Option<Arc<SpanInner>> {
-        let tracer = self.tracer.inner.as_ref()?;
-        let (trace_id, parent) = match self.parent {
-            ParentChoice::Current => match context::current(tracer) {
-                Some(p) => (p.trace_id, Parent::Local(p)),
-                None => (TraceId::random(), Parent::Root),
-            },
-            ParentChoice::Root | ParentChoice::Span(None) => (TraceId::random(), Parent::Root),
-            ParentChoice::Span(Some(p)) => (p.trace_id, Parent::Local(p)),
-            ParentChoice::Remote(trace_id, id) => (trace_id, Parent::Remote(id)),
+        let mut span = self.span?;
+        let inner = Arc::get_mut(&mut span)?;
+        let header = &mut inner.header;
+        let parent = match self.parent {
+            ParentChoice::Current => context::current(&header.tracer).map(Parent::Local),
+            ParentChoice::Root | ParentChoice::Span(None) => None,
+            ParentChoice::Span(Some(p)) => Some(Parent::Local(p)),
+            ParentChoice::Remote(trace_id, id) => {
+                header.trace_id = trace_id;
+                Some(Parent::Remote(id))
+            }
         };
-        Some(Arc::new(SpanInner {
-            tracer: Arc::clone(tracer),
-            name: self.name,
-            kind: self.kind,
-            trace_id,
-            span_id: SpanId::random(),
-            parent,
-            started_at: Timestamp::now(),
-            scope: self.scope,
-            snapshots: tracer.sink.snapshot_enabled(),
-            has_inheritable: AtomicBool::new(!self.inheritable.is_empty()),
-            state: Mutex::new(State {
-                inheritable: self.inheritable,
-                own: self.own,
-                ..State::default()
-            }),
-        }))
+        match parent {
+            Some(parent) => {
+                if let Parent::Local(p) = &parent {
+                    header.trace_id = p.header.trace_id;
+                }
+                header.parent = parent;
+            }
+            None => header.trace_id = TraceId::random(),
+        }
+        let same_tracer = match &header.parent {
+            Parent::Local(p) => p.header.tracer.ptr == header.tracer.ptr,
+            _ => false,
+        };
+        if !same_tracer {
+            header.tracer.owned = self.tracer.lease();
+        }
+        header.snapshots = header.tracer.sink.snapshot_enabled();
+        header.started_at = Timestamp::now();
+        Some(span)
     }
 }

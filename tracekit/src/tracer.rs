@@ -3,14 +3,15 @@
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::counter::StripedCounter;
+use crate::counter::{stripe_index, StripedCounter, STRIPES};
 use crate::span::{panic_message, SpanBuilder, SpanGuard};
 use crate::tracers::{HumanReadable, InMemory, Iterable, StructuredLogs, Tee, TraceStream};
 use crate::{
-    context, Attributes, Error, FailureLog, Key, Scope, Sink, Span, Trace, TraceFilter, Value,
+    context, Attributes, Error, FailureLog, FinishedSpan, Key, Scope, Sink, Span, Trace,
+    TraceFilter, Value,
 };
 
 /// How long [`Tracer::flush`] and [`Tracer::shutdown`] wait by default.
@@ -37,7 +38,23 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 #[derive(Clone, Default)]
 pub struct Tracer {
     pub(crate) inner: Option<Arc<TracerInner>>,
+    /// What root spans hold to keep `inner` alive; `None` for handles made by
+    /// [`Tracer::current`] (their spans have a parent, which does that).
+    leases: Option<Arc<Leases>>,
 }
+
+/// One more reference to a tracer, held by root spans instead of the tracer's own reference
+/// count. Every thread that traces with a tracer would otherwise bounce that count's cache
+/// line between cores twice per root span; leases are one per stripe, each on its own lines,
+/// so threads tracing at once count on lines of their own.
+#[repr(align(128))]
+pub(crate) struct Lease {
+    _tracer: Arc<TracerInner>,
+}
+
+/// A tracer's leases, made on first use by each stripe.
+#[derive(Default)]
+struct Leases([OnceLock<Arc<Lease>>; STRIPES]);
 
 // A panic in a sink or in traced code leaves a tracer usable: sink calls are wrapped in
 // `catch_unwind` and poisoned locks are used as they are. So holding a tracer across
@@ -45,15 +62,27 @@ pub struct Tracer {
 impl std::panic::UnwindSafe for Tracer {}
 impl std::panic::RefUnwindSafe for Tracer {}
 
+/// Aligned to its own cache lines, so the `Arc`'s reference count, which every root span
+/// changes, sits apart from the fields that every span reads.
+#[repr(align(128))]
 pub(crate) struct TracerInner {
     pub(crate) sink: Box<dyn Sink>,
     pub(crate) scope: Scope,
-    resource: RwLock<Attributes>,
+    /// The resource attributes and their version (bumped on every change); spans read the
+    /// version only, and stores keep one copy per version.
+    resource: RwLock<(u64, Arc<Attributes>)>,
+    resource_version: AtomicU64,
     accepted: StripedCounter,
     dropped: AtomicU64,
     late_writes: AtomicU64,
     panics: FailureLog,
     shut_down: AtomicBool,
+}
+
+/// Keeps a tracer alive: a lease, or a reference of its own.
+pub(crate) enum TracerOwner {
+    Lease { _lease: Arc<Lease> },
+    Tracer { _tracer: Arc<TracerInner> },
 }
 
 /// What a tracer has done so far; from [`Tracer::stats`].
@@ -83,7 +112,8 @@ impl TracerInner {
         TracerInner {
             sink,
             scope: Scope::default(),
-            resource: RwLock::new(Attributes::new()),
+            resource: RwLock::new((0, Arc::new(Attributes::new()))),
+            resource_version: AtomicU64::new(0),
             accepted: StripedCounter::new(),
             dropped: AtomicU64::new(0),
             late_writes: AtomicU64::new(0),
@@ -93,13 +123,13 @@ impl TracerInner {
     }
 
     /// Hands a finished span to the sink; a panicking sink is contained and counted.
-    pub(crate) fn deliver(&self, trace: Trace) {
+    pub(crate) fn deliver(&self, span: &FinishedSpan<'_>) {
         if self.shut_down.load(Ordering::Acquire) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
         self.accepted.add(1);
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.sink.persist_owned(trace))) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.sink.persist_span(span))) {
             self.panics.record(
                 self.sink.name(),
                 &format_args!("panicked: {}", panic_message(&*payload)),
@@ -121,8 +151,23 @@ impl TracerInner {
         }
     }
 
-    pub(crate) fn resource_attributes(&self) -> Attributes {
-        crate::read(&self.resource).clone()
+    /// The resource attributes and their version.
+    pub(crate) fn resource_attributes(&self) -> (u64, Arc<Attributes>) {
+        let guard = crate::read(&self.resource);
+        (guard.0, Arc::clone(&guard.1))
+    }
+
+    /// The version of the resource attributes (see `resource`).
+    #[inline]
+    pub(crate) fn resource_version(&self) -> u64 {
+        self.resource_version.load(Ordering::Acquire)
+    }
+
+    fn set_resource_attribute(&self, key: Key, value: Value) {
+        let mut guard = crate::write(&self.resource);
+        Arc::make_mut(&mut guard.1).insert(key, value);
+        guard.0 += 1;
+        self.resource_version.store(guard.0, Ordering::Release);
     }
 
     pub(crate) fn count_late_write(&self) {
@@ -150,6 +195,7 @@ impl Tracer {
     pub fn new(sink: impl Sink) -> Tracer {
         Tracer {
             inner: Some(Arc::new(TracerInner::new(Box::new(sink)))),
+            leases: Some(Arc::default()),
         }
     }
 
@@ -165,7 +211,10 @@ impl Tracer {
     /// assert!(tracer.get_traces(&Default::default()).is_err());
     /// ```
     pub const fn noop() -> Tracer {
-        Tracer { inner: None }
+        Tracer {
+            inner: None,
+            leases: None,
+        }
     }
 
     /// Keeps the last `memory_size` finished spans in memory (the oldest-ended is evicted
@@ -239,7 +288,7 @@ impl Tracer {
     /// `service.name`).
     pub fn set_resource_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
         if let Some(inner) = &self.inner {
-            crate::write(&inner.resource).insert(key, value);
+            inner.set_resource_attribute(key.into(), value.into());
         }
     }
 
@@ -247,7 +296,7 @@ impl Tracer {
     pub fn resource_attributes(&self) -> Attributes {
         self.inner
             .as_ref()
-            .map(|i| i.resource_attributes())
+            .map(|i| (*i.resource_attributes().1).clone())
             .unwrap_or_default()
     }
 
@@ -299,6 +348,7 @@ impl Tracer {
     pub fn current() -> Tracer {
         Tracer {
             inner: context::innermost_tracer(),
+            leases: None,
         }
     }
 
@@ -360,9 +410,27 @@ impl Tracer {
         self.inner.as_ref().map_or("noop", |i| i.sink.name())
     }
 
-    pub(crate) fn deliver(&self, trace: Trace) {
+    /// What a root span of this tracer holds to keep it alive (see [`Lease`]).
+    #[inline]
+    pub(crate) fn lease(&self) -> Option<TracerOwner> {
+        let inner = self.inner.as_ref()?;
+        Some(match &self.leases {
+            Some(leases) => TracerOwner::Lease {
+                _lease: Arc::clone(leases.0[stripe_index()].get_or_init(|| {
+                    Arc::new(Lease {
+                        _tracer: Arc::clone(inner),
+                    })
+                })),
+            },
+            None => TracerOwner::Tracer {
+                _tracer: Arc::clone(inner),
+            },
+        })
+    }
+
+    pub(crate) fn deliver(&self, span: &FinishedSpan<'_>) {
         if let Some(inner) = &self.inner {
-            inner.deliver(trace);
+            inner.deliver(span);
         }
     }
 

@@ -4,7 +4,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::{lock, Error, Sink, SinkStats, Trace};
+use crate::{lock, Error, FinishedSpan, Sink, SinkStats, Trace};
 
 /// What [`Iterable`] does when a consumer's buffer is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,8 +217,8 @@ impl Sink for Iterable {
         self.hub.publish(trace.clone(), false);
     }
 
-    fn persist_owned(&self, trace: Trace) {
-        self.hub.publish(trace, false);
+    fn persist_span(&self, span: &FinishedSpan<'_>) {
+        self.hub.publish(span.to_trace(), false);
     }
 
     fn persist_snapshot(&self, snapshot: &Trace) {

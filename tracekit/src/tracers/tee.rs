@@ -1,6 +1,6 @@
 use std::time::Instant;
 
-use crate::{Error, Sink, SinkStats, Trace, TraceFilter, Tracer};
+use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
 /// Sends every span to several tracers; from [`Tracer::tee`](crate::Tracer::tee).
 ///
@@ -41,15 +41,14 @@ impl Tee {
 
 impl Sink for Tee {
     fn persist(&self, trace: &Trace) {
-        self.persist_owned(trace.clone());
+        if let Some(span) = FinishedSpan::from_trace(trace) {
+            self.persist_span(&span);
+        }
     }
 
-    fn persist_owned(&self, trace: Trace) {
-        if let Some((last, rest)) = self.members.split_last() {
-            for member in rest {
-                member.deliver(trace.clone());
-            }
-            last.deliver(trace);
+    fn persist_span(&self, span: &FinishedSpan<'_>) {
+        for member in &self.members {
+            member.deliver(span);
         }
     }
 

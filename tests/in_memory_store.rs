@@ -1,0 +1,245 @@
+//! The in-memory store packs spans into bytes and unpacks them when read: what comes back must
+//! be exactly what a sink that keeps `Trace`s receives, for any values, from any thread.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
+use tracekit::{
+    FinishedSpan, Map, Scope, Sink, SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value,
+};
+
+/// Keeps every span as the default `Sink::persist_span` builds it.
+#[derive(Clone, Default)]
+struct Kept(Arc<Mutex<Vec<Trace>>>);
+
+impl Sink for Kept {
+    fn persist(&self, trace: &Trace) {
+        self.0.lock().unwrap().push(trace.clone());
+    }
+}
+
+/// A tracer that stores into `memory` and into a `Kept`.
+fn pair(memory_size: usize) -> (Tracer, Tracer, Kept) {
+    let memory = Tracer::in_memory(memory_size);
+    let kept = Kept::default();
+    let tee = Tracer::tee([memory.clone(), Tracer::new(kept.clone())]);
+    (tee, memory, kept)
+}
+
+fn by_start(mut spans: Vec<Trace>) -> Vec<Trace> {
+    spans.sort_by_key(|t| t.started_at);
+    spans
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
+        any::<f64>()
+            .prop_filter("NaN is not equal to itself", |f| !f.is_nan())
+            .prop_map(Value::Float),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((".{0,8}", inner), 0..4)
+                .prop_map(|entries| Value::Map(entries.into_iter().collect::<Map>())),
+        ]
+    })
+}
+
+fn kind() -> impl Strategy<Value = SpanKind> {
+    prop::sample::select(vec![
+        SpanKind::Internal,
+        SpanKind::Server,
+        SpanKind::Client,
+        SpanKind::Producer,
+        SpanKind::Consumer,
+    ])
+}
+
+fn status() -> impl Strategy<Value = SpanStatus> {
+    prop::sample::select(vec![SpanStatus::Unset, SpanStatus::Ok, SpanStatus::Error])
+}
+
+type Attrs = Vec<(String, Value)>;
+
+fn attrs() -> impl Strategy<Value = Attrs> {
+    prop::collection::vec(("[a-z.]{1,12}", value()), 0..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn spans_read_back_exactly_as_ended(
+        name in ".{0,30}",
+        kind in kind(),
+        status in status(),
+        own in attrs(),
+        inheritable in attrs(),
+        child_own in attrs(),
+        events in prop::collection::vec(("[a-z]{1,8}", attrs()), 0..3),
+        resource in attrs(),
+        scope in prop::option::of(("[a-z]{1,8}", "[0-9.]{1,6}")),
+    ) {
+        let (tee, memory, kept) = pair(100);
+        for (k, v) in &resource {
+            tee.set_resource_attribute(k.clone(), v.clone());
+        }
+        {
+            let mut builder = tee.span(name.clone()).kind(kind);
+            if let Some((n, v)) = &scope {
+                builder = builder.scope(Scope::new(n.clone(), v.clone()));
+            }
+            for (k, v) in &own {
+                builder = builder.attribute(k.clone(), v.clone());
+            }
+            let parent = builder.start();
+            for (k, v) in &inheritable {
+                parent.add_inheritable_attribute(k.clone(), v.clone());
+            }
+            for (event, attributes) in &events {
+                parent.add_event(event.clone(), attributes.clone());
+            }
+            parent.set_status(status);
+            let child = tee.trace("child");
+            for (k, v) in &child_own {
+                child.add_attribute(k.clone(), v.clone());
+            }
+        }
+        let stored = memory.get_traces(&TraceFilter::new()).unwrap();
+        let expected = by_start(kept.0.lock().unwrap().clone());
+        prop_assert_eq!(stored.len(), 2);
+        prop_assert_eq!(&stored, &expected);
+        // Equality ignores attribute order; the order is part of the contract too.
+        for (s, e) in stored.iter().zip(&expected) {
+            prop_assert!(s.attributes.keys().eq(e.attributes.keys()));
+            prop_assert!(s.resource_attributes.keys().eq(e.resource_attributes.keys()));
+        }
+    }
+}
+
+#[test]
+fn resource_changes_apply_to_spans_that_end_afterwards() {
+    let (tee, memory, kept) = pair(10);
+    drop(tee.trace("before"));
+    tee.set_resource_attribute("service.name", "a");
+    drop(tee.trace("between"));
+    tee.set_resource_attribute("service.name", "b");
+    tee.set_resource_attribute("service.version", "2");
+    drop(tee.trace("after"));
+    let stored = memory.get_traces(&TraceFilter::new()).unwrap();
+    assert_eq!(stored, by_start(kept.0.lock().unwrap().clone()));
+    let services: Vec<_> = stored
+        .iter()
+        .map(|t| t.resource_attributes.get("service.name").cloned())
+        .collect();
+    assert_eq!(services, [None, Some("a".into()), Some("b".into())]);
+}
+
+#[test]
+fn spans_from_many_threads_are_all_kept() {
+    let (tee, memory, kept) = pair(10_000);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let tee = &tee;
+            s.spawn(move || {
+                for i in 0..1000 {
+                    tee.span("work")
+                        .attribute("thread", t)
+                        .attribute("i", i)
+                        .start();
+                }
+            });
+        }
+    });
+    let stored = memory.get_traces(&TraceFilter::new()).unwrap();
+    assert_eq!(stored.len(), 4000);
+    assert_eq!(stored, by_start(kept.0.lock().unwrap().clone()));
+    let third = TraceFilter::new().attribute("thread", 2);
+    assert_eq!(memory.get_traces(&third).unwrap().len(), 1000);
+}
+
+#[test]
+fn with_many_threads_reads_return_the_last_spans_to_end() {
+    let (tee, memory, kept) = pair(100);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let tee = &tee;
+            s.spawn(move || {
+                for i in 0..500 {
+                    tee.span("work")
+                        .attribute("thread", t)
+                        .attribute("i", i)
+                        .start();
+                }
+            });
+        }
+    });
+    let stored = memory.get_traces(&TraceFilter::new()).unwrap();
+    assert_eq!(stored.len(), 100);
+    let mut all = kept.0.lock().unwrap().clone();
+    all.sort_by_key(|t| t.ended_at);
+    let last = by_start(all.split_off(all.len() - 100));
+    // Spans ending in the same nanosecond may be cut either way.
+    let cut = last.iter().map(|t| t.ended_at).min().unwrap();
+    assert!(stored.iter().all(|t| t.ended_at >= cut));
+    assert_eq!(
+        stored.iter().filter(|t| t.ended_at > cut).count(),
+        last.iter().filter(|t| t.ended_at > cut).count()
+    );
+}
+
+#[test]
+fn a_record_passed_to_persist_keeps_its_own_resource_and_a_snapshot_is_ignored() {
+    let (tee, _memory, kept) = pair(10);
+    tee.set_resource_attribute("service.name", "from-tracer");
+    drop(tee.span("x").attribute("k", 1).start());
+    let mut record = kept.0.lock().unwrap()[0].clone();
+    record
+        .resource_attributes
+        .insert("service.name", "from-record");
+
+    let store = tracekit::tracers::InMemory::new(10);
+    store.persist(&record);
+    let mut snapshot = record.clone();
+    snapshot.ended_at = None;
+    store.persist(&snapshot);
+    assert_eq!(
+        store.get_traces(&TraceFilter::new()).unwrap(),
+        [record.clone()]
+    );
+
+    let view = FinishedSpan::from_trace(&record).unwrap();
+    assert_eq!(view.to_trace(), record);
+    assert!(FinishedSpan::from_trace(&snapshot).is_none());
+}
+
+#[test]
+fn a_store_of_size_zero_keeps_nothing() {
+    let tracer = Tracer::in_memory(0);
+    drop(tracer.trace("x"));
+    assert!(tracer.get_traces(&TraceFilter::new()).unwrap().is_empty());
+    assert_eq!(tracer.stats().spans_accepted, 1);
+}
+
+#[test]
+fn large_records_and_many_chunks_read_back() {
+    let (tee, memory, kept) = pair(50);
+    let big = "x".repeat(40_000);
+    for i in 0..200 {
+        let span = tee.span("big").attribute("i", i).start();
+        if i % 7 == 0 {
+            span.add_attribute("payload", big.as_str());
+        }
+    }
+    let stored = memory.get_traces(&TraceFilter::new()).unwrap();
+    let all = kept.0.lock().unwrap().clone();
+    assert_eq!(stored, by_start(all[all.len() - 50..].to_vec()));
+}
