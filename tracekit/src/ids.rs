@@ -139,6 +139,11 @@ impl TraceId {
     pub(crate) const PLACEHOLDER: TraceId = TraceId(NonZeroU128::MIN);
 }
 
+impl SpanId {
+    /// Stands in where no span is (an emptied span kept for reuse).
+    pub(crate) const PLACEHOLDER: SpanId = SpanId(NonZeroU64::MIN);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

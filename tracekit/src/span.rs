@@ -139,27 +139,33 @@ impl State {
 
 impl SpanInner {
     /// A span of `tracer` being configured: a root with fresh ids until it starts.
-    #[inline]
+    #[inline(always)]
     fn pending(tracer: &Arc<TracerInner>, name: Key) -> SpanInner {
         SpanInner {
-            header: Header {
-                tracer: TracerRef {
-                    ptr: NonNull::from(&**tracer),
-                    owned: None,
-                },
-                name,
-                kind: SpanKind::Internal,
-                snapshots: false,
-                // Set when the span starts: its parent's or a fresh one.
-                trace_id: TraceId::PLACEHOLDER,
-                span_id: SpanId::random(),
-                parent: Parent::Root,
-                started_at: Timestamp::from_unix_nanos(0),
-                scope: SpanScope::Tracer,
-            },
+            header: Header::pending(tracer, name),
             has_inheritable: AtomicBool::new(false),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// A span to configure: a finished span's allocation from this thread's pool, or a new
+    /// one.
+    #[inline]
+    fn allocate(tracer: &Arc<TracerInner>, name: Key) -> Arc<SpanInner> {
+        if let Some(mut span) = pool::take() {
+            if let Some(inner) = Arc::get_mut(&mut span) {
+                inner.header = Header::pending(tracer, name);
+                return span;
+            }
+        }
+        // Allocated first and written in place: `Arc::new` would build the span on the
+        // stack and copy all of it, unused inline attribute slots included.
+        let mut span = Arc::new_uninit();
+        Arc::get_mut(&mut span)
+            .expect("new")
+            .write(SpanInner::pending(tracer, name));
+        // SAFETY: written just above.
+        unsafe { span.assume_init() }
     }
 
     #[inline]
@@ -251,6 +257,41 @@ impl SpanInner {
 }
 
 impl Header {
+    /// What a pooled span holds: no references.
+    const EMPTY: Header = Header {
+        tracer: TracerRef {
+            ptr: NonNull::dangling(),
+            owned: None,
+        },
+        name: Key::Borrowed(""),
+        kind: SpanKind::Internal,
+        snapshots: false,
+        trace_id: TraceId::PLACEHOLDER,
+        span_id: SpanId::PLACEHOLDER,
+        parent: Parent::Root,
+        started_at: Timestamp::from_unix_nanos(0),
+        scope: SpanScope::Tracer,
+    };
+
+    #[inline(always)]
+    fn pending(tracer: &Arc<TracerInner>, name: Key) -> Header {
+        Header {
+            tracer: TracerRef {
+                ptr: NonNull::from(&**tracer),
+                owned: None,
+            },
+            name,
+            kind: SpanKind::Internal,
+            snapshots: false,
+            // Set when the span starts: its parent's or a fresh one.
+            trace_id: TraceId::PLACEHOLDER,
+            span_id: SpanId::random(),
+            parent: Parent::Root,
+            started_at: Timestamp::from_unix_nanos(0),
+            scope: SpanScope::Tracer,
+        }
+    }
+
     /// The span as a sink sees it, with `inherited` (from the ancestors) merged in.
     fn view<'a>(
         &'a self,
@@ -299,16 +340,27 @@ pub(crate) fn finish(mut span: Arc<SpanInner>) {
     let mut inherited = span.inherited();
     match Arc::get_mut(&mut span) {
         // No other handle or child: read the state in place, without locking or copying.
-        Some(SpanInner { header, state, .. }) => {
+        Some(SpanInner {
+            header,
+            state,
+            has_inheritable,
+        }) => {
             let st = state.get_mut().unwrap_or_else(PoisonError::into_inner);
             if st.ended {
                 return;
             }
-            st.ended = true;
             Header::merge(&mut inherited, st);
             header
                 .tracer
                 .deliver(&header.view(&inherited, st, ended_at));
+            // Nobody else can see the span: empty it for the next one on this thread.
+            *header = Header::EMPTY;
+            st.inheritable.clear();
+            st.own.clear();
+            st.events.clear();
+            st.status = SpanStatus::Unset;
+            *has_inheritable.get_mut() = false;
+            pool::put(span);
         }
         None => {
             let st = {
@@ -332,6 +384,39 @@ pub(crate) fn finish(mut span: Arc<SpanInner>) {
                 .tracer
                 .deliver(&header.view(&inherited, &st, ended_at));
         }
+    }
+}
+
+/// Finished spans' allocations, kept per thread for the next spans: most spans start and end
+/// on one thread, and reusing one saves the allocator a `malloc` and a `free`.
+mod pool {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use super::SpanInner;
+
+    /// Enough for the spans a thread has open at once in usual code.
+    const SIZE: usize = 16;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Arc<SpanInner>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A span from the pool: unique, holding no references (see `put`).
+    #[inline]
+    pub(super) fn take() -> Option<Arc<SpanInner>> {
+        POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten()
+    }
+
+    /// Keeps `span` (ended, emptied, unique) for reuse, if there is room.
+    #[inline]
+    pub(super) fn put(span: Arc<SpanInner>) {
+        let _ = POOL.try_with(|p| {
+            let mut pool = p.borrow_mut();
+            if pool.len() < SIZE {
+                pool.push(span);
+            }
+        });
     }
 }
 
@@ -635,7 +720,7 @@ impl<'a> SpanBuilder<'a> {
             span: tracer
                 .inner
                 .as_ref()
-                .map(|tracer| Arc::new(SpanInner::pending(tracer, name))),
+                .map(|tracer| SpanInner::allocate(tracer, name)),
             parent: ParentChoice::Current,
             tracer,
         }
