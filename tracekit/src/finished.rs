@@ -13,27 +13,31 @@ use crate::{
 /// without an intermediate copy; [`to_trace`](Self::to_trace) makes an owned [`Trace`].
 ///
 /// ```
-/// use std::sync::Mutex;
-/// use tracekit::{FinishedSpan, Sink, Trace, Tracer};
+/// use std::sync::{Arc, Mutex};
+/// use tracekit::{FinishedSpan, Sink, SpanStatus, Trace, Tracer};
 ///
 /// /// Keeps only the names of failed spans.
-/// #[derive(Default)]
-/// struct Failures(Mutex<Vec<String>>);
+/// #[derive(Clone, Default)]
+/// struct Failures(Arc<Mutex<Vec<String>>>);
 ///
 /// impl Sink for Failures {
 ///     fn persist(&self, trace: &Trace) {
-///         self.persist_span(&FinishedSpan::from_trace(trace).unwrap());
+///         if let Some(span) = FinishedSpan::from_trace(trace) {
+///             self.persist_span(&span);
+///         }
 ///     }
 ///     fn persist_span(&self, span: &FinishedSpan<'_>) {
-///         if span.span_status() == tracekit::SpanStatus::Error {
+///         if span.span_status() == SpanStatus::Error {
 ///             self.0.lock().unwrap().push(span.span_name().to_string());
 ///         }
 ///     }
 /// }
 ///
-/// let tracer = Tracer::new(Failures::default());
+/// let failures = Failures::default();
+/// let tracer = Tracer::new(failures.clone());
 /// tracer.trace("ok").end();
-/// tracer.trace("bad").set_status(tracekit::SpanStatus::Error);
+/// tracer.trace("bad").set_status(SpanStatus::Error);
+/// assert_eq!(*failures.0.lock().unwrap(), ["bad"]);
 /// ```
 #[derive(Clone, Copy)]
 pub struct FinishedSpan<'a> {

@@ -15,7 +15,9 @@ use crate::{Error, FinishedSpan, Trace, TraceFilter};
 /// panic in a sink is caught by the tracer and counted too.
 ///
 /// `persist` runs on the thread that ended the span, so it should be quick; a backend that
-/// does I/O should hand spans to a worker of its own and bound how long it can block.
+/// does I/O should hand spans to a worker of its own and bound how long it can block. A sink
+/// that only reads or encodes spans can override [`persist_span`](Sink::persist_span) to skip
+/// building a [`Trace`] (see [`FinishedSpan`]).
 ///
 /// ```
 /// use std::sync::Mutex;

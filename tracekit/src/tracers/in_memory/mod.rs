@@ -165,7 +165,11 @@ impl Sink for InMemory {
         let mut out: Vec<Trace> = records
             .into_iter()
             .filter(|(r, _)| wanted.is_none_or(|id| record::trace_id(r) == id))
-            .filter_map(|(r, stripe)| record::decode(r, &stripe.tables))
+            .filter_map(|(r, stripe)| {
+                let trace = record::decode(r, &stripe.tables);
+                debug_assert!(trace.is_some(), "a record this store wrote must decode");
+                trace
+            })
             .filter(|t| filter.matches(t))
             .collect();
         out.sort_by_key(|t| t.started_at);
