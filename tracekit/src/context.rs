@@ -14,11 +14,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::span::SpanInner;
+use crate::span::{SpanInner, SpanRef};
 use crate::tracer::TracerInner;
 
 /// One entered span. The pointers are not owned: whoever pushed the entry holds an
-/// `Arc<SpanInner>` (which keeps its tracer alive) until it pops the entry, and a forgotten
+/// `SpanRef` (which keeps its tracer alive) until it pops the entry, and a forgotten
 /// guard leaks that `Arc`, so an entry never outlives its span.
 #[derive(Clone, Copy)]
 struct Entry {
@@ -32,10 +32,10 @@ thread_local! {
 
 /// Makes `span` current on this thread until [`exit`] (the caller keeps `span` alive).
 #[inline]
-pub(crate) fn enter(span: &Arc<SpanInner>) {
+pub(crate) fn enter(span: &SpanRef) {
     let entry = Entry {
         tracer: span.tracer(),
-        span: Arc::as_ptr(span),
+        span: span.as_ptr(),
     };
     // During thread teardown the stack may be gone; then there is nothing to be current in.
     let _ = STACK.try_with(|s| s.borrow_mut().push(entry));
@@ -44,8 +44,8 @@ pub(crate) fn enter(span: &Arc<SpanInner>) {
 /// Undoes the latest [`enter`] of `span`, wherever it is in the stack (guards may drop out of
 /// order).
 #[inline]
-pub(crate) fn exit(span: &Arc<SpanInner>) {
-    let ptr = Arc::as_ptr(span);
+pub(crate) fn exit(span: &SpanRef) {
+    let ptr = span.as_ptr();
     let _ = STACK.try_with(|s| {
         let mut stack = s.borrow_mut();
         if let Some(i) = stack.iter().rposition(|e| e.span == ptr) {
@@ -55,18 +55,15 @@ pub(crate) fn exit(span: &Arc<SpanInner>) {
 }
 
 /// The current span of `tracer` on this thread.
-pub(crate) fn current(tracer: &TracerInner) -> Option<Arc<SpanInner>> {
+pub(crate) fn current(tracer: &TracerInner) -> Option<SpanRef> {
     let wanted: *const TracerInner = tracer;
     STACK
         .try_with(|s| {
             let stack = s.borrow();
             let entry = stack.iter().rev().find(|e| e.tracer == wanted)?;
-            // SAFETY: the entry's owner holds an `Arc` to this span until it removes the entry
-            // (see `Entry`), so the allocation is live and we may take one more reference.
-            unsafe {
-                Arc::increment_strong_count(entry.span);
-                Some(Arc::from_raw(entry.span))
-            }
+            // SAFETY: the entry's owner holds a reference to this span until it removes the
+            // entry (see `Entry`), so the allocation is live and we may take one more.
+            Some(unsafe { SpanInner::clone_from_ptr(entry.span) })
         })
         .ok()
         .flatten()
@@ -86,14 +83,14 @@ pub(crate) fn innermost_tracer() -> Option<Arc<TracerInner>> {
 }
 
 /// Keeps spans entered for its own lifetime (around each poll).
-pub(crate) struct Entered<'a>(&'a [Arc<SpanInner>]);
+pub(crate) struct Entered<'a>(&'a [SpanRef]);
 
 impl<'a> Entered<'a> {
-    pub(crate) fn new(span: &'a Arc<SpanInner>) -> Self {
+    pub(crate) fn new(span: &'a SpanRef) -> Self {
         Entered::all(std::slice::from_ref(span))
     }
 
-    fn all(spans: &'a [Arc<SpanInner>]) -> Self {
+    fn all(spans: &'a [SpanRef]) -> Self {
         spans.iter().for_each(enter);
         Entered(spans)
     }
@@ -120,23 +117,20 @@ impl Drop for Entered<'_> {
 /// ```
 #[derive(Clone, Default)]
 pub struct Context {
-    spans: Vec<Arc<SpanInner>>,
+    spans: Vec<SpanRef>,
 }
 
 impl Context {
     /// The spans current on this thread (the nearest one of each tracer).
     pub fn current() -> Context {
-        let mut spans: Vec<Arc<SpanInner>> = Vec::new();
+        let mut spans: Vec<SpanRef> = Vec::new();
         let _ = STACK.try_with(|s| {
             let stack = s.borrow();
             for (i, e) in stack.iter().enumerate() {
                 let shadowed = stack[i + 1..].iter().any(|later| later.tracer == e.tracer);
                 if !shadowed {
                     // SAFETY: as in `current`: the entry's owner keeps the span alive.
-                    spans.push(unsafe {
-                        Arc::increment_strong_count(e.span);
-                        Arc::from_raw(e.span)
-                    });
+                    spans.push(unsafe { SpanInner::clone_from_ptr(e.span) });
                 }
             }
         });
@@ -179,7 +173,7 @@ impl std::fmt::Debug for Context {
 
 /// Keeps a [`Context`] attached; from [`Context::attach`]. `!Send`, like a span guard.
 pub struct ContextGuard {
-    spans: Vec<Arc<SpanInner>>,
+    spans: Vec<SpanRef>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -233,7 +227,7 @@ impl<F: Future> FutureExt for F {}
 pin_project_lite::pin_project! {
     /// A future polled with a captured [`Context`]; from [`FutureExt`].
     pub struct WithContext<F> {
-        spans: Vec<Arc<SpanInner>>,
+        spans: Vec<SpanRef>,
         #[pin]
         inner: F,
     }

@@ -4,11 +4,10 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::context::Entered;
-use crate::span::{finish, SpanInner};
+use crate::span::{finish, SpanRef};
 use crate::Span;
 
 /// Runs when an instrumented future completes, before its span ends; `#[traced]` uses it to
@@ -46,12 +45,12 @@ pub struct Instrumented<T, C = ()> {
     // Structurally pinned (for futures and streams): never moved out; dropped in place in
     // `Drop`, inside the span, so spans of half-finished children end before this one.
     inner: ManuallyDrop<T>,
-    span: Option<Arc<SpanInner>>,
+    span: Option<SpanRef>,
     on_output: Option<C>,
 }
 
 impl<T, C> Instrumented<T, C> {
-    pub(crate) fn new(span: Option<Arc<SpanInner>>, inner: T, on_output: C) -> Self {
+    pub(crate) fn new(span: Option<SpanRef>, inner: T, on_output: C) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             span,
@@ -64,7 +63,7 @@ impl<T, C> Instrumented<T, C> {
     /// and continues.
     fn step<R>(
         inner: &mut T,
-        span: &mut Option<Arc<SpanInner>>,
+        span: &mut Option<SpanRef>,
         f: impl FnOnce(&mut T) -> R,
         done: impl FnOnce(&R) -> bool,
         on_done: impl FnOnce(&Span, &R),

@@ -87,6 +87,7 @@ mod trace;
 mod tracer;
 pub mod tracers;
 mod value;
+mod value_ser;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -4,19 +4,18 @@
 use std::any::Any;
 use std::fmt::{Debug, Display};
 use std::future::Future;
-use std::sync::Arc;
 
 pub use serde::Serialize;
 
 use crate::instrument::Instrumented;
-use crate::span::SpanInner;
+use crate::span::SpanRef;
 use crate::{
     AsTracer, Key, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus, Tracer, Value,
 };
 
 /// A span that is built but not yet current. Building it ends the borrow of the tracer, so
 /// the body can take `self` by value or mutably.
-pub struct Pending(Option<Arc<SpanInner>>);
+pub struct Pending(Option<SpanRef>);
 
 impl Pending {
     /// Nothing to record: the tracer is a no-op.

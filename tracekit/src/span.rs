@@ -4,10 +4,13 @@
 use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use triomphe::UniqueArc;
 
 use crate::attributes::{upsert, Fields};
 use crate::context;
@@ -18,6 +21,10 @@ use crate::{
     lock, Attributes, Event, Key, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId,
     Tracer, Value,
 };
+
+/// A counted reference to a span. `triomphe`'s `Arc` has no weak count, so checking that a
+/// reference is the only one (done as every span ends) is a load, not a compare-and-swap.
+pub(crate) type SpanRef = triomphe::Arc<SpanInner>;
 
 /// The state of one open span, shared by its guard, its children and any [`Span`] handles.
 pub(crate) struct SpanInner {
@@ -83,7 +90,7 @@ enum SpanScope {
 
 enum Parent {
     Root,
-    Local(Arc<SpanInner>),
+    Local(SpanRef),
     Remote(SpanId),
 }
 
@@ -151,21 +158,29 @@ impl SpanInner {
     /// A span to configure: a finished span's allocation from this thread's pool, or a new
     /// one.
     #[inline]
-    fn allocate(tracer: &Arc<TracerInner>, name: Key) -> Arc<SpanInner> {
+    fn allocate(tracer: &Arc<TracerInner>, name: Key) -> UniqueArc<SpanInner> {
         if let Some(mut span) = pool::take() {
-            if let Some(inner) = Arc::get_mut(&mut span) {
-                inner.header = Header::pending(tracer, name);
-                return span;
-            }
+            span.header = Header::pending(tracer, name);
+            return span;
         }
-        // Allocated first and written in place: `Arc::new` would build the span on the
+        // Allocated first and written in place: `UniqueArc::new` would build the span on the
         // stack and copy all of it, unused inline attribute slots included.
-        let mut span = Arc::new_uninit();
-        Arc::get_mut(&mut span)
-            .expect("new")
-            .write(SpanInner::pending(tracer, name));
+        let mut span = UniqueArc::new_uninit();
+        span.write(SpanInner::pending(tracer, name));
         // SAFETY: written just above.
-        unsafe { span.assume_init() }
+        unsafe { UniqueArc::assume_init(span) }
+    }
+
+    /// One more reference to the span at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is from [`triomphe::Arc::as_ptr`] of a reference that is still alive.
+    pub(crate) unsafe fn clone_from_ptr(ptr: *const SpanInner) -> SpanRef {
+        // SAFETY: the caller guarantees the allocation is alive; `ManuallyDrop` leaves the
+        // borrowed reference's count as it was, and the clone adds one.
+        let borrowed = ManuallyDrop::new(unsafe { SpanRef::from_raw(ptr) });
+        SpanRef::clone(&borrowed)
     }
 
     #[inline]
@@ -335,16 +350,17 @@ impl Header {
 }
 
 /// Ends the span and hands it to the tracer (once; later calls do nothing).
-pub(crate) fn finish(mut span: Arc<SpanInner>) {
+pub(crate) fn finish(span: SpanRef) {
     let ended_at = Timestamp::now();
     let mut inherited = span.inherited();
-    match Arc::get_mut(&mut span) {
+    match SpanRef::try_unique(span) {
         // No other handle or child: read the state in place, without locking or copying.
-        Some(SpanInner {
-            header,
-            state,
-            has_inheritable,
-        }) => {
+        Ok(mut unique) => {
+            let SpanInner {
+                header,
+                state,
+                has_inheritable,
+            } = &mut *unique;
             let st = state.get_mut().unwrap_or_else(PoisonError::into_inner);
             if st.ended {
                 return;
@@ -360,9 +376,9 @@ pub(crate) fn finish(mut span: Arc<SpanInner>) {
             st.events.clear();
             st.status = SpanStatus::Unset;
             *has_inheritable.get_mut() = false;
-            pool::put(span);
+            pool::put(unique);
         }
-        None => {
+        Err(span) => {
             let st = {
                 let mut st = lock(&span.state);
                 if st.ended {
@@ -391,7 +407,8 @@ pub(crate) fn finish(mut span: Arc<SpanInner>) {
 /// on one thread, and reusing one saves the allocator a `malloc` and a `free`.
 mod pool {
     use std::cell::RefCell;
-    use std::sync::Arc;
+
+    use triomphe::UniqueArc;
 
     use super::SpanInner;
 
@@ -399,18 +416,18 @@ mod pool {
     const SIZE: usize = 16;
 
     thread_local! {
-        static POOL: RefCell<Vec<Arc<SpanInner>>> = const { RefCell::new(Vec::new()) };
+        static POOL: RefCell<Vec<UniqueArc<SpanInner>>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// A span from the pool: unique, holding no references (see `put`).
+    /// A span from the pool, holding no references (see `put`).
     #[inline]
-    pub(super) fn take() -> Option<Arc<SpanInner>> {
+    pub(super) fn take() -> Option<UniqueArc<SpanInner>> {
         POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten()
     }
 
-    /// Keeps `span` (ended, emptied, unique) for reuse, if there is room.
+    /// Keeps `span` (ended and emptied) for reuse, if there is room.
     #[inline]
-    pub(super) fn put(span: Arc<SpanInner>) {
+    pub(super) fn put(span: UniqueArc<SpanInner>) {
         let _ = POOL.try_with(|p| {
             let mut pool = p.borrow_mut();
             if pool.len() < SIZE {
@@ -454,7 +471,7 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// ```
 #[derive(Clone, Default)]
 pub struct Span {
-    pub(crate) inner: Option<Arc<SpanInner>>,
+    pub(crate) inner: Option<SpanRef>,
 }
 
 // As for `Tracer`: span state stays consistent across panics.
@@ -623,7 +640,7 @@ pub struct SpanGuard {
 impl SpanGuard {
     /// Makes `span` current on this thread until the guard drops.
     #[inline]
-    pub(crate) fn enter(span: Option<Arc<SpanInner>>) -> SpanGuard {
+    pub(crate) fn enter(span: Option<SpanRef>) -> SpanGuard {
         if let Some(span) = &span {
             context::enter(span);
         }
@@ -635,7 +652,7 @@ impl SpanGuard {
     }
 
     /// Leaves the context without ending the span (its owner becomes the caller).
-    pub(crate) fn detach(mut self) -> Option<Arc<SpanInner>> {
+    pub(crate) fn detach(mut self) -> Option<SpanRef> {
         let span = self.span.inner.take();
         if let Some(span) = &span {
             context::exit(span);
@@ -684,7 +701,7 @@ impl std::fmt::Debug for SpanGuard {
 enum ParentChoice {
     Current,
     Root,
-    Span(Option<Arc<SpanInner>>),
+    Span(Option<SpanRef>),
     Remote(TraceId, SpanId),
 }
 
@@ -707,7 +724,7 @@ enum ParentChoice {
 pub struct SpanBuilder<'a> {
     /// The span being configured (`None` for a no-op tracer). Nothing else holds it yet, so
     /// the builder writes into it without locking, and moving the builder copies a pointer.
-    span: Option<Arc<SpanInner>>,
+    span: Option<UniqueArc<SpanInner>>,
     parent: ParentChoice,
     /// Keeps the tracer alive while the span is built (see `TracerRef`).
     tracer: &'a Tracer,
@@ -729,8 +746,7 @@ impl<'a> SpanBuilder<'a> {
     /// The span being configured; `None` for a no-op tracer.
     #[inline(always)]
     fn pending(&mut self) -> Option<&mut SpanInner> {
-        // Unique: the builder has not shared it.
-        self.span.as_mut().and_then(Arc::get_mut)
+        self.span.as_deref_mut()
     }
 
     /// Sets the span kind (default [`SpanKind::Internal`]).
@@ -891,10 +907,9 @@ impl<'a> SpanBuilder<'a> {
         Instrumented::new(self.build(), stream, ())
     }
 
-    pub(crate) fn build(self) -> Option<Arc<SpanInner>> {
+    pub(crate) fn build(self) -> Option<SpanRef> {
         let mut span = self.span?;
-        let inner = Arc::get_mut(&mut span)?;
-        let header = &mut inner.header;
+        let header = &mut span.header;
         let parent = match self.parent {
             ParentChoice::Current => context::current(&header.tracer).map(Parent::Local),
             ParentChoice::Root | ParentChoice::Span(None) => None,
@@ -922,6 +937,6 @@ impl<'a> SpanBuilder<'a> {
         }
         header.snapshots = header.tracer.sink.snapshot_enabled();
         header.started_at = Timestamp::now();
-        Some(span)
+        Some(span.shareable())
     }
 }

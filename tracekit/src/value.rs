@@ -272,7 +272,7 @@ pub enum Value {
 /// Why a value could not be converted with [`Value::from_serialize`].
 #[derive(Debug, thiserror::Error)]
 #[error("cannot store this value as a tracekit::Value: {0}; make its Serialize output JSON-like (string map keys, no raw bytes streams)")]
-pub struct ValueError(String);
+pub struct ValueError(pub(crate) String);
 
 impl Value {
     /// Converts any `T: Serialize` into a value (structs become maps in field order).
@@ -286,9 +286,7 @@ impl Value {
     /// assert_eq!(v.get("title").and_then(|t| t.as_str()), Some("Rust"));
     /// ```
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Value, ValueError> {
-        serde_json::to_value(value)
-            .map(Value::from)
-            .map_err(|e| ValueError(e.to_string()))
+        value.serialize(crate::value_ser::ValueSerializer)
     }
 
     /// A string value that borrows a literal instead of copying it.
