@@ -1,0 +1,410 @@
+//! The shared state of a span and how it ends.
+
+use std::any::Any;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use triomphe::UniqueArc;
+
+use super::pool;
+use crate::attributes::{upsert, Fields};
+use crate::finished::{FinishedSpan, Resource};
+use crate::tracer::{TracerInner, TracerOwner};
+use crate::{
+    lock, Attributes, Event, Key, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId,
+    Value,
+};
+
+/// A counted reference to a span. `triomphe`'s `Arc` has no weak count, so checking that a
+/// reference is the only one (done as every span ends) is a load, not a compare-and-swap.
+pub(crate) type SpanRef = triomphe::Arc<SpanInner>;
+
+/// The state of one open span, shared by its guard, its children and any [`Span`] handles.
+pub(crate) struct SpanInner {
+    pub(super) header: Header,
+    /// Set once the span has inheritable attributes, so descendants skip locking the spans
+    /// that have none.
+    pub(super) has_inheritable: AtomicBool,
+    pub(super) state: Mutex<State>,
+}
+
+/// The parts fixed at start.
+pub(super) struct Header {
+    pub(super) tracer: TracerRef,
+    pub(super) name: Key,
+    pub(super) kind: SpanKind,
+    /// Whether the sink wanted snapshots when the span started (the reference binds this at
+    /// start, so toggling later does not affect open spans).
+    pub(super) snapshots: bool,
+    pub(super) trace_id: TraceId,
+    pub(super) span_id: SpanId,
+    pub(super) parent: Parent,
+    pub(super) started_at: Timestamp,
+    pub(super) scope: SpanScope,
+}
+
+/// A span's tracer. Every thread tracing with a tracer shares its reference count, so a span
+/// whose local parent has the same tracer borrows it through the parent (which it keeps
+/// alive) instead of counting one more reference; only roots and spans under another tracer's
+/// span hold one.
+pub(super) struct TracerRef {
+    pub(super) ptr: NonNull<TracerInner>,
+    /// `None` when the parent keeps the tracer alive (while the span is being built: the
+    /// builder's borrow of the `Tracer`).
+    pub(super) owned: Option<TracerOwner>,
+}
+
+// SAFETY: a `TracerRef` is a shared reference to a `TracerInner` plus maybe an `Arc` of it;
+// `TracerInner` is `Send + Sync`.
+unsafe impl Send for TracerRef {}
+unsafe impl Sync for TracerRef {}
+
+impl Deref for TracerRef {
+    type Target = TracerInner;
+
+    #[inline]
+    fn deref(&self) -> &TracerInner {
+        // SAFETY: `owned` keeps the tracer alive, or the span's local parent does (it holds
+        // an `Arc` to its own tracer, directly or through its parent, and the span holds the
+        // parent until it is dropped), or, before the span starts, the builder's `&Tracer`.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+/// A span's instrumentation scope, without copying the usual ones.
+pub(super) enum SpanScope {
+    /// The tracer's.
+    Tracer,
+    /// A `#[traced]` function's crate.
+    Static(&'static Scope),
+    /// Given to [`SpanBuilder::scope`].
+    Owned(Box<Scope>),
+}
+
+pub(super) enum Parent {
+    Root,
+    Local(SpanRef),
+    Remote(SpanId),
+}
+
+impl Parent {
+    fn local(&self) -> Option<&SpanInner> {
+        match self {
+            Parent::Local(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn span_id(&self) -> Option<SpanId> {
+        match self {
+            Parent::Root => None,
+            Parent::Local(p) => Some(p.header.span_id),
+            Parent::Remote(id) => Some(*id),
+        }
+    }
+}
+
+/// Attributes set when a span starts or while it runs, in place up to a few.
+type Own = Fields<3>;
+/// Inheritable attributes: usually none or one per span.
+type Inheritable = Fields<1>;
+
+/// Mutable parts. A key lives in exactly one of `inheritable` / `own`: once added as
+/// inheritable it stays inheritable, and a later plain `add_attribute` only changes its value
+/// (the reference keeps the old inheritable value visible to descendants instead).
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) inheritable: Inheritable,
+    pub(super) own: Own,
+    pub(super) events: Vec<Event>,
+    pub(super) status: SpanStatus,
+    pub(super) ended: bool,
+}
+
+impl State {
+    /// Sets `key`: an inheritable key stays inheritable (see `State`).
+    pub(super) fn set(&mut self, key: Key, value: Value, inheritable: bool) {
+        if inheritable {
+            if let Some(i) = crate::attributes::position(&self.own, &key) {
+                self.own.remove(i);
+            }
+            upsert(&mut self.inheritable, key, value);
+        } else if let Some(i) = crate::attributes::position(&self.inheritable, &key) {
+            self.inheritable[i].1 = value;
+        } else {
+            upsert(&mut self.own, key, value);
+        }
+    }
+}
+
+impl SpanInner {
+    /// A span of `tracer` being configured: a root with fresh ids until it starts.
+    #[inline(always)]
+    fn pending(tracer: &Arc<TracerInner>, name: Key) -> SpanInner {
+        SpanInner {
+            header: Header::pending(tracer, name),
+            has_inheritable: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// A span to configure: a finished span's allocation from this thread's pool, or a new
+    /// one.
+    #[inline]
+    pub(super) fn allocate(tracer: &Arc<TracerInner>, name: Key) -> UniqueArc<SpanInner> {
+        if let Some(mut span) = pool::take() {
+            span.header = Header::pending(tracer, name);
+            return span;
+        }
+        // Allocated first and written in place: `UniqueArc::new` would build the span on the
+        // stack and copy all of it, unused inline attribute slots included.
+        let mut span = UniqueArc::new_uninit();
+        span.write(SpanInner::pending(tracer, name));
+        // SAFETY: written just above.
+        unsafe { UniqueArc::assume_init(span) }
+    }
+
+    /// One more reference to the span at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is from [`triomphe::Arc::as_ptr`] of a reference that is still alive.
+    pub(crate) unsafe fn clone_from_ptr(ptr: *const SpanInner) -> SpanRef {
+        // SAFETY: the caller guarantees the allocation is alive; `ManuallyDrop` leaves the
+        // borrowed reference's count as it was, and the clone adds one.
+        let borrowed = ManuallyDrop::new(unsafe { SpanRef::from_raw(ptr) });
+        SpanRef::clone(&borrowed)
+    }
+
+    #[inline]
+    pub(crate) fn tracer(&self) -> &TracerInner {
+        &self.header.tracer
+    }
+
+    /// A new reference to the span's tracer.
+    pub(crate) fn tracer_arc(&self) -> Arc<TracerInner> {
+        let ptr = self.header.tracer.ptr.as_ptr().cast_const();
+        // SAFETY: `ptr` came from an `Arc` that this span keeps alive (see `TracerRef`).
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+
+    /// The state, through a unique reference (no locking).
+    #[inline(always)]
+    pub(super) fn state_mut(&mut self) -> &mut State {
+        self.state.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn add(&self, key: Key, value: Value, inheritable: bool) {
+        let written = self.update(|st| st.set(key, value, inheritable)).is_some();
+        if written && inheritable {
+            self.has_inheritable.store(true, Ordering::Release);
+        }
+    }
+
+    pub(super) fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+        let mut st = lock(&self.state);
+        if st.ended {
+            drop(st);
+            self.header.tracer.count_late_write();
+            return None;
+        }
+        Some(f(&mut st))
+    }
+
+    pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
+        let message = panic_message(payload);
+        self.update(|st| {
+            st.status = SpanStatus::Error;
+            st.set(
+                Key::Borrowed("exception.type"),
+                Value::from_static("panic"),
+                false,
+            );
+            st.set(Key::Borrowed("exception.message"), message.into(), false);
+        });
+    }
+
+    pub(crate) fn record_cancelled(&self) {
+        self.add(Key::Borrowed("cancelled"), Value::Bool(true), false);
+    }
+
+    /// Inherited attributes of this span's ancestors, root first, nearest ancestor winning.
+    fn inherited(&self) -> Attributes {
+        let mut chain: Vec<&SpanInner> = Vec::new();
+        let mut cursor = self.header.parent.local();
+        while let Some(span) = cursor {
+            if span.has_inheritable.load(Ordering::Acquire) {
+                chain.push(span);
+            }
+            cursor = span.header.parent.local();
+        }
+        let mut out = Attributes::new();
+        for span in chain.iter().rev() {
+            out.overlay(&lock(&span.state).inheritable);
+        }
+        out
+    }
+
+    /// A flattened copy of the span as it is now; `None` once it has ended.
+    pub(super) fn snapshot(&self) -> Option<Trace> {
+        let mut inherited = self.inherited();
+        let st = lock(&self.state);
+        if st.ended {
+            return None;
+        }
+        Header::merge(&mut inherited, &st);
+        let now = Timestamp::now();
+        let mut trace = self.header.view(&inherited, &st, now).to_trace();
+        trace.ended_at = None;
+        trace.snapshot_at = Some(now);
+        Some(trace)
+    }
+}
+
+impl Header {
+    /// What a pooled span holds: no references.
+    const EMPTY: Header = Header {
+        tracer: TracerRef {
+            ptr: NonNull::dangling(),
+            owned: None,
+        },
+        name: Key::Borrowed(""),
+        kind: SpanKind::Internal,
+        snapshots: false,
+        trace_id: TraceId::PLACEHOLDER,
+        span_id: SpanId::PLACEHOLDER,
+        parent: Parent::Root,
+        started_at: Timestamp::from_unix_nanos(0),
+        scope: SpanScope::Tracer,
+    };
+
+    #[inline(always)]
+    fn pending(tracer: &Arc<TracerInner>, name: Key) -> Header {
+        Header {
+            tracer: TracerRef {
+                ptr: NonNull::from(&**tracer),
+                owned: None,
+            },
+            name,
+            kind: SpanKind::Internal,
+            snapshots: false,
+            // Set when the span starts: its parent's or a fresh one.
+            trace_id: TraceId::PLACEHOLDER,
+            span_id: SpanId::random(),
+            parent: Parent::Root,
+            started_at: Timestamp::from_unix_nanos(0),
+            scope: SpanScope::Tracer,
+        }
+    }
+
+    /// The span as a sink sees it, with `inherited` (from the ancestors) merged in.
+    fn view<'a>(
+        &'a self,
+        inherited: &'a Attributes,
+        st: &'a State,
+        ended_at: Timestamp,
+    ) -> FinishedSpan<'a> {
+        FinishedSpan {
+            name: &self.name,
+            kind: self.kind,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent.span_id(),
+            started_at: self.started_at,
+            ended_at,
+            status: st.status,
+            // Without inherited attributes the span's two lists have distinct keys and can be
+            // handed over as they are; `finish` merges them into `inherited` otherwise.
+            attributes: if inherited.is_empty() {
+                [&st.inheritable, &st.own]
+            } else {
+                [inherited.as_slice(), &[]]
+            },
+            events: &st.events,
+            scope: match &self.scope {
+                SpanScope::Tracer => &self.tracer.scope,
+                SpanScope::Static(scope) => scope,
+                SpanScope::Owned(scope) => scope,
+            },
+            resource: Resource::Tracer(&self.tracer),
+        }
+    }
+
+    /// Merges the span's own attributes into `inherited` (when there are any; see `view`).
+    fn merge(inherited: &mut Attributes, st: &State) {
+        if !inherited.is_empty() {
+            inherited.overlay(&st.inheritable);
+            inherited.overlay(&st.own);
+        }
+    }
+}
+
+/// Ends the span and hands it to the tracer (once; later calls do nothing).
+pub(crate) fn finish(span: SpanRef) {
+    let ended_at = Timestamp::now();
+    let mut inherited = span.inherited();
+    match SpanRef::try_unique(span) {
+        // No other handle or child: read the state in place, without locking or copying.
+        Ok(mut unique) => {
+            let SpanInner {
+                header,
+                state,
+                has_inheritable,
+            } = &mut *unique;
+            let st = state.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if st.ended {
+                return;
+            }
+            Header::merge(&mut inherited, st);
+            header
+                .tracer
+                .deliver(&header.view(&inherited, st, ended_at));
+            // Nobody else can see the span: empty it for the next one on this thread.
+            *header = Header::EMPTY;
+            st.inheritable.clear();
+            st.own.clear();
+            st.events.clear();
+            st.status = SpanStatus::Unset;
+            *has_inheritable.get_mut() = false;
+            pool::put(unique);
+        }
+        Err(span) => {
+            let st = {
+                let mut st = lock(&span.state);
+                if st.ended {
+                    return;
+                }
+                st.ended = true;
+                // Children still open may read the inheritable attributes later.
+                State {
+                    inheritable: st.inheritable.clone(),
+                    own: std::mem::take(&mut st.own),
+                    events: std::mem::take(&mut st.events),
+                    status: st.status,
+                    ended: true,
+                }
+            };
+            Header::merge(&mut inherited, &st);
+            let header = &span.header;
+            header
+                .tracer
+                .deliver(&header.view(&inherited, &st, ended_at));
+        }
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
