@@ -1,6 +1,6 @@
 //! Text renderings of spans for people.
 //!
-//! [`human_readable`] reproduces the reference's `Trace.as_human_readable()` byte for byte
+//! [`Trace::as_human_readable`](crate::Trace::as_human_readable) reproduces the reference's `Trace.as_human_readable()` byte for byte
 //! (colours, layout, truncation, the `ai.trace.type`-specific detail lines), with one
 //! deliberate difference: control characters from span names and attribute values are escaped
 //! (`\x1b`, `\r`, ...) so recorded data cannot move the cursor, recolour or clear a terminal.

@@ -16,7 +16,7 @@ pub(crate) use inner::{finish, panic_message, SpanInner, SpanRef};
 /// A handle to an open span (or a no-op handle): add attributes, events and a status from
 /// anywhere. Cheap to clone, `Send + Sync`; it does not end the span when dropped.
 ///
-/// Get one from [`Tracer::current_trace`] inside a span, or by dereferencing a [`SpanGuard`].
+/// Get one from [`Tracer::current_trace`](crate::Tracer::current_trace) inside a span, or by dereferencing a [`SpanGuard`].
 /// Calls on a no-op handle do nothing; calls after the span ended are ignored and counted in
 /// [`Stats::late_writes`](crate::Stats::late_writes).
 ///
