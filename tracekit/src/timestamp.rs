@@ -1,8 +1,9 @@
 //! UTC timestamps with nanosecond precision, read from one fast clock.
 //!
-//! Each span edge reads the CPU's time-stamp counter once (through `fastant`, which falls back
-//! to the OS monotonic clock where the TSC is not reliable) and converts it with an anchor
-//! taken from the wall clock once per process. That is a few nanoseconds and no system call;
+//! Each span edge reads the CPU's time-stamp counter once (through `quanta`, which falls back
+//! to the OS monotonic clock where the TSC is not invariant) and converts it, with an integer
+//! multiply and shift, from an anchor taken from the wall clock once per process. That is a
+//! few nanoseconds and no system call;
 //! durations never go negative when NTP steps the wall clock; start/end order is consistent
 //! across threads. Over days a process's timestamps can drift from the wall clock by as much
 //! as the monotonic clock drifts from NTP (typically milliseconds).
@@ -40,9 +41,24 @@ pub struct ParseTimestampError {
     reason: String,
 }
 
-fn anchor() -> &'static fastant::Anchor {
-    static ANCHOR: OnceLock<fastant::Anchor> = OnceLock::new();
-    ANCHOR.get_or_init(fastant::Anchor::new)
+/// The counter, and one reading of it paired with the wall clock.
+struct Clock {
+    counter: quanta::Clock,
+    counter_at_anchor: u64,
+    unix_nanos_at_anchor: i64,
+}
+
+fn clock() -> &'static Clock {
+    static CLOCK: OnceLock<Clock> = OnceLock::new();
+    CLOCK.get_or_init(|| {
+        let counter = quanta::Clock::new();
+        let counter_at_anchor = counter.raw();
+        Clock {
+            counter,
+            counter_at_anchor,
+            unix_nanos_at_anchor: Timestamp::from_system_time(SystemTime::now()).0,
+        }
+    })
 }
 
 impl Timestamp {
@@ -55,8 +71,16 @@ impl Timestamp {
     /// ```
     #[inline]
     pub fn now() -> Timestamp {
-        let nanos = fastant::Instant::now().as_unix_nanos(anchor());
-        Timestamp(i64::try_from(nanos).unwrap_or(i64::MAX))
+        let clock = clock();
+        // Ticks to nanoseconds is an integer multiply and shift.
+        let since = clock
+            .counter
+            .delta_as_nanos(clock.counter_at_anchor, clock.counter.raw());
+        Timestamp(
+            clock
+                .unix_nanos_at_anchor
+                .saturating_add(i64::try_from(since).unwrap_or(i64::MAX)),
+        )
     }
 
     /// From nanoseconds since the Unix epoch.
