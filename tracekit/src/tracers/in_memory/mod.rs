@@ -1,7 +1,7 @@
 mod record;
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use crate::counter::{stripe_index, CachePadded, STRIPES};
 use crate::{lock, Error, FinishedSpan, Sink, Trace, TraceFilter};
@@ -18,7 +18,12 @@ use record::Tables;
 /// when read. Threads store into their own stripe (threads share 8 stripes in turn), so
 /// threads tracing at once do not contend; each stripe keeps its last `memory_size` spans,
 /// so up to `memory_size` per stripe in use are held, and reads return the last
-/// `memory_size` of all of them.
+/// `memory_size` of all of them. Reads copy each stripe's bytes under its lock and unpack
+/// them after releasing it, so a large read holds up tracing threads only for the copy.
+///
+/// Resource attributes are stored once per stripe for each version of them (every
+/// [`Tracer::set_resource_attribute`](crate::Tracer::set_resource_attribute) call makes a
+/// new version) and kept for the store's life: set them at start-up, not per span.
 ///
 /// ```
 /// use tracekit::Tracer;
@@ -96,18 +101,37 @@ impl Stripe {
         }
     }
 
+    /// A copy of the records, oldest first, to read without holding the lock: copying bytes
+    /// is quick, so writers on this stripe wait only for that, not for unpacking.
+    fn copy(&self) -> Copied {
+        let mut bytes = Vec::with_capacity(self.chunks.iter().map(Vec::len).sum());
+        for (i, chunk) in self.chunks.iter().enumerate() {
+            bytes.extend_from_slice(&chunk[if i == 0 { self.head } else { 0 }..]);
+        }
+        Copied {
+            bytes,
+            tables: self.tables.clone(),
+        }
+    }
+}
+
+/// One stripe's records, copied out by `get_traces`.
+struct Copied {
+    bytes: Vec<u8>,
+    tables: Tables,
+}
+
+impl Copied {
     /// The records, oldest first.
-    fn records(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.chunks.iter().enumerate().flat_map(move |(i, chunk)| {
-            let mut rest = &chunk[if i == 0 { self.head } else { 0 }..];
-            std::iter::from_fn(move || {
-                if rest.is_empty() {
-                    return None;
-                }
-                let (record, next) = rest.split_at(record::record_len(rest));
-                rest = next;
-                Some(record)
-            })
+    fn records(&self) -> impl Iterator<Item = (&[u8], &Tables)> + '_ {
+        let mut rest = &self.bytes[..];
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let (record, next) = rest.split_at(record::record_len(rest));
+            rest = next;
+            Some((record, &self.tables))
         })
     }
 }
@@ -150,12 +174,8 @@ impl Sink for InMemory {
     }
 
     fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        let stripes: Vec<MutexGuard<'_, Stripe>> =
-            self.stripes.iter().map(|s| lock(&s.0)).collect();
-        let mut records: Vec<(&[u8], &Stripe)> = stripes
-            .iter()
-            .flat_map(|stripe| stripe.records().map(move |r| (r, &**stripe)))
-            .collect();
+        let copies: Vec<Copied> = self.stripes.iter().map(|s| lock(&s.0).copy()).collect();
+        let mut records: Vec<(&[u8], &Tables)> = copies.iter().flat_map(Copied::records).collect();
         if records.len() > self.memory_size {
             // Each stripe holds its last `memory_size`; keep the last of all of them.
             records.sort_by_key(|(r, _)| record::ended_at(r));
@@ -165,8 +185,8 @@ impl Sink for InMemory {
         let mut out: Vec<Trace> = records
             .into_iter()
             .filter(|(r, _)| wanted.is_none_or(|id| record::trace_id(r) == id))
-            .filter_map(|(r, stripe)| {
-                let trace = record::decode(r, &stripe.tables);
+            .filter_map(|(r, tables)| {
+                let trace = record::decode(r, tables);
                 debug_assert!(trace.is_some(), "a record this store wrote must decode");
                 trace
             })

@@ -40,7 +40,7 @@ enum Tag {
 }
 
 /// What records refer to by index.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Tables {
     resources: Vec<Arc<Attributes>>,
     /// The tracer's resource version that `resources.last()` holds.
