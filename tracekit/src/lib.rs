@@ -73,7 +73,6 @@
 mod as_tracer;
 mod attributes;
 mod context;
-mod counter;
 mod error;
 mod filter;
 mod finished;
@@ -82,6 +81,7 @@ mod instrument;
 pub mod render;
 mod sink;
 mod span;
+mod stripe;
 mod timestamp;
 mod trace;
 mod tracer;

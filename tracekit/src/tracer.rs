@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::counter::{stripe_index, StripedCounter, STRIPES};
 use crate::span::{panic_message, SpanBuilder, SpanGuard};
+use crate::stripe::{self, StripedCounter, STRIPES};
 use crate::tracers::{HumanReadable, InMemory, Iterable, StructuredLogs, Tee, TraceStream};
 use crate::{
     context, Attributes, Error, FailureLog, FinishedSpan, Key, Scope, Sink, Span, Trace,
@@ -416,7 +416,7 @@ impl Tracer {
         let inner = self.inner.as_ref()?;
         Some(match &self.leases {
             Some(leases) => TracerOwner::Lease {
-                _lease: Arc::clone(leases.0[stripe_index()].get_or_init(|| {
+                _lease: Arc::clone(leases.0[stripe::this_thread().index].get_or_init(|| {
                     Arc::new(Lease {
                         _tracer: Arc::clone(inner),
                     })

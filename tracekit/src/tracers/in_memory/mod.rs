@@ -3,7 +3,7 @@ mod record;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use crate::counter::{stripe_index, CachePadded, STRIPES};
+use crate::stripe::{self, CachePadded, STRIPES};
 use crate::{lock, Error, FinishedSpan, Sink, Trace, TraceFilter};
 use record::Tables;
 
@@ -15,8 +15,8 @@ use record::Tables;
 /// drops or its traced call returns.
 ///
 /// Spans are packed into bytes (about 80 for a span with two short attributes) and unpacked
-/// when read. Threads store into their own stripe (threads share 8 stripes in turn), so
-/// threads tracing at once do not contend; each stripe keeps its last `memory_size` spans,
+/// when read. Threads store into stripes of their own (16; threads beyond that share one
+/// more), so threads tracing at once do not contend; each stripe keeps its last `memory_size` spans,
 /// so up to `memory_size` per stripe in use are held, and reads return the last
 /// `memory_size` of all of them. Reads copy each stripe's bytes under its lock and unpack
 /// them after releasing it, so a large read holds up tracing threads only for the copy.
@@ -169,7 +169,7 @@ impl Sink for InMemory {
 
     fn persist_span(&self, span: &FinishedSpan<'_>) {
         if self.memory_size > 0 {
-            lock(&self.stripes[stripe_index()].0).push(span, self.memory_size);
+            lock(&self.stripes[stripe::this_thread().index].0).push(span, self.memory_size);
         }
     }
 
