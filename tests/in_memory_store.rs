@@ -3,30 +3,11 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
+use common::pair;
 use proptest::prelude::*;
 use tracekit::{
     FinishedSpan, Map, Scope, Sink, SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value,
 };
-
-/// Keeps every span as the default `Sink::persist_span` builds it.
-#[derive(Clone, Default)]
-struct Kept(Arc<Mutex<Vec<Trace>>>);
-
-impl Sink for Kept {
-    fn persist(&self, trace: &Trace) {
-        self.0.lock().unwrap().push(trace.clone());
-    }
-}
-
-/// A tracer that stores into `memory` and into a `Kept`.
-fn pair(memory_size: usize) -> (Tracer, Tracer, Kept) {
-    let memory = Tracer::in_memory(memory_size);
-    let kept = Kept::default();
-    let tee = Tracer::tee([memory.clone(), Tracer::new(kept.clone())]);
-    (tee, memory, kept)
-}
 
 fn by_start(mut spans: Vec<Trace>) -> Vec<Trace> {
     spans.sort_by_key(|t| t.started_at);
@@ -114,7 +95,7 @@ proptest! {
             }
         }
         let stored = memory.get_traces(&TraceFilter::new()).unwrap();
-        let expected = by_start(kept.0.lock().unwrap().clone());
+        let expected = by_start(kept.spans());
         prop_assert_eq!(stored.len(), 2);
         prop_assert_eq!(&stored, &expected);
         // Equality ignores attribute order; the order is part of the contract too.
@@ -135,7 +116,7 @@ fn resource_changes_apply_to_spans_that_end_afterwards() {
     tee.set_resource_attribute("service.version", "2");
     drop(tee.trace("after"));
     let stored = memory.get_traces(&TraceFilter::new()).unwrap();
-    assert_eq!(stored, by_start(kept.0.lock().unwrap().clone()));
+    assert_eq!(stored, by_start(kept.spans()));
     let services: Vec<_> = stored
         .iter()
         .map(|t| t.resource_attributes.get("service.name").cloned())
@@ -161,7 +142,7 @@ fn spans_from_many_threads_are_all_kept() {
     });
     let stored = memory.get_traces(&TraceFilter::new()).unwrap();
     assert_eq!(stored.len(), 4000);
-    assert_eq!(stored, by_start(kept.0.lock().unwrap().clone()));
+    assert_eq!(stored, by_start(kept.spans()));
     let third = TraceFilter::new().attribute("thread", 2);
     assert_eq!(memory.get_traces(&third).unwrap().len(), 1000);
 }
@@ -184,7 +165,7 @@ fn with_many_threads_reads_return_the_last_spans_to_end() {
     });
     let stored = memory.get_traces(&TraceFilter::new()).unwrap();
     assert_eq!(stored.len(), 100);
-    let mut all = kept.0.lock().unwrap().clone();
+    let mut all = kept.spans();
     all.sort_by_key(|t| t.ended_at);
     let last = by_start(all.split_off(all.len() - 100));
     // Spans ending in the same nanosecond may be cut either way.
@@ -201,7 +182,7 @@ fn a_record_passed_to_persist_keeps_its_own_resource_and_a_snapshot_is_ignored()
     let (tee, _memory, kept) = pair(10);
     tee.set_resource_attribute("service.name", "from-tracer");
     drop(tee.span("x").attribute("k", 1).start());
-    let mut record = kept.0.lock().unwrap()[0].clone();
+    let mut record = kept.spans()[0].clone();
     record
         .resource_attributes
         .insert("service.name", "from-record");
@@ -240,6 +221,6 @@ fn large_records_and_many_chunks_read_back() {
         }
     }
     let stored = memory.get_traces(&TraceFilter::new()).unwrap();
-    let all = kept.0.lock().unwrap().clone();
+    let all = kept.spans();
     assert_eq!(stored, by_start(all[all.len() - 50..].to_vec()));
 }

@@ -2,27 +2,10 @@
 //! its 24 writers claim every per-thread stripe, which would change how the ordering tests
 //! in `in_memory_store.rs` run.
 
-use std::sync::{Arc, Mutex};
+mod common;
 
-use tracekit::{Sink, Trace, TraceFilter, Tracer, Value};
-
-/// Keeps every span as the default `Sink::persist_span` builds it.
-#[derive(Clone, Default)]
-struct Kept(Arc<Mutex<Vec<Trace>>>);
-
-impl Sink for Kept {
-    fn persist(&self, trace: &Trace) {
-        self.0.lock().unwrap().push(trace.clone());
-    }
-}
-
-/// A tracer that stores into `memory` and into a `Kept`.
-fn pair(memory_size: usize) -> (Tracer, Tracer, Kept) {
-    let memory = Tracer::in_memory(memory_size);
-    let kept = Kept::default();
-    let tee = Tracer::tee([memory.clone(), Tracer::new(kept.clone())]);
-    (tee, memory, kept)
-}
+use common::pair;
+use tracekit::{TraceFilter, Value};
 
 /// Readers copy while writers store. Every read must see whole, decodable spans and never
 /// more than the store holds; the final read holds 500 distinct spans. 24 writers: more than
@@ -64,7 +47,7 @@ fn reads_while_many_threads_write_see_whole_spans() {
     });
     let stored = memory.get_traces(&TraceFilter::new()).unwrap();
     assert_eq!(stored.len(), 500);
-    assert_eq!(kept.0.lock().unwrap().len(), WRITERS * SPANS);
+    assert_eq!(kept.spans().len(), WRITERS * SPANS);
     // (Which 500: with 25 threads on a few cores, a thread preempted between ending a span
     // and storing it stores it late, so "the last to end" is only nearly "the last stored";
     // `with_many_threads_reads_return_the_last_spans_to_end` checks the order without that.)

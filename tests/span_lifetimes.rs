@@ -1,27 +1,12 @@
 //! Spans outlive the handles that made them, and their storage is reused: neither may lose a
 //! span, deliver it twice, or let one span's data show up on another.
 
+mod common;
+
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 
-use tracekit::{Scope, Sink, SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value};
-
-/// Keeps every finished span; shared with the test after the tracer is gone.
-#[derive(Clone, Default)]
-struct Kept(Arc<Mutex<Vec<Trace>>>);
-
-impl Sink for Kept {
-    fn persist(&self, trace: &Trace) {
-        self.0.lock().unwrap().push(trace.clone());
-    }
-}
-
-impl Kept {
-    fn names(&self) -> Vec<String> {
-        let kept = self.0.lock().unwrap();
-        kept.iter().map(|t| t.span_name.to_string()).collect()
-    }
-}
+use common::Kept;
+use tracekit::{Scope, SpanKind, SpanStatus, TraceFilter, Tracer, Value};
 
 #[test]
 fn spans_still_open_when_the_last_tracer_handle_drops_are_delivered() {
@@ -35,7 +20,7 @@ fn spans_still_open_when_the_last_tracer_handle_drops_are_delivered() {
     drop(child);
     drop(root);
     assert_eq!(kept.names(), ["child", "root"]);
-    let spans = kept.0.lock().unwrap();
+    let spans = kept.spans();
     assert_eq!(
         spans[0].attributes.get("after"),
         Some(&Value::from("the tracer handle was dropped"))
@@ -56,7 +41,7 @@ fn a_child_outliving_its_parent_and_tracer_is_delivered() {
     };
     drop(child);
     assert_eq!(kept.names(), ["parent", "child"]);
-    let spans = kept.0.lock().unwrap();
+    let spans = kept.spans();
     assert_eq!(spans[1].attributes.get("conversation"), Some(&"c-1".into()));
 }
 

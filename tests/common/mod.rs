@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
-use tracekit::{Trace, TraceFilter, Tracer};
+use tracekit::{Sink, Trace, TraceFilter, Tracer};
 
 /// A writer whose bytes the test can read back.
 #[derive(Clone, Default)]
@@ -53,4 +53,35 @@ pub fn runtime(workers: usize) -> tokio::runtime::Runtime {
         .enable_time()
         .build()
         .unwrap()
+}
+
+/// A sink that keeps every finished span, as the default `Sink::persist_span` builds it: the
+/// reference to compare a store's read-back against. Clones share the spans.
+#[derive(Clone, Default)]
+pub struct Kept(Arc<Mutex<Vec<Trace>>>);
+
+impl Sink for Kept {
+    fn persist(&self, trace: &Trace) {
+        self.0.lock().unwrap().push(trace.clone());
+    }
+}
+
+impl Kept {
+    /// The spans kept so far, in the order they arrived.
+    pub fn spans(&self) -> Vec<Trace> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Their names.
+    pub fn names(&self) -> Vec<String> {
+        names(&self.spans())
+    }
+}
+
+/// A tee that stores into an in-memory tracer and into a `Kept`: `(tee, memory, kept)`.
+pub fn pair(memory_size: usize) -> (Tracer, Tracer, Kept) {
+    let memory = Tracer::in_memory(memory_size);
+    let kept = Kept::default();
+    let tee = Tracer::tee([memory.clone(), Tracer::new(kept.clone())]);
+    (tee, memory, kept)
 }
