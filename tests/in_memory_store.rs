@@ -124,22 +124,29 @@ fn resource_changes_apply_to_spans_that_end_afterwards() {
     assert_eq!(services, [None, Some("a".into()), Some("b".into())]);
 }
 
-#[test]
-fn spans_from_many_threads_are_all_kept() {
-    let (tee, memory, kept) = pair(10_000);
+/// `threads` threads each end `spans` spans named "work", with their thread and index.
+fn work_from_threads(tracer: &Tracer, threads: u32, spans: u32) {
     std::thread::scope(|s| {
-        for t in 0..4 {
-            let tee = &tee;
+        for t in 0..threads {
             s.spawn(move || {
-                for i in 0..1000 {
-                    tee.span("work")
-                        .attribute("thread", t)
-                        .attribute("i", i)
-                        .start();
+                for i in 0..spans {
+                    drop(
+                        tracer
+                            .span("work")
+                            .attribute("thread", t)
+                            .attribute("i", i)
+                            .start(),
+                    );
                 }
             });
         }
     });
+}
+
+#[test]
+fn spans_from_many_threads_are_all_kept() {
+    let (tee, memory, kept) = pair(10_000);
+    work_from_threads(&tee, 4, 1000);
     let stored = memory.get_traces(&TraceFilter::new()).unwrap();
     assert_eq!(stored.len(), 4000);
     assert_eq!(stored, by_start(kept.spans()));
@@ -150,19 +157,7 @@ fn spans_from_many_threads_are_all_kept() {
 #[test]
 fn with_many_threads_reads_return_the_last_spans_to_end() {
     let (tee, memory, kept) = pair(100);
-    std::thread::scope(|s| {
-        for t in 0..4 {
-            let tee = &tee;
-            s.spawn(move || {
-                for i in 0..500 {
-                    tee.span("work")
-                        .attribute("thread", t)
-                        .attribute("i", i)
-                        .start();
-                }
-            });
-        }
-    });
+    work_from_threads(&tee, 4, 500);
     let stored = memory.get_traces(&TraceFilter::new()).unwrap();
     assert_eq!(stored.len(), 100);
     let mut all = kept.spans();
