@@ -148,7 +148,7 @@ impl<'a> FinishedSpan<'a> {
     /// The resource attributes (the tracer's as the span ended).
     pub fn resource_attributes(&self) -> Arc<Attributes> {
         match self.resource {
-            Resource::Tracer(tracer) => tracer.resource_attributes().1,
+            Resource::Tracer(tracer) => tracer.resource_attributes(),
             Resource::Given(attributes) => Arc::new(attributes.clone()),
         }
     }
@@ -175,7 +175,7 @@ impl<'a> FinishedSpan<'a> {
             attributes: Attributes::concat(self.attributes),
             span_status: self.status,
             resource_attributes: match self.resource {
-                Resource::Tracer(tracer) => (*tracer.resource_attributes().1).clone(),
+                Resource::Tracer(tracer) => (*tracer.resource_attributes()).clone(),
                 Resource::Given(attributes) => attributes.clone(),
             },
             scope: self.scope.clone(),

@@ -68,9 +68,10 @@ impl std::panic::RefUnwindSafe for Tracer {}
 pub(crate) struct TracerInner {
     pub(crate) sink: Box<dyn Sink>,
     pub(crate) scope: Scope,
-    /// The resource attributes and their version (bumped on every change); spans read the
-    /// version only, and stores keep one copy per version.
-    resource: RwLock<(u64, Arc<Attributes>)>,
+    /// The resource attributes, shared by the records that refer to them.
+    resource: RwLock<Arc<Attributes>>,
+    /// Bumped (under `resource`'s lock) on every change: spans read only this, and a store
+    /// keeps one copy of the attributes per version.
     resource_version: AtomicU64,
     accepted: StripedCounter,
     dropped: AtomicU64,
@@ -112,7 +113,7 @@ impl TracerInner {
         TracerInner {
             sink,
             scope: Scope::default(),
-            resource: RwLock::new((0, Arc::new(Attributes::new()))),
+            resource: RwLock::new(Arc::new(Attributes::new())),
             resource_version: AtomicU64::new(0),
             accepted: StripedCounter::new(),
             dropped: AtomicU64::new(0),
@@ -151,10 +152,8 @@ impl TracerInner {
         }
     }
 
-    /// The resource attributes and their version.
-    pub(crate) fn resource_attributes(&self) -> (u64, Arc<Attributes>) {
-        let guard = crate::read(&self.resource);
-        (guard.0, Arc::clone(&guard.1))
+    pub(crate) fn resource_attributes(&self) -> Arc<Attributes> {
+        Arc::clone(&crate::read(&self.resource))
     }
 
     /// The version of the resource attributes (see `resource`).
@@ -165,9 +164,8 @@ impl TracerInner {
 
     fn set_resource_attribute(&self, key: Key, value: Value) {
         let mut guard = crate::write(&self.resource);
-        Arc::make_mut(&mut guard.1).insert(key, value);
-        guard.0 += 1;
-        self.resource_version.store(guard.0, Ordering::Release);
+        Arc::make_mut(&mut guard).insert(key, value);
+        self.resource_version.fetch_add(1, Ordering::Release);
     }
 
     pub(crate) fn count_late_write(&self) {
@@ -296,7 +294,7 @@ impl Tracer {
     pub fn resource_attributes(&self) -> Attributes {
         self.inner
             .as_ref()
-            .map(|i| (*i.resource_attributes().1).clone())
+            .map(|i| (*i.resource_attributes()).clone())
             .unwrap_or_default()
     }
 
