@@ -138,6 +138,23 @@ fn a_plain_write_to_an_inheritable_key_keeps_it_inheritable() {
 }
 
 #[test]
+fn the_builder_follows_the_same_rule() {
+    let tracer = Tracer::in_memory(10);
+    {
+        let _p = tracer
+            .span("p")
+            .inheritable_attribute("k", 77)
+            .attribute("k", 55)
+            .start();
+        drop(tracer.trace("c"));
+    }
+    let p = named(&tracer, "p");
+    assert_eq!(p.attributes.len(), 1, "{:?}", p.attributes);
+    assert_eq!(p.attributes.get("k"), Some(&55.into()));
+    assert_eq!(named(&tracer, "c").attributes.get("k"), Some(&55.into()));
+}
+
+#[test]
 fn inheritance_crosses_explicit_parents_threads_and_tracers() {
     let a = Tracer::in_memory(10);
     let b = Tracer::in_memory(10);

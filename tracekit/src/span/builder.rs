@@ -6,7 +6,6 @@ use triomphe::UniqueArc;
 
 use super::inner::{Parent, SpanInner, SpanRef, SpanScope};
 use super::{Span, SpanGuard};
-use crate::attributes::upsert;
 use crate::context;
 use crate::instrument::Instrumented;
 use crate::{Key, Scope, SpanId, SpanKind, Timestamp, TraceId, Tracer, Value};
@@ -75,7 +74,7 @@ impl<'a> SpanBuilder<'a> {
     #[inline(always)]
     pub fn attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
         if let Some(span) = self.pending() {
-            upsert(&mut span.state_mut().own, key.into(), value.into());
+            span.state_mut().set(key.into(), value.into(), false);
         }
         self
     }
