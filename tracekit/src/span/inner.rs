@@ -125,6 +125,15 @@ pub(super) struct State {
 }
 
 impl State {
+    /// Empties it for reuse, keeping the events' allocation.
+    fn reset(&mut self) {
+        self.inheritable.clear();
+        self.own.clear();
+        self.events.clear();
+        self.status = SpanStatus::Unset;
+        self.ended = false;
+    }
+
     /// Sets `key`: an inheritable key stays inheritable (see `State`).
     pub(super) fn set(&mut self, key: Key, value: Value, inheritable: bool) {
         if inheritable {
@@ -284,6 +293,8 @@ impl Header {
         scope: SpanScope::Tracer,
     };
 
+    /// A span of `tracer` being configured: the trace id, parent and start time are set when
+    /// it starts.
     #[inline(always)]
     fn pending(tracer: &Arc<TracerInner>, name: Key) -> Header {
         Header {
@@ -292,14 +303,8 @@ impl Header {
                 owned: None,
             },
             name,
-            kind: SpanKind::Internal,
-            snapshots: false,
-            // Set when the span starts: its parent's or a fresh one.
-            trace_id: TraceId::PLACEHOLDER,
             span_id: SpanId::random(),
-            parent: Parent::Root,
-            started_at: Timestamp::from_unix_nanos(0),
-            scope: SpanScope::Tracer,
+            ..Header::EMPTY
         }
     }
 
@@ -320,7 +325,7 @@ impl Header {
             ended_at,
             status: st.status,
             // Without inherited attributes the span's two lists have distinct keys and can be
-            // handed over as they are; `finish` merges them into `inherited` otherwise.
+            // handed over as they are; `merge` put them into `inherited` otherwise.
             attributes: if inherited.is_empty() {
                 [&st.inheritable, &st.own]
             } else {
@@ -367,10 +372,7 @@ pub(crate) fn finish(span: SpanRef) {
                 .deliver(&header.view(&inherited, st, ended_at));
             // Nobody else can see the span: empty it for the next one on this thread.
             *header = Header::EMPTY;
-            st.inheritable.clear();
-            st.own.clear();
-            st.events.clear();
-            st.status = SpanStatus::Unset;
+            st.reset();
             *has_inheritable.get_mut() = false;
             pool::put(unique);
         }
