@@ -19,7 +19,7 @@ use crate::tracer::TracerInner;
 
 /// One entered span. The pointers are not owned: whoever pushed the entry holds an
 /// `SpanRef` (which keeps its tracer alive) until it pops the entry, and a forgotten
-/// guard leaks that `Arc`, so an entry never outlives its span.
+/// guard leaks that reference, so an entry never outlives its span.
 #[derive(Clone, Copy)]
 struct Entry {
     tracer: *const TracerInner,
