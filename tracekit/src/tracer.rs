@@ -215,9 +215,9 @@ impl Tracer {
         }
     }
 
-    /// Keeps the last `memory_size` finished spans in memory (the oldest-ended is evicted
-    /// first); for tests and for reading a conversation back. See
-    /// [`InMemory`](crate::tracers::InMemory).
+    /// Keeps finished spans in memory and reads back the last `memory_size` to end; for tests
+    /// and for reading a conversation back. See [`InMemory`](crate::tracers::InMemory) for how
+    /// threads share it.
     pub fn in_memory(memory_size: usize) -> Tracer {
         Tracer::new(InMemory::new(memory_size))
     }
