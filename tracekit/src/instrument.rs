@@ -35,7 +35,11 @@ impl<T, C: FnOnce(&Span, &T)> OnOutput<T> for C {
 /// future's output, the stream's or iterator's last item). From
 /// [`SpanBuilder::instrument`](crate::SpanBuilder::instrument),
 /// [`instrument_iter`](crate::SpanBuilder::instrument_iter) and, with the `stream` feature,
-/// [`instrument_stream`](crate::SpanBuilder::instrument_stream).
+#[cfg_attr(
+    feature = "stream",
+    doc = "[`instrument_stream`](crate::SpanBuilder::instrument_stream)."
+)]
+#[cfg_attr(not(feature = "stream"), doc = "`instrument_stream`.")]
 ///
 /// If it panics, the span ends with status `Error` and the panic message (the panic then
 /// continues); if it is dropped before completing, the span ends with the attribute
