@@ -219,3 +219,24 @@ fn large_records_and_many_chunks_read_back() {
     let all = kept.spans();
     assert_eq!(stored, by_start(all[all.len() - 50..].to_vec()));
 }
+
+proptest! {
+    /// The end is stored as a duration from the start: any pair of times comes back, an end
+    /// before the start and the extremes included.
+    #[test]
+    fn any_start_and_end_read_back(started in any::<i64>(), ended in any::<i64>(), parent in any::<bool>()) {
+        let (tee, _memory, kept) = pair(1);
+        drop(tee.span("x").start());
+        let mut record = kept.spans()[0].clone();
+        record.started_at = tracekit::Timestamp::from_unix_nanos(started);
+        record.ended_at = Some(tracekit::Timestamp::from_unix_nanos(ended));
+        if !parent {
+            record.parent_span_id = None;
+        } else {
+            record.parent_span_id = tracekit::SpanId::from_int(u64::MAX);
+        }
+        let store = tracekit::tracers::InMemory::new(10);
+        store.persist(&record);
+        prop_assert_eq!(store.get_traces(&TraceFilter::new()).unwrap(), [record]);
+    }
+}

@@ -1,14 +1,17 @@
 //! The in-memory store's record format: a finished span packed into bytes.
 //!
 //! A `Trace` is 224 bytes before its attributes, and each attribute 56 more; packed, a span
-//! with two short attributes takes about 80. Packing copies the span once, with no
+//! with two short attributes takes about 60. Packing copies the span once, with no
 //! allocation, straight into one of the store's chunks; reading unpacks it into a `Trace`.
 //!
 //! Layout (little-endian; `varint` is LEB128; a string is a varint length and UTF-8 bytes):
 //!
 //! ```text
-//! u32 record length (all of it)    i64 ended_at      u128 trace_id    u64 span_id
-//! u64 parent span id (0 = none)    i64 started_at    u8 kind          u8 status
+//! u16 record length (all of it); 0xFFFF: a u32 length follows (records of 64 KiB and more)
+//! u8 kind (bits 0-2), status (bits 3-4), has a parent (bit 5)
+//! u128 trace_id    u64 span_id    u64 parent span id (only with a parent)
+//! i64 started_at   duration (ended_at - started_at): u32 nanoseconds, or i64 if the
+//!                  flags' bit 6 is set (4.3 s and longer, or an end before the start)
 //! varint resource index            varint scope index                 string name
 //! varint count, then (string key, value) per attribute
 //! varint count, then (string name, i64 timestamp, attributes as above) per event
@@ -16,7 +19,9 @@
 //!        of values (array) or of (string key, value) pairs (map)
 //! ```
 //!
-//! Resources and scopes are kept once per store stripe and referred to by index.
+//! Resources and scopes are kept once per store stripe and referred to by index. Most of a
+//! span's bytes are its ids and start time; the end is a 4-byte duration, and a root has no
+//! parent bytes, so a store that grows touches fewer new pages per span.
 
 use std::sync::Arc;
 
@@ -84,8 +89,14 @@ impl Tables {
     }
 }
 
-/// Bytes before the name: length, times, ids, kind and status.
-const FIXED: usize = 4 + 8 + 16 + 8 + 8 + 8 + 2;
+/// A record length that does not fit the short form: the real one follows as a `u32`.
+const LONG: u16 = u16::MAX;
+/// The `has a parent` bit of the flags byte.
+const HAS_PARENT: u8 = 1 << 5;
+/// The `duration is long` bit: 8 bytes, not 4.
+const LONG_DURATION: u8 = 1 << 6;
+/// The most bytes before the resource index: length, flags, ids, parent, start, duration.
+const HEAD: usize = 2 + 1 + 16 + 8 + 8 + 8 + 8;
 
 /// Appends the record of `span` to `out`.
 pub(super) fn encode(
@@ -94,16 +105,36 @@ pub(super) fn encode(
     out: &mut Vec<u8>,
 ) {
     let start = out.len();
-    let mut fixed = [0u8; FIXED];
-    let parent = span.parent_span_id.map_or(0, SpanId::to_int);
-    fixed[4..12].copy_from_slice(&span.ended_at.unix_nanos().to_le_bytes());
-    fixed[12..28].copy_from_slice(&span.trace_id.to_int().to_le_bytes());
-    fixed[28..36].copy_from_slice(&span.span_id.to_int().to_le_bytes());
-    fixed[36..44].copy_from_slice(&parent.to_le_bytes());
-    fixed[44..52].copy_from_slice(&span.started_at.unix_nanos().to_le_bytes());
-    fixed[52] = span.kind as u8;
-    fixed[53] = span.status as u8;
-    out.extend_from_slice(&fixed);
+    // The fixed part is assembled on the stack at fixed offsets and appended whole (a
+    // constant-size copy, cheaper than a copy of its exact length), then cut to size.
+    let mut head = [0u8; HEAD];
+    let mut flags = span.kind as u8 | (span.status as u8) << 3;
+    head[3..19].copy_from_slice(&span.trace_id.to_int().to_le_bytes());
+    head[19..27].copy_from_slice(&span.span_id.to_int().to_le_bytes());
+    let mut at = 27;
+    if let Some(parent) = span.parent_span_id {
+        flags |= HAS_PARENT;
+        head[27..35].copy_from_slice(&parent.to_int().to_le_bytes());
+        at = 35;
+    }
+    let started = span.started_at.unix_nanos();
+    head[at..at + 8].copy_from_slice(&started.to_le_bytes());
+    at += 8;
+    let duration = span.ended_at.unix_nanos().wrapping_sub(started);
+    match u32::try_from(duration) {
+        Ok(short) => {
+            head[at..at + 4].copy_from_slice(&short.to_le_bytes());
+            at += 4;
+        }
+        Err(_) => {
+            flags |= LONG_DURATION;
+            head[at..at + 8].copy_from_slice(&duration.to_le_bytes());
+            at += 8;
+        }
+    }
+    head[2] = flags;
+    out.extend_from_slice(&head);
+    out.truncate(start + at);
     varint(out, resource);
     varint(out, scope);
     string(out, span.name);
@@ -119,35 +150,65 @@ pub(super) fn encode(
         out.extend_from_slice(&event.timestamp.unix_nanos().to_le_bytes());
         attributes(out, event.attributes.iter());
     }
-    let len = u32::try_from(out.len() - start).unwrap_or(u32::MAX);
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    let len = out.len() - start;
+    match u16::try_from(len) {
+        Ok(short) if short != LONG => out[start..start + 2].copy_from_slice(&short.to_le_bytes()),
+        _ => {
+            // Rare (an attribute of tens of KiB): make room for the long form.
+            out[start..start + 2].copy_from_slice(&LONG.to_le_bytes());
+            let long = u32::try_from(len + 4).unwrap_or(u32::MAX);
+            out.splice(start + 2..start + 2, long.to_le_bytes());
+        }
+    }
+}
+
+/// The length of the record at the start of `bytes`, and of its length field.
+fn lengths(bytes: &[u8]) -> (usize, usize) {
+    match u16::from_le_bytes([bytes[0], bytes[1]]) {
+        LONG => (
+            u32::from_le_bytes(bytes[2..6].try_into().expect("4 bytes")) as usize,
+            6,
+        ),
+        short => (usize::from(short), 2),
+    }
 }
 
 /// The length of the record at the start of `bytes`.
 pub(super) fn record_len(bytes: &[u8]) -> usize {
-    u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")) as usize
+    lengths(bytes).0
 }
 
-/// When the record ended, read without unpacking it.
+/// The record after its length field.
+fn body(record: &[u8]) -> &[u8] {
+    &record[lengths(record).1..]
+}
+
+/// When the record ended, read without unpacking the rest.
 pub(super) fn ended_at(record: &[u8]) -> i64 {
-    i64::from_le_bytes(record[4..12].try_into().expect("8 bytes"))
+    let mut r = Reader(body(record));
+    r.head()
+        .and_then(|(flags, ..)| r.times(flags & LONG_DURATION != 0))
+        .map_or(i64::MIN, |(_, ended)| ended)
 }
 
-/// The record's trace id, read without unpacking it.
+/// The record's trace id, read without unpacking the rest.
 pub(super) fn trace_id(record: &[u8]) -> u128 {
-    u128::from_le_bytes(record[12..28].try_into().expect("16 bytes"))
+    u128::from_le_bytes(body(record)[1..17].try_into().expect("16 bytes"))
 }
 
 /// Unpacks a record; `None` only if the bytes are not a record this module wrote.
 pub(super) fn decode(record: &[u8], tables: &Tables) -> Option<Trace> {
-    let mut r = Reader(record.get(4..)?);
-    let ended_at = Timestamp::from_unix_nanos(r.i64()?);
-    let trace_id = TraceId::from_int(u128::from_le_bytes(r.array()?))?;
-    let span_id = SpanId::from_int(u64::from_le_bytes(r.array()?))?;
-    let parent_span_id = SpanId::from_int(u64::from_le_bytes(r.array()?));
-    let started_at = Timestamp::from_unix_nanos(r.i64()?);
-    let span_kind = kind(r.u8()?)?;
-    let span_status = status(r.u8()?)?;
+    let mut r = Reader(record.get(lengths(record).1..)?);
+    let (flags, trace_id, span_id, parent) = r.head()?;
+    let trace_id = TraceId::from_int(trace_id)?;
+    let span_id = SpanId::from_int(span_id)?;
+    let parent_span_id = match parent {
+        Some(id) => Some(SpanId::from_int(id)?),
+        None => None,
+    };
+    let (started_at, ended_at) = r.times(flags & LONG_DURATION != 0)?;
+    let span_kind = kind(flags & 0b111)?;
+    let span_status = status(flags >> 3 & 0b11)?;
     let resource_attributes = Attributes::clone(tables.resources.get(r.varint()?)?);
     let scope = tables.scopes.get(r.varint()?)?.clone();
     let span_name = Key::Owned(r.str()?.to_owned());
@@ -167,8 +228,8 @@ pub(super) fn decode(record: &[u8], tables: &Tables) -> Option<Trace> {
         trace_id,
         span_id,
         parent_span_id,
-        started_at,
-        ended_at: Some(ended_at),
+        started_at: Timestamp::from_unix_nanos(started_at),
+        ended_at: Some(Timestamp::from_unix_nanos(ended_at)),
         attributes,
         span_status,
         resource_attributes,
@@ -273,6 +334,30 @@ impl<'a> Reader<'a> {
 
     fn i64(&mut self) -> Option<i64> {
         Some(i64::from_le_bytes(self.array()?))
+    }
+
+    /// The flags, trace id, span id and parent span id.
+    fn head(&mut self) -> Option<(u8, u128, u64, Option<u64>)> {
+        let flags = self.u8()?;
+        let trace_id = u128::from_le_bytes(self.array()?);
+        let span_id = u64::from_le_bytes(self.array()?);
+        let parent = if flags & HAS_PARENT != 0 {
+            Some(u64::from_le_bytes(self.array()?))
+        } else {
+            None
+        };
+        Some((flags, trace_id, span_id, parent))
+    }
+
+    /// `started_at` and `ended_at` (after `head`, given its flags' long-duration bit).
+    fn times(&mut self, long: bool) -> Option<(i64, i64)> {
+        let started = self.i64()?;
+        let duration = if long {
+            self.i64()?
+        } else {
+            i64::from(u32::from_le_bytes(self.array()?))
+        };
+        Some((started, started.wrapping_add(duration)))
     }
 
     fn varint(&mut self) -> Option<usize> {
