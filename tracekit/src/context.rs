@@ -48,7 +48,9 @@ pub(crate) fn exit(span: &SpanRef) {
     let ptr = span.as_ptr();
     let _ = STACK.try_with(|s| {
         let mut stack = s.borrow_mut();
-        if let Some(i) = stack.iter().rposition(|e| e.span == ptr) {
+        if stack.last().is_some_and(|e| e.span == ptr) {
+            stack.pop();
+        } else if let Some(i) = stack.iter().rposition(|e| e.span == ptr) {
             stack.remove(i);
         }
     });
