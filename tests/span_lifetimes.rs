@@ -136,3 +136,252 @@ fn spans_that_end_on_another_thread_are_stored_and_reused_there() {
         .collect();
     assert_eq!(names, [("moved".to_string(), 1), ("after".to_string(), 0)]);
 }
+
+/// Starts and ends spans that reuse this thread's pooled span storage, each with an
+/// inheritable attribute that must not show up on any other span.
+fn churn(tracer: &Tracer) {
+    for _ in 0..40 {
+        let a = tracer
+            .span("churn")
+            .inheritable_attribute("conversation", "churn")
+            .start();
+        let b = tracer.trace("churn-child");
+        drop(b);
+        drop(a);
+    }
+}
+
+#[test]
+fn a_guard_that_outlives_its_parents_guard_still_inherits_from_it() {
+    let kept = Kept::default();
+    let tracer = Tracer::new(kept.clone());
+    let parent = tracer
+        .span("parent")
+        .inheritable_attribute("conversation", "c-1")
+        .start();
+    let parent_id = parent.span_id();
+    let child = tracer.trace("child");
+    let grandchild = tracer.trace("grandchild");
+    // Out of order: the spans above stop borrowing the parent, which stays alive for them.
+    drop(parent);
+    churn(&tracer);
+    drop(child);
+    churn(&tracer);
+    drop(grandchild);
+    let spans = kept.spans();
+    let find = |name: &str| spans.iter().find(|s| s.span_name == name).unwrap();
+    assert_eq!(find("child").parent_span_id, parent_id);
+    for name in ["child", "grandchild"] {
+        assert_eq!(
+            find(name).attributes.get("conversation"),
+            Some(&"c-1".into()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_forgotten_guard_leaks_but_its_parent_still_ends() {
+    let kept = Kept::default();
+    let tracer = Tracer::new(kept.clone());
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let parent = tracer.trace("parent");
+            std::mem::forget(tracer.trace("forgotten"));
+            drop(parent);
+            churn(&tracer);
+            // The thread's context stack is torn down with the forgotten entry still on it.
+        });
+    });
+    let names = kept.names();
+    assert!(names.contains(&"parent".to_string()), "{names:?}");
+    assert!(!names.contains(&"forgotten".to_string()), "{names:?}");
+}
+
+/// Runs `escape` inside a root span (with an inheritable attribute) and a child guard. The
+/// guards end and their storage is reused; then `late` runs on another thread with what
+/// escaped and must record a span named "late" that still inherits the root's attribute.
+fn inherits_after_the_guards_end<T: Send + 'static>(
+    escape: impl FnOnce(&Tracer, &tracekit::SpanGuard) -> T,
+    late: impl FnOnce(&Tracer, T) + Send + 'static,
+) {
+    let kept = Kept::default();
+    let tracer = Tracer::new(kept.clone());
+    let escaped = {
+        let _root = tracer
+            .span("root")
+            .inheritable_attribute("conversation", "c-4")
+            .start();
+        let child = tracer.trace("child");
+        escape(&tracer, &child)
+    };
+    churn(&tracer);
+    std::thread::spawn({
+        let tracer = tracer.clone();
+        move || late(&tracer, escaped)
+    })
+    .join()
+    .unwrap();
+    let spans = kept.spans();
+    let late = spans.iter().find(|s| s.span_name == "late").unwrap();
+    assert_eq!(late.attributes.get("conversation"), Some(&"c-4".into()));
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn a_handle_from_a_guard_keeps_the_ancestors_a_later_child_inherits_from() {
+    inherits_after_the_guards_end(
+        |_, child| child.span().clone(),
+        |tracer, handle| drop(tracer.span("late").parent(&handle).start()),
+    );
+}
+
+#[test]
+fn a_handle_from_current_trace_keeps_the_ancestors() {
+    inherits_after_the_guards_end(
+        |tracer, _| tracer.current_trace(),
+        |tracer, handle| drop(tracer.span("late").parent(&handle).start()),
+    );
+}
+
+#[test]
+fn a_captured_context_keeps_the_ancestors() {
+    inherits_after_the_guards_end(
+        |_, _| tracekit::Context::current(),
+        |tracer, context| {
+            let _attached = context.attach();
+            drop(tracer.trace("late"));
+        },
+    );
+}
+
+#[test]
+fn a_future_started_under_guards_keeps_the_ancestors() {
+    inherits_after_the_guards_end(
+        |tracer, _| tracer.span("late").instrument(async {}),
+        |_, future| block_on(future),
+    );
+}
+
+struct Agent {
+    tracer: Tracer,
+}
+
+/// Pending once, then ready.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+impl Agent {
+    #[tracekit::traced("late")]
+    async fn late_async(self) {
+        YieldOnce(false).await
+    }
+
+    #[tracekit::traced("late", stream)]
+    fn late_items(&self) -> impl Iterator<Item = u32> {
+        0..3
+    }
+}
+
+#[test]
+fn a_traced_future_and_a_traced_iterator_keep_the_ancestors() {
+    inherits_after_the_guards_end(
+        |tracer, _| {
+            // Polled once here, under the guards: the span starts then.
+            let mut future = Box::pin(
+                Agent {
+                    tracer: tracer.clone(),
+                }
+                .late_async(),
+            );
+            let waker = std::task::Waker::noop();
+            let polled = future
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
+            assert!(polled.is_pending());
+            future
+        },
+        |_, future| block_on(future),
+    );
+    inherits_after_the_guards_end(
+        |tracer, _| {
+            Agent {
+                tracer: tracer.clone(),
+            }
+            .late_items()
+        },
+        |_, items| assert_eq!(items.sum::<u32>(), 3),
+    );
+}
+
+#[test]
+fn a_guard_held_across_an_await_is_promoted_when_the_task_yields() {
+    let kept = Kept::default();
+    let tracer = Tracer::new(kept.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(
+        tracer
+            .span("task")
+            .inheritable_attribute("conversation", "c-2")
+            .instrument({
+                let tracer = tracer.clone();
+                async move {
+                    let held = tracer.trace("held");
+                    tokio::task::yield_now().await;
+                    churn(&tracer);
+                    drop(held);
+                }
+            }),
+    );
+    let spans = kept.spans();
+    let held = spans.iter().find(|s| s.span_name == "held").unwrap();
+    assert_eq!(held.attributes.get("conversation"), Some(&"c-2".into()));
+}
+
+#[test]
+fn guards_dropped_with_the_threads_locals_keep_what_they_inherit() {
+    use std::cell::RefCell;
+    thread_local! {
+        static GUARDS: RefCell<Vec<tracekit::SpanGuard>> = const { RefCell::new(Vec::new()) };
+    }
+    let kept = Kept::default();
+    let tracer = Tracer::new(kept.clone());
+    // `join` (unlike the end of a thread scope) waits for the thread's locals to be dropped.
+    std::thread::spawn(move || {
+        // Registered before tracekit's own thread-locals, so destroyed after them: the guards
+        // end once the context stack is gone, the parent first.
+        GUARDS.with(|_| {});
+        let parent = tracer
+            .span("parent")
+            .inheritable_attribute("conversation", "c-3")
+            .start();
+        let child = tracer.trace("child");
+        GUARDS.with(|g| g.borrow_mut().extend([parent, child]));
+    })
+    .join()
+    .unwrap();
+    let spans = kept.spans();
+    let child = spans.iter().find(|s| s.span_name == "child").unwrap();
+    assert_eq!(child.attributes.get("conversation"), Some(&"c-3".into()));
+}

@@ -304,7 +304,8 @@ impl Gen<'_> {
             let t = returned.tokens();
             quote!(-> #t)
         });
-        let record = self.record_outcome(quote!(&#guard), quote!(&#ret), returned);
+        let span = quote!(#krate::__private::span_of(&#guard));
+        let record = self.record_outcome(span.clone(), quote!(&#ret), returned);
         // The body is written once, as a closure: called directly when nothing records (so it
         // inlines as if untraced), or under `catch_unwind` so a panic can be recorded.
         quote! {
@@ -320,7 +321,7 @@ impl Gen<'_> {
                         #ret
                     }
                     ::core::result::Result::Err(#payload) => {
-                        #krate::__private::record_panic(&#guard, &*#payload);
+                        #krate::__private::record_panic(#span, &*#payload);
                         ::core::mem::drop(#guard);
                         ::std::panic::resume_unwind(#payload)
                     }

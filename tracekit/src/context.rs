@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
@@ -26,8 +27,38 @@ struct Entry {
     span: *const SpanInner,
 }
 
+impl Entry {
+    /// A counted reference to the entry's span, which may then go anywhere: its borrowed
+    /// links are promoted first (see `LocalParent`).
+    fn counted(&self) -> SpanRef {
+        // SAFETY: the entry's owner holds a reference to this span until it removes the
+        // entry (see `Entry`), so the allocation is live and we may take one more.
+        unsafe {
+            (*self.span).promote();
+            SpanInner::clone_from_ptr(self.span)
+        }
+    }
+
+    fn promote(&self) {
+        // SAFETY: as in `counted`.
+        unsafe { (*self.span).promote() }
+    }
+}
+
+/// This thread's entered spans, innermost last.
+struct Stack(Vec<Entry>);
+
+impl Drop for Stack {
+    /// Guards still open when the thread's locals are torn down (kept in another
+    /// thread-local, or forgotten) can no longer find their entries: their spans stop
+    /// borrowing from the spans beneath.
+    fn drop(&mut self) {
+        self.0.iter().for_each(Entry::promote);
+    }
+}
+
 thread_local! {
-    static STACK: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    static STACK: RefCell<Stack> = const { RefCell::new(Stack(Vec::new())) };
 }
 
 /// Makes `span` current on this thread until [`exit`] (the caller keeps `span` alive).
@@ -38,7 +69,7 @@ pub(crate) fn enter(span: &SpanRef) {
         span: span.as_ptr(),
     };
     // During thread teardown the stack may be gone; then there is nothing to be current in.
-    let _ = STACK.try_with(|s| s.borrow_mut().push(entry));
+    let _ = STACK.try_with(|s| s.borrow_mut().0.push(entry));
 }
 
 /// Undoes the latest [`enter`] of `span`, wherever it is in the stack (guards may drop out of
@@ -47,25 +78,41 @@ pub(crate) fn enter(span: &SpanRef) {
 pub(crate) fn exit(span: &SpanRef) {
     let ptr = span.as_ptr();
     let _ = STACK.try_with(|s| {
-        let mut stack = s.borrow_mut();
+        let stack = &mut s.borrow_mut().0;
         if stack.last().is_some_and(|e| e.span == ptr) {
             stack.pop();
         } else if let Some(i) = stack.iter().rposition(|e| e.span == ptr) {
+            // The spans above may borrow from this entry's span or from those beneath it,
+            // and can now outlive them (see `LocalParent`).
+            stack[i + 1..].iter().for_each(Entry::promote);
             stack.remove(i);
         }
     });
 }
 
-/// The current span of `tracer` on this thread.
+/// The current span of `tracer` on this thread, as a reference that may go anywhere.
 pub(crate) fn current(tracer: &TracerInner) -> Option<SpanRef> {
+    find(tracer, Entry::counted)
+}
+
+/// The current span of `tracer` on this thread, for a child that will be entered above it
+/// and may borrow it (see `LocalParent`).
+pub(crate) fn current_borrowed(tracer: &TracerInner) -> Option<NonNull<SpanInner>> {
+    find(tracer, |e| NonNull::new(e.span.cast_mut())).flatten()
+}
+
+/// `f` of the nearest entry of `tracer`.
+#[inline]
+fn find<R>(tracer: &TracerInner, f: impl FnOnce(&Entry) -> R) -> Option<R> {
     let wanted: *const TracerInner = tracer;
     STACK
         .try_with(|s| {
-            let stack = s.borrow();
-            let entry = stack.iter().rev().find(|e| e.tracer == wanted)?;
-            // SAFETY: the entry's owner holds a reference to this span until it removes the
-            // entry (see `Entry`), so the allocation is live and we may take one more.
-            Some(unsafe { SpanInner::clone_from_ptr(entry.span) })
+            s.borrow()
+                .0
+                .iter()
+                .rev()
+                .find(|e| e.tracer == wanted)
+                .map(f)
         })
         .ok()
         .flatten()
@@ -75,7 +122,7 @@ pub(crate) fn current(tracer: &TracerInner) -> Option<SpanRef> {
 pub(crate) fn innermost_tracer() -> Option<Arc<TracerInner>> {
     STACK
         .try_with(|s| {
-            let stack = s.borrow();
+            let stack = &s.borrow().0;
             let entry = stack.last()?;
             // SAFETY: the entry's owner keeps the span (and so its tracer) alive.
             Some(unsafe { (*entry.span).tracer_arc() })
@@ -127,12 +174,11 @@ impl Context {
     pub fn current() -> Context {
         let mut spans: Vec<SpanRef> = Vec::new();
         let _ = STACK.try_with(|s| {
-            let stack = s.borrow();
+            let stack = &s.borrow().0;
             for (i, e) in stack.iter().enumerate() {
                 let shadowed = stack[i + 1..].iter().any(|later| later.tracer == e.tracer);
                 if !shadowed {
-                    // SAFETY: as in `current`: the entry's owner keeps the span alive.
-                    spans.push(unsafe { SpanInner::clone_from_ptr(e.span) });
+                    spans.push(e.counted());
                 }
             }
         });

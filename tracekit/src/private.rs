@@ -8,13 +8,14 @@ use std::future::Future;
 pub use serde::Serialize;
 
 use crate::instrument::Instrumented;
-use crate::span::SpanRef;
+use crate::span::{Lifetime, SpanRef};
 use crate::{
     AsTracer, Key, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus, Tracer, Value,
 };
 
 /// A span that is built but not yet current. Building it ends the borrow of the tracer, so
-/// the body can take `self` by value or mutably.
+/// the body can take `self` by value or mutably. It is built for a guard (see `LocalParent`):
+/// generated code starts it, or shares it, before running anything else.
 pub struct Pending(Option<SpanRef>);
 
 impl Pending {
@@ -24,6 +25,14 @@ impl Pending {
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
         self.0.is_some()
+    }
+
+    /// The span, to be held by something that can be sent or kept.
+    fn shared(self) -> Option<SpanRef> {
+        if let Some(span) = &self.0 {
+            span.promote();
+        }
+        self.0
     }
 }
 
@@ -70,12 +79,19 @@ pub const fn scope(name: Option<&'static str>, version: Option<&'static str>) ->
 
 #[inline]
 pub fn begin(builder: SpanBuilder<'_>) -> Pending {
-    Pending(builder.build())
+    Pending(builder.build(Lifetime::Guard))
 }
 
 #[inline]
 pub fn start(pending: Pending) -> SpanGuard {
     SpanGuard::enter(pending.0)
+}
+
+/// The guard's span for the generated code's own use (recording the outcome): unlike
+/// `SpanGuard::span`, it does not prepare the span to be shared, since it is not.
+#[inline(always)]
+pub fn span_of(guard: &SpanGuard) -> &Span {
+    &guard.span
 }
 
 /// `T` is named first so generated code can write `instrument::<R, _, _>`: the async block
@@ -86,7 +102,7 @@ where
     F: Future<Output = T>,
     C: FnOnce(&Span, &T),
 {
-    Instrumented::new(pending.0, future, on_output)
+    Instrumented::new(pending.shared(), future, on_output)
 }
 
 /// Takes a started span off the current context without ending it (`#[traced(stream)]`).
@@ -98,14 +114,14 @@ pub fn detach(guard: SpanGuard) -> Pending {
 /// The span of `#[traced(stream)]` on an iterator.
 #[inline]
 pub fn iter<I: Iterator>(pending: Pending, iter: I) -> Instrumented<I> {
-    Instrumented::new(pending.0, iter, ())
+    Instrumented::new(pending.shared(), iter, ())
 }
 
 /// The span of `#[traced(stream)]` on a stream.
 #[cfg(feature = "stream")]
 #[inline]
 pub fn stream<S: futures_core::Stream>(pending: Pending, stream: S) -> Instrumented<S> {
-    Instrumented::new(pending.0, stream, ())
+    Instrumented::new(pending.shared(), stream, ())
 }
 
 /// Without the `stream` feature a stream cannot be wrapped; say how to fix it.

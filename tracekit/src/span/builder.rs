@@ -4,11 +4,20 @@ use std::future::Future;
 
 use triomphe::UniqueArc;
 
-use super::inner::{Parent, SpanInner, SpanRef, SpanScope};
+use super::inner::{LocalParent, Parent, SpanInner, SpanRef, SpanScope};
 use super::{Span, SpanGuard};
 use crate::context;
 use crate::instrument::Instrumented;
 use crate::{Key, Scope, SpanId, SpanKind, Timestamp, TraceId, Tracer, Value};
+
+/// What will hold a span being started.
+#[derive(Clone, Copy)]
+pub(crate) enum Lifetime {
+    /// A [`SpanGuard`], entered on this thread as soon as the span starts.
+    Guard,
+    /// Anything that can be sent or kept: the span's links are counted.
+    Shared,
+}
 
 enum ParentChoice {
     Current,
@@ -141,7 +150,7 @@ impl<'a> SpanBuilder<'a> {
     /// Starts the span and makes it current on this thread until the guard drops.
     #[inline]
     pub fn start(self) -> SpanGuard {
-        SpanGuard::enter(self.build())
+        SpanGuard::enter(self.build(Lifetime::Guard))
     }
 
     /// Starts the span now and returns `future` wrapped so the span is current whenever it
@@ -164,7 +173,7 @@ impl<'a> SpanBuilder<'a> {
     /// # });
     /// ```
     pub fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
-        Instrumented::new(self.build(), future, ())
+        Instrumented::new(self.build(Lifetime::Shared), future, ())
     }
 
     /// Starts the span now and returns `iter` wrapped so the span is current during each
@@ -179,7 +188,7 @@ impl<'a> SpanBuilder<'a> {
     /// assert_eq!(tracer.get_traces(&Default::default()).unwrap().len(), 1);
     /// ```
     pub fn instrument_iter<I: IntoIterator>(self, iter: I) -> Instrumented<I::IntoIter> {
-        Instrumented::new(self.build(), iter.into_iter(), ())
+        Instrumented::new(self.build(Lifetime::Shared), iter.into_iter(), ())
     }
 
     /// Starts the span now and returns `stream` wrapped so the span is current during each
@@ -216,16 +225,25 @@ impl<'a> SpanBuilder<'a> {
     /// ```
     #[cfg(feature = "stream")]
     pub fn instrument_stream<S: futures_core::Stream>(self, stream: S) -> Instrumented<S> {
-        Instrumented::new(self.build(), stream, ())
+        Instrumented::new(self.build(Lifetime::Shared), stream, ())
     }
 
-    pub(crate) fn build(self) -> Option<SpanRef> {
+    /// Starts the span. A span for a guard borrows its parent from the context (see
+    /// `LocalParent`); the caller enters it before anything else runs on this thread.
+    pub(crate) fn build(self, lifetime: Lifetime) -> Option<SpanRef> {
         let mut span = self.span?;
         let header = &mut span.header;
         let parent = match self.parent {
-            ParentChoice::Current => context::current(&header.tracer).map(Parent::Local),
+            ParentChoice::Current => match lifetime {
+                // SAFETY: the span is entered next, above its parent's entry.
+                Lifetime::Guard => context::current_borrowed(&header.tracer)
+                    .map(|p| Parent::Local(unsafe { LocalParent::borrowed(p) })),
+                Lifetime::Shared => {
+                    context::current(&header.tracer).map(|p| Parent::Local(LocalParent::counted(p)))
+                }
+            },
             ParentChoice::Root | ParentChoice::Span(None) => None,
-            ParentChoice::Span(Some(p)) => Some(Parent::Local(p)),
+            ParentChoice::Span(Some(p)) => Some(Parent::Local(LocalParent::counted(p))),
             ParentChoice::Remote(trace_id, id) => {
                 header.trace_id = trace_id;
                 Some(Parent::Remote(id))
@@ -234,14 +252,14 @@ impl<'a> SpanBuilder<'a> {
         match parent {
             Some(parent) => {
                 if let Parent::Local(p) = &parent {
-                    header.trace_id = p.header.trace_id;
+                    header.trace_id = p.get().header.trace_id;
                 }
                 header.parent = parent;
             }
             None => header.trace_id = TraceId::random(),
         }
         let same_tracer = match &header.parent {
-            Parent::Local(p) => p.header.tracer.ptr == header.tracer.ptr,
+            Parent::Local(p) => p.get().header.tracer.ptr == header.tracer.ptr,
             _ => false,
         };
         if !same_tracer {

@@ -86,14 +86,14 @@ pub(super) enum SpanScope {
 
 pub(super) enum Parent {
     Root,
-    Local(SpanRef),
+    Local(LocalParent),
     Remote(SpanId),
 }
 
 impl Parent {
     fn local(&self) -> Option<&SpanInner> {
         match self {
-            Parent::Local(p) => Some(p),
+            Parent::Local(p) => Some(p.get()),
             _ => None,
         }
     }
@@ -101,8 +101,75 @@ impl Parent {
     fn span_id(&self) -> Option<SpanId> {
         match self {
             Parent::Root => None,
-            Parent::Local(p) => Some(p.header.span_id),
+            Parent::Local(p) => Some(p.get().header.span_id),
             Parent::Remote(id) => Some(*id),
+        }
+    }
+}
+
+/// A span's parent in this process: a counted reference, or a borrow.
+///
+/// A span started under a guard borrows its parent when the parent is current on this
+/// thread: the parent's context entry is then beneath the child's, and whoever pushed that
+/// entry keeps the parent alive until removing it. Guards usually end innermost first, and
+/// then the borrow costs nothing, where counting costs two locked instructions per span (the
+/// parent's count up, then down). Whatever could let the child outlive that entry first
+/// turns the borrow into a counted reference, on this thread ([`SpanInner::promote`]):
+///
+/// * removing a context entry that is not on top promotes the spans above it
+///   ([`context::exit`](crate::context)), as does the context stack's teardown;
+/// * a [`Span`](crate::Span) handle to the child, or a captured
+///   [`Context`](crate::Context): they can be kept or sent anywhere;
+/// * a child that is not guard-scoped (a future, stream or iterator).
+///
+/// So a borrow exists only while its span is reachable from this thread alone, and above a
+/// counted link every link is counted.
+pub(super) struct LocalParent {
+    span: NonNull<SpanInner>,
+    /// Set once the link holds a reference. Written only on the thread that borrows (see
+    /// above); other threads see it through whatever sent them the span.
+    counted: AtomicBool,
+}
+
+// SAFETY: a counted link is a `SpanRef` (which is `Send + Sync`); a borrowed one is only
+// followed from the thread it was made on, as long as nothing sent its span elsewhere (see
+// `LocalParent`).
+unsafe impl Send for LocalParent {}
+unsafe impl Sync for LocalParent {}
+
+impl LocalParent {
+    pub(super) fn counted(span: SpanRef) -> Self {
+        LocalParent {
+            // SAFETY: `into_raw` never returns null.
+            span: unsafe { NonNull::new_unchecked(SpanRef::into_raw(span).cast_mut()) },
+            counted: AtomicBool::new(true),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `span` is current on this thread: the child that will hold this link is about to be
+    /// entered above its context entry (see `LocalParent`).
+    pub(super) unsafe fn borrowed(span: NonNull<SpanInner>) -> Self {
+        LocalParent {
+            span,
+            counted: AtomicBool::new(false),
+        }
+    }
+
+    #[inline]
+    pub(super) fn get(&self) -> &SpanInner {
+        // SAFETY: counted, or borrowed while the parent's context entry keeps it alive.
+        unsafe { self.span.as_ref() }
+    }
+}
+
+impl Drop for LocalParent {
+    #[inline]
+    fn drop(&mut self) {
+        if *self.counted.get_mut() {
+            // SAFETY: the reference `counted` made (or `promote` added).
+            drop(unsafe { SpanRef::from_raw(self.span.as_ptr()) });
         }
     }
 }
@@ -186,6 +253,24 @@ impl SpanInner {
         // borrowed reference's count as it was, and the clone adds one.
         let borrowed = ManuallyDrop::new(unsafe { SpanRef::from_raw(ptr) });
         SpanRef::clone(&borrowed)
+    }
+
+    /// Turns this span's borrowed links to its ancestors into counted references (see
+    /// `LocalParent`); call it on this thread before anything could let the span outlive
+    /// its context entry or reach another thread. Costs a load when there is nothing to do.
+    #[inline]
+    pub(crate) fn promote(&self) {
+        let mut span = self;
+        while let Parent::Local(parent) = &span.header.parent {
+            if parent.counted.load(Ordering::Relaxed) {
+                // Above a counted link every link is counted.
+                return;
+            }
+            // SAFETY: a borrowed parent is alive (see `LocalParent`).
+            std::mem::forget(unsafe { SpanInner::clone_from_ptr(parent.span.as_ptr()) });
+            parent.counted.store(true, Ordering::Relaxed);
+            span = parent.get();
+        }
     }
 
     #[inline]

@@ -10,6 +10,7 @@ mod builder;
 mod inner;
 mod pool;
 
+pub(crate) use builder::Lifetime;
 pub use builder::SpanBuilder;
 pub(crate) use inner::{finish, panic_message, SpanInner, SpanRef};
 
@@ -196,7 +197,7 @@ impl std::fmt::Debug for Span {
 /// needs_send(tracekit::Tracer::in_memory(1).trace("x"));
 /// ```
 pub struct SpanGuard {
-    span: Span,
+    pub(crate) span: Span,
     /// Whether the thread was already unwinding when the span started; then unwinding at the
     /// end is not this span's failure.
     started_panicking: bool,
@@ -217,7 +218,8 @@ impl SpanGuard {
         }
     }
 
-    /// Leaves the context without ending the span (its owner becomes the caller).
+    /// Leaves the context without ending the span (its owner becomes the caller, which
+    /// promotes it before keeping or sending it: see `LocalParent`).
     pub(crate) fn detach(mut self) -> Option<SpanRef> {
         let span = self.span.inner.take();
         if let Some(span) = &span {
@@ -233,6 +235,11 @@ impl SpanGuard {
     /// The span this guard keeps open.
     #[inline]
     pub fn span(&self) -> &Span {
+        // The handle may be cloned and kept beyond the guard: from now on the span keeps
+        // its ancestors alive itself (see `LocalParent`).
+        if let Some(span) = &self.span.inner {
+            span.promote();
+        }
         &self.span
     }
 }
@@ -241,7 +248,7 @@ impl Deref for SpanGuard {
     type Target = Span;
     #[inline]
     fn deref(&self) -> &Span {
-        &self.span
+        self.span()
     }
 }
 
