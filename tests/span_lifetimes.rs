@@ -385,3 +385,93 @@ fn guards_dropped_with_the_threads_locals_keep_what_they_inherit() {
     let child = spans.iter().find(|s| s.span_name == "child").unwrap();
     assert_eq!(child.attributes.get("conversation"), Some(&"c-3".into()));
 }
+
+/// `#[traced]` on `&self` methods: the span borrows the tracer from `self` for the call, and
+/// must take a reference of its own before anything lets it outlive the call.
+mod borrowing_self {
+    use super::*;
+    use tracekit::{Span, SpanGuard};
+
+    struct Agent {
+        tracer: Tracer,
+    }
+
+    impl Agent {
+        #[tracekit::traced]
+        fn handle(&self) -> Span {
+            self.tracer.current_trace()
+        }
+
+        #[tracekit::traced]
+        async fn handle_async(&self) -> Span {
+            YieldOnce(false).await;
+            self.tracer.current_trace()
+        }
+
+        #[tracekit::traced]
+        fn spawn(&self) -> impl Future<Output = ()> + Send + 'static {
+            self.tracer.span("spawned").instrument(async {})
+        }
+
+        #[tracekit::traced]
+        fn guard(&self) -> SpanGuard {
+            self.tracer.trace("returned-guard")
+        }
+    }
+
+    /// Makes an agent, lets `escape` take something from one of its methods, and drops the
+    /// agent (the last tracer handle): what escaped must keep the tracer alive until `late`
+    /// is done with it.
+    fn escapes<T>(escape: impl FnOnce(&Agent) -> T, late: impl FnOnce(T)) -> Kept {
+        let kept = Kept::default();
+        let escaped = escape(&Agent {
+            tracer: Tracer::new(kept.clone()),
+        });
+        assert!(kept.held_by_a_tracer(), "the span did not keep its tracer");
+        late(escaped);
+        assert!(!kept.held_by_a_tracer(), "the tracer leaked");
+        kept
+    }
+
+    #[test]
+    fn a_handle_returned_from_a_sync_method() {
+        let kept = escapes(Agent::handle, |handle| {
+            handle.add_attribute("late", true);
+        });
+        assert_eq!(kept.names(), ["handle"]);
+    }
+
+    #[test]
+    fn a_handle_returned_from_an_async_method() {
+        let kept = escapes(|agent| block_on(agent.handle_async()), drop);
+        assert_eq!(kept.names(), ["handle_async"]);
+    }
+
+    #[test]
+    fn a_future_started_in_a_method() {
+        let kept = escapes(Agent::spawn, block_on);
+        assert_eq!(kept.names(), ["spawn", "spawned"]);
+        let spans = kept.spans();
+        assert_eq!(spans[1].parent_span_id, Some(spans[0].span_id));
+    }
+
+    #[test]
+    fn a_guard_returned_from_a_method() {
+        let kept = escapes(Agent::guard, drop);
+        assert_eq!(kept.names(), ["guard", "returned-guard"]);
+    }
+
+    #[test]
+    fn an_async_method_polled_to_completion_on_another_thread() {
+        let kept = Kept::default();
+        let agent = std::sync::Arc::new(Agent {
+            tracer: Tracer::new(kept.clone()),
+        });
+        let worker = std::thread::spawn({
+            let agent = agent.clone();
+            move || block_on(async move { agent.handle_async().await.span_id() })
+        });
+        let id = worker.join().unwrap();
+        assert_eq!(kept.spans()[0].span_id, id.unwrap());
+    }
+}

@@ -76,6 +76,12 @@ impl Kept {
     pub fn names(&self) -> Vec<String> {
         names(&self.spans())
     }
+
+    /// Whether a tracer still holds this sink (one whose last reference is gone drops it).
+    #[allow(dead_code)] // not every test binary asks
+    pub fn held_by_a_tracer(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
+    }
 }
 
 /// A tee that stores into an in-memory tracer and into a `Kept`: `(tee, memory, kept)`.

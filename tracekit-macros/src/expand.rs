@@ -23,8 +23,6 @@ struct Names {
     guard: syn::Ident,
     ret: syn::Ident,
     span: syn::Ident,
-    payload: syn::Ident,
-    builder: syn::Ident,
     tracer: syn::Ident,
     body: syn::Ident,
 }
@@ -37,8 +35,6 @@ impl Names {
             guard: id("__tracekit_guard"),
             ret: id("__tracekit_ret"),
             span: id("__tracekit_span"),
-            payload: id("__tracekit_payload"),
-            builder: id("__tracekit_builder"),
             tracer: id("__tracekit_tracer"),
             body: id("__tracekit_body"),
         }
@@ -79,13 +75,30 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         ty: output,
         unit_if_absent: true,
     };
-    let pending = gen.pending_span(&item)?;
+    // A `&self` method's span borrows the tracer from `self` for the call instead of holding
+    // a lease on it (two locked instructions per root span): `self` stays borrowed for the
+    // whole call, or for the whole life of the method's future.
+    let borrows_self = args.tracer.is_none()
+        && sig
+            .receiver()
+            .is_some_and(|r| r.reference.is_some() && r.mutability.is_none());
     let body = &item.block;
     let Gen { krate, names, .. } = &gen;
     let block: TokenStream = if let Some(keyword) = &args.stream {
+        let pending = gen.pending_span(&item, "begin")?;
         gen.stream(keyword, sig, pending, body)?
     } else if sig.asyncness.is_some() {
-        gen.async_fn(pending, body, declared)
+        let begin = if borrows_self {
+            "begin_shared_in"
+        } else {
+            "begin_shared"
+        };
+        gen.async_fn(
+            gen.pending_span(&item, begin)?,
+            body,
+            declared,
+            borrows_self,
+        )
     } else if let Some((before, call, future)) = boxed_async_body(body) {
         // `#[async_trait]` has already turned `async fn` into `fn -> Pin<Box<dyn Future>>`
         // whose body ends in `Box::pin(async move { .. })`: trace that future.
@@ -93,7 +106,8 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             ty: output.and_then(future_output),
             unit_if_absent: false,
         };
-        let instrumented = gen.instrumented(quote!(#future), returned);
+        let pending = gen.pending_span(&item, "begin_shared")?;
+        let instrumented = gen.instrumented(quote!(#future), returned, false);
         let func = &call.func;
         let p = &names.pending;
         quote! {
@@ -102,13 +116,20 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             #func(#instrumented)
         }
     } else if output.is_some_and(|t| matches!(t, Type::Never(_))) {
+        let pending = gen.pending_span(&item, "begin")?;
         let guard = &names.guard;
         quote! {
             let #guard = #krate::__private::start(#pending);
             #body
         }
     } else {
-        gen.sync(pending, body, declared)
+        let begin = if borrows_self { "begin_in" } else { "begin" };
+        gen.sync(
+            gen.pending_span(&item, begin)?,
+            body,
+            declared,
+            borrows_self,
+        )
     };
     // Keep the original braces (and so the item's span): rustc's dead_code lint skips items
     // whose span comes from a macro expansion.
@@ -197,11 +218,9 @@ impl Gen<'_> {
 
     /// The code that builds the span (not yet current), ending the borrow of the tracer so the
     /// body can use `self` freely.
-    fn pending_span(&self, item: &ItemFn) -> syn::Result<TokenStream> {
+    fn pending_span(&self, item: &ItemFn, begin: &str) -> syn::Result<TokenStream> {
         let Gen { args, krate, names } = self;
-        let Names {
-            builder, tracer, ..
-        } = names;
+        let Names { tracer, .. } = names;
         let sig = &item.sig;
         // `let t = &(expr);` keeps a temporary (e.g. from `self.tracer()`) alive for the block;
         // the `AsTracer` conversion carries the expression's span so a wrong type is reported
@@ -253,12 +272,13 @@ impl Gen<'_> {
             .inheritable
             .iter()
             .map(|a| self.attribute_call(a, quote!(inheritable_attribute)));
+        let begin = format_ident!("{}", begin);
         // Nothing is built (and attribute expressions are not evaluated) unless the tracer
         // records: a no-op tracer costs one branch.
         Ok(quote! {{
             #bind_tracer
-            if #krate::__private::enabled(#tracer) {
-                let #builder = #krate::__private::builder(
+            #krate::__private::#begin(if #krate::__private::enabled(#tracer) {
+                ::core::option::Option::Some(#krate::__private::builder(
                     #tracer,
                     #name,
                     #krate::SpanKind::#kind,
@@ -269,11 +289,10 @@ impl Gen<'_> {
                         );
                         &SCOPE
                     },
-                ) #(#attributes)* #(#inheritable)*;
-                #krate::__private::begin(#builder)
+                ) #(#attributes)* #(#inheritable)*)
             } else {
-                #krate::__private::Pending::NONE
-            }
+                ::core::option::Option::None
+            })
         }})
     }
 
@@ -290,13 +309,18 @@ impl Gen<'_> {
         quote!(.#method(#key, #value))
     }
 
-    fn sync(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
+    fn sync(
+        &self,
+        pending: TokenStream,
+        body: &Block,
+        returned: Returned<'_>,
+        borrows_self: bool,
+    ) -> TokenStream {
         let Gen { krate, names, .. } = self;
         let Names {
             pending: p,
-            guard,
             ret,
-            payload,
+            span,
             body: b,
             ..
         } = names;
@@ -304,33 +328,33 @@ impl Gen<'_> {
             let t = returned.tokens();
             quote!(-> #t)
         });
-        let span = quote!(#krate::__private::span_of(&#guard));
-        let record = self.record_outcome(span.clone(), quote!(&#ret), returned);
+        let record = self.record_outcome(quote!(#span), quote!(#ret), returned);
+        let call = if borrows_self {
+            quote!(call_in)
+        } else {
+            quote!(call)
+        };
         // The body is written once, as a closure: called directly when nothing records (so it
-        // inlines as if untraced), or under `catch_unwind` so a panic can be recorded.
+        // inlines as if untraced), or inside the span, under `catch_unwind` so a panic can be
+        // recorded.
         quote! {
             let #p = #pending;
             let #b = #krate::__private::once(move || #annotation #body);
             if !#p.is_recording() {
                 #b()
             } else {
-                let #guard = #krate::__private::start(#p);
-                match #krate::__private::catch(#b) {
-                    ::core::result::Result::Ok(#ret) => {
-                        #record
-                        #ret
-                    }
-                    ::core::result::Result::Err(#payload) => {
-                        #krate::__private::record_panic(#span, &*#payload);
-                        ::core::mem::drop(#guard);
-                        ::std::panic::resume_unwind(#payload)
-                    }
-                }
+                #krate::__private::#call(#p, #b, |#span: &#krate::Span, #ret| { #record })
             }
         }
     }
 
-    fn async_fn(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
+    fn async_fn(
+        &self,
+        pending: TokenStream,
+        body: &Block,
+        returned: Returned<'_>,
+        borrows_self: bool,
+    ) -> TokenStream {
         let Gen { krate, names, .. } = self;
         let Names {
             pending: p,
@@ -342,7 +366,7 @@ impl Gen<'_> {
             let t = returned.tokens();
             quote!(::<#t, _>)
         });
-        let instrumented = self.instrumented(quote!(#b), returned);
+        let instrumented = self.instrumented(quote!(#b), returned, borrows_self);
         // As for sync functions: when nothing records, the body's future is awaited as it is.
         quote! {
             let #p = #pending;
@@ -358,7 +382,12 @@ impl Gen<'_> {
     }
 
     /// `instrument(pending, future, record-outcome)`.
-    fn instrumented(&self, future: TokenStream, returned: Returned<'_>) -> TokenStream {
+    fn instrumented(
+        &self,
+        future: TokenStream,
+        returned: Returned<'_>,
+        borrows_self: bool,
+    ) -> TokenStream {
         let Gen { krate, names, .. } = self;
         let Names {
             pending: p,
@@ -371,8 +400,13 @@ impl Gen<'_> {
             let t = returned.tokens();
             quote!(::<#t, _, _>)
         });
+        let instrument = if borrows_self {
+            quote!(instrument_in)
+        } else {
+            quote!(instrument)
+        };
         quote! {
-            #krate::__private::instrument #typed (#p, #future, move |#span: &#krate::Span, #ret| { #record })
+            #krate::__private::#instrument #typed (#p, #future, move |#span: &#krate::Span, #ret| { #record })
         }
     }
 

@@ -4,6 +4,9 @@
 use std::any::Any;
 use std::fmt::{Debug, Display};
 use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
 pub use serde::Serialize;
 
@@ -13,27 +16,93 @@ use crate::{
     AsTracer, Key, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus, Tracer, Value,
 };
 
-/// A span that is built but not yet current. Building it ends the borrow of the tracer, so
-/// the body can take `self` by value or mutably. It is built for a guard (see `LocalParent`):
-/// generated code starts it, or shares it, before running anything else.
+/// A span that is built but not yet current, for a guard: it may borrow its parent (see
+/// `LocalParent`), so only `start` and `call` take it, and generated code calls them before
+/// running anything else. Building ends the borrow of the tracer, so the body can take `self`
+/// by value or mutably.
 pub struct Pending(Option<SpanRef>);
 
-impl Pending {
-    /// Nothing to record: the tracer is a no-op.
-    pub const NONE: Pending = Pending(None);
+/// A span that is built but not yet current, for a future: it can be sent anywhere.
+pub struct SharedPending(Option<SpanRef>);
 
+impl Pending {
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
         self.0.is_some()
     }
+}
 
-    /// The span, to be held by something that can be sent or kept.
-    fn shared(self) -> Option<SpanRef> {
-        if let Some(span) = &self.0 {
-            span.promote();
-        }
-        self.0
+impl SharedPending {
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        self.0.is_some()
     }
+}
+
+/// A span (or what holds it) of a `&self` method: it borrows the tracer from `self` for `'t`
+/// instead of holding a lease on it (see `SpanBuilder::borrowing_tracer`). `'t` ties
+/// everything that holds the span unpromoted to that borrow: the call (`call_in`) or the
+/// method's future (`instrument_in`).
+pub struct Scoped<'t, T> {
+    inner: T,
+    _tracer: PhantomData<&'t Tracer>,
+}
+
+impl<T> Scoped<'_, T> {
+    fn new(inner: T) -> Self {
+        Scoped {
+            inner,
+            _tracer: PhantomData,
+        }
+    }
+}
+
+impl Scoped<'_, Pending> {
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        self.inner.is_recording()
+    }
+}
+
+impl Scoped<'_, SharedPending> {
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        self.inner.is_recording()
+    }
+}
+
+impl<F: Future> Future for Scoped<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        // SAFETY: structural pinning: `Scoped` has no `Drop` and never moves `inner` out.
+        unsafe { self.map_unchecked_mut(|s| &mut s.inner) }.poll(cx)
+    }
+}
+
+#[inline]
+pub fn begin(builder: Option<SpanBuilder<'_>>) -> Pending {
+    Pending(builder.and_then(|b| b.build(Lifetime::Guard)))
+}
+
+#[inline]
+pub fn begin_shared(builder: Option<SpanBuilder<'_>>) -> SharedPending {
+    SharedPending(builder.and_then(|b| b.build(Lifetime::Shared)))
+}
+
+#[inline]
+pub fn begin_in(builder: Option<SpanBuilder<'_>>) -> Scoped<'_, Pending> {
+    Scoped::new(Pending(
+        builder.and_then(|b| b.borrowing_tracer().build(Lifetime::Guard)),
+    ))
+}
+
+#[inline]
+pub fn begin_shared_in(builder: Option<SpanBuilder<'_>>) -> Scoped<'_, SharedPending> {
+    Scoped::new(SharedPending(
+        builder.and_then(|b| b.borrowing_tracer().build(Lifetime::Shared)),
+    ))
 }
 
 /// Gives a closure the `FnOnce` kind (so its body may return borrows of what it captured).
@@ -78,55 +147,91 @@ pub const fn scope(name: Option<&'static str>, version: Option<&'static str>) ->
 }
 
 #[inline]
-pub fn begin(builder: SpanBuilder<'_>) -> Pending {
-    Pending(builder.build(Lifetime::Guard))
-}
-
-#[inline]
 pub fn start(pending: Pending) -> SpanGuard {
     SpanGuard::enter(pending.0)
 }
 
-/// The guard's span for the generated code's own use (recording the outcome): unlike
-/// `SpanGuard::span`, it does not prepare the span to be shared, since it is not.
+/// Runs a sync function's body inside its span: records the outcome, or a panic (then resumes
+/// it).
 #[inline(always)]
-pub fn span_of(guard: &SpanGuard) -> &Span {
-    &guard.span
+pub fn call<R>(pending: Pending, body: impl FnOnce() -> R, record: impl FnOnce(&Span, &R)) -> R {
+    let guard = start(pending);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(ret) => {
+            record(&guard.span, &ret);
+            ret
+        }
+        Err(payload) => {
+            record_panic(&guard.span, &*payload);
+            drop(guard);
+            std::panic::resume_unwind(payload)
+        }
+    }
+}
+
+/// `call` for a `&self` method: the span ends before the call returns, within `'t`.
+#[inline(always)]
+pub fn call_in<R>(
+    pending: Scoped<'_, Pending>,
+    body: impl FnOnce() -> R,
+    record: impl FnOnce(&Span, &R),
+) -> R {
+    call(pending.inner, body, record)
 }
 
 /// `T` is named first so generated code can write `instrument::<R, _, _>`: the async block
 /// then knows its output type before its body is checked (`?` needs it).
 #[inline]
-pub fn instrument<T, F, C>(pending: Pending, future: F, on_output: C) -> Instrumented<F, C>
+pub fn instrument<T, F, C>(pending: SharedPending, future: F, on_output: C) -> Instrumented<F, C>
 where
     F: Future<Output = T>,
     C: FnOnce(&Span, &T),
 {
-    Instrumented::new(pending.shared(), future, on_output)
+    Instrumented::new(pending.0, future, on_output)
 }
 
-/// Takes a started span off the current context without ending it (`#[traced(stream)]`).
+/// `instrument` for a `&self` method: the span ends when the future completes or is dropped,
+/// within `'t`.
 #[inline]
-pub fn detach(guard: SpanGuard) -> Pending {
-    Pending(guard.detach())
+pub fn instrument_in<T, F, C>(
+    pending: Scoped<'_, SharedPending>,
+    future: F,
+    on_output: C,
+) -> Scoped<'_, Instrumented<F, C>>
+where
+    F: Future<Output = T>,
+    C: FnOnce(&Span, &T),
+{
+    Scoped::new(instrument(pending.inner, future, on_output))
+}
+
+/// Takes a started span off the current context without ending it (`#[traced(stream)]`), to
+/// be kept by the value the function returns.
+#[inline]
+pub fn detach(guard: SpanGuard) -> SharedPending {
+    let span = guard.detach();
+    if let Some(span) = &span {
+        span.promote();
+    }
+    SharedPending(span)
 }
 
 /// The span of `#[traced(stream)]` on an iterator.
 #[inline]
-pub fn iter<I: Iterator>(pending: Pending, iter: I) -> Instrumented<I> {
-    Instrumented::new(pending.shared(), iter, ())
+pub fn iter<I: Iterator>(pending: SharedPending, iter: I) -> Instrumented<I> {
+    Instrumented::new(pending.0, iter, ())
 }
 
 /// The span of `#[traced(stream)]` on a stream.
 #[cfg(feature = "stream")]
 #[inline]
-pub fn stream<S: futures_core::Stream>(pending: Pending, stream: S) -> Instrumented<S> {
-    Instrumented::new(pending.shared(), stream, ())
+pub fn stream<S: futures_core::Stream>(pending: SharedPending, stream: S) -> Instrumented<S> {
+    Instrumented::new(pending.0, stream, ())
 }
 
 /// Without the `stream` feature a stream cannot be wrapped; say how to fix it.
 #[cfg(not(feature = "stream"))]
-pub fn stream<S: StreamFeatureNeeded>(_: Pending, stream: S) -> S {
+pub fn stream<S: StreamFeatureNeeded>(_: SharedPending, stream: S) -> S {
     stream
 }
 
@@ -141,12 +246,6 @@ pub trait StreamFeatureNeeded {}
 #[inline(always)]
 pub fn typed_future<T, F: Future<Output = T>>(future: F) -> F {
     future
-}
-
-/// Runs the body of a sync function, catching a panic so it can be recorded.
-#[inline(always)]
-pub fn catch<R>(body: impl FnOnce() -> R) -> std::thread::Result<R> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
 }
 
 pub fn record_panic(span: &Span, payload: &(dyn Any + Send)) {

@@ -49,6 +49,9 @@ pub struct SpanBuilder<'a> {
     parent: ParentChoice,
     /// Keeps the tracer alive while the span is built (see `TracerRef`).
     tracer: &'a Tracer,
+    /// Whether the caller keeps `tracer` borrowed for as long as the span is reachable
+    /// without being promoted (see `borrowing_tracer`).
+    borrows_tracer: bool,
 }
 
 impl<'a> SpanBuilder<'a> {
@@ -61,6 +64,7 @@ impl<'a> SpanBuilder<'a> {
                 .map(|tracer| SpanInner::allocate(tracer, name)),
             parent: ParentChoice::Current,
             tracer,
+            borrows_tracer: false,
         }
     }
 
@@ -136,6 +140,16 @@ impl<'a> SpanBuilder<'a> {
         if let Some(span) = self.pending() {
             span.header.scope = SpanScope::Owned(Box::new(scope));
         }
+        self
+    }
+
+    /// The span will not hold a lease on its tracer while the caller's borrow of the
+    /// [`Tracer`] (this builder's lifetime) keeps it alive: for code that ties the span's
+    /// unpromoted life to that borrow, as `#[traced]` on a `&self` method does (see
+    /// `__private::Scoped`). Saves two locked instructions per root span.
+    #[inline(always)]
+    pub(crate) fn borrowing_tracer(mut self) -> Self {
+        self.borrows_tracer = true;
         self
     }
 
@@ -263,7 +277,11 @@ impl<'a> SpanBuilder<'a> {
             _ => false,
         };
         if !same_tracer {
-            header.tracer.owned = self.tracer.lease();
+            if self.borrows_tracer {
+                header.tracer.borrowed_from_caller = true;
+            } else {
+                header.tracer.owner = self.tracer.lease();
+            }
         }
         header.snapshots = header.tracer.sink.snapshot_enabled();
         header.started_at = Timestamp::now();

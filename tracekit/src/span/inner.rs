@@ -5,7 +5,7 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use triomphe::UniqueArc;
 
@@ -47,14 +47,24 @@ pub(super) struct Header {
 }
 
 /// A span's tracer. Every thread tracing with a tracer shares its reference count, so a span
-/// whose local parent has the same tracer borrows it through the parent (which it keeps
-/// alive) instead of counting one more reference; only roots and spans under another tracer's
-/// span hold one.
+/// does not count a reference when something else keeps the tracer alive:
+///
+/// * a local parent with the same tracer, which the span keeps alive (so the tracer is
+///   borrowed through it);
+/// * the code that started the span, when it holds a borrow of the [`Tracer`](crate::Tracer)
+///   for as long as the span is reachable without being promoted (`#[traced]` on a `&self`
+///   method: see `SpanBuilder::borrowing_tracer`). Promotion takes a reference then.
+///
+/// Other spans (roots and spans under another tracer's span) hold a lease.
 pub(super) struct TracerRef {
     pub(super) ptr: NonNull<TracerInner>,
-    /// `None` when the parent keeps the tracer alive (while the span is being built: the
-    /// builder's borrow of the `Tracer`).
-    pub(super) owned: Option<TracerOwner>,
+    /// Set when a root starts: its lease.
+    pub(super) owner: Option<TracerOwner>,
+    /// Whether the span borrows the tracer from the code that started it.
+    pub(super) borrowed_from_caller: bool,
+    /// The reference such a span takes when it is promoted (on one thread at a time, but a
+    /// `OnceLock` keeps that simple to trust; promotion is rare).
+    promoted: OnceLock<Arc<TracerInner>>,
 }
 
 // SAFETY: a `TracerRef` is a shared reference to a `TracerInner` plus maybe an `Arc` of it;
@@ -67,10 +77,31 @@ impl Deref for TracerRef {
 
     #[inline]
     fn deref(&self) -> &TracerInner {
-        // SAFETY: `owned` keeps the tracer alive, or the span's local parent does (it holds
-        // an `Arc` to its own tracer, directly or through its parent, and the span holds the
-        // parent until it is dropped), or, before the span starts, the builder's `&Tracer`.
+        // SAFETY: `owner` or `promoted` keeps the tracer alive, or the span's local parent does (it keeps
+        // its own tracer alive, and the span holds the parent until it is dropped), or the
+        // caller's borrow does (see `TracerRef`), or, before the span starts, the builder's
+        // `&Tracer`.
         unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl TracerRef {
+    /// Makes the span keep its tracer alive itself, if its caller's borrow did.
+    #[inline]
+    fn promote(&self) {
+        if self.borrowed_from_caller {
+            self.promoted.get_or_init(|| self.arc());
+        }
+    }
+
+    /// A new reference to the tracer.
+    fn arc(&self) -> Arc<TracerInner> {
+        let ptr = self.ptr.as_ptr().cast_const();
+        // SAFETY: `ptr` came from an `Arc` that is alive (see `Deref`).
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
     }
 }
 
@@ -123,7 +154,7 @@ impl Parent {
 /// * a child that is not guard-scoped (a future, stream or iterator).
 ///
 /// So a borrow exists only while its span is reachable from this thread alone, and above a
-/// counted link every link is counted.
+/// counted link everything is promoted.
 pub(super) struct LocalParent {
     span: NonNull<SpanInner>,
     /// Set once the link holds a reference. Written only on the thread that borrows (see
@@ -232,7 +263,12 @@ impl SpanInner {
     #[inline]
     pub(super) fn allocate(tracer: &Arc<TracerInner>, name: Key) -> UniqueArc<SpanInner> {
         if let Some(mut span) = pool::take() {
-            span.header = Header::pending(tracer, name);
+            // Emptied when it was pooled (`Header::empty()`): only what differs is written,
+            // which spares dropping and rebuilding the rest.
+            let header = &mut span.header;
+            header.tracer.ptr = NonNull::from(&**tracer);
+            header.name = name;
+            header.span_id = SpanId::random();
             return span;
         }
         // Allocated first and written in place: `UniqueArc::new` would build the span on the
@@ -255,15 +291,21 @@ impl SpanInner {
         SpanRef::clone(&borrowed)
     }
 
-    /// Turns this span's borrowed links to its ancestors into counted references (see
-    /// `LocalParent`); call it on this thread before anything could let the span outlive
-    /// its context entry or reach another thread. Costs a load when there is nothing to do.
+    /// Makes the span keep alive what it borrows: its links to its ancestors become counted
+    /// references (see `LocalParent`), and a tracer borrowed from the caller gets a reference
+    /// of its own (see `TracerRef`). Call it on this thread before anything could let the span
+    /// outlive its context entry or its caller, or reach another thread. Costs a load or two
+    /// when there is nothing to do.
     #[inline]
     pub(crate) fn promote(&self) {
         let mut span = self;
-        while let Parent::Local(parent) = &span.header.parent {
+        loop {
+            span.header.tracer.promote();
+            let Parent::Local(parent) = &span.header.parent else {
+                return;
+            };
             if parent.counted.load(Ordering::Relaxed) {
-                // Above a counted link every link is counted.
+                // Above a counted link, everything is promoted.
                 return;
             }
             // SAFETY: a borrowed parent is alive (see `LocalParent`).
@@ -280,12 +322,7 @@ impl SpanInner {
 
     /// A new reference to the span's tracer.
     pub(crate) fn tracer_arc(&self) -> Arc<TracerInner> {
-        let ptr = self.header.tracer.ptr.as_ptr().cast_const();
-        // SAFETY: `ptr` came from an `Arc` that this span keeps alive (see `TracerRef`).
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Arc::from_raw(ptr)
-        }
+        self.header.tracer.arc()
     }
 
     /// The state, through a unique reference (no locking).
@@ -363,20 +400,24 @@ impl SpanInner {
 
 impl Header {
     /// What a pooled span holds: no references.
-    const EMPTY: Header = Header {
-        tracer: TracerRef {
-            ptr: NonNull::dangling(),
-            owned: None,
-        },
-        name: Key::Borrowed(""),
-        kind: SpanKind::Internal,
-        snapshots: false,
-        trace_id: TraceId::PLACEHOLDER,
-        span_id: SpanId::PLACEHOLDER,
-        parent: Parent::Root,
-        started_at: Timestamp::from_unix_nanos(0),
-        scope: SpanScope::Tracer,
-    };
+    const fn empty() -> Header {
+        Header {
+            tracer: TracerRef {
+                ptr: NonNull::dangling(),
+                owner: None,
+                borrowed_from_caller: false,
+                promoted: OnceLock::new(),
+            },
+            name: Key::Borrowed(""),
+            kind: SpanKind::Internal,
+            snapshots: false,
+            trace_id: TraceId::PLACEHOLDER,
+            span_id: SpanId::PLACEHOLDER,
+            parent: Parent::Root,
+            started_at: Timestamp::from_unix_nanos(0),
+            scope: SpanScope::Tracer,
+        }
+    }
 
     /// A span of `tracer` being configured: the trace id, parent and start time are set when
     /// it starts.
@@ -385,11 +426,11 @@ impl Header {
         Header {
             tracer: TracerRef {
                 ptr: NonNull::from(&**tracer),
-                owned: None,
+                ..Header::empty().tracer
             },
             name,
             span_id: SpanId::random(),
-            ..Header::EMPTY
+            ..Header::empty()
         }
     }
 
@@ -456,7 +497,7 @@ pub(crate) fn finish(span: SpanRef) {
                 .tracer
                 .deliver(&header.view(&inherited, st, ended_at));
             // Nobody else can see the span: empty it for the next one on this thread.
-            *header = Header::EMPTY;
+            *header = Header::empty();
             st.reset();
             *has_inheritable.get_mut() = false;
             pool::put(unique);
