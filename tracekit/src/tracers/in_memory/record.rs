@@ -51,14 +51,18 @@ pub(super) struct Tables {
     /// The tracer's resource version that `resources.last()` holds.
     resource_version: Option<u64>,
     scopes: Vec<Scope>,
+    /// The index `scope_index` found last.
+    last_scope: Option<usize>,
 }
 
 impl Tables {
     /// The indexes of the span's resource and scope, added to the tables if new.
+    #[inline]
     pub(super) fn indexes(&mut self, span: &FinishedSpan<'_>) -> (usize, usize) {
         (self.resource_index(span), self.scope_index(span.scope()))
     }
 
+    #[inline]
     fn resource_index(&mut self, span: &FinishedSpan<'_>) -> usize {
         let version = span.resource_version();
         if version.is_none() || version != self.resource_version || self.resources.is_empty() {
@@ -71,21 +75,25 @@ impl Tables {
         self.resources.len() - 1
     }
 
+    #[inline]
     fn scope_index(&mut self, scope: &Scope) -> usize {
         // Scopes are one per instrumented crate: a short list, and the same `&'static str`s
-        // each time, so comparing addresses first usually settles it.
+        // each time, so comparing addresses first usually settles it, and the last one used
+        // is checked first.
         let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
-        match self
-            .scopes
-            .iter()
-            .rposition(|s| same(&s.name, &scope.name) && same(&s.version, &scope.version))
-        {
+        let is = |s: &Scope| same(&s.name, &scope.name) && same(&s.version, &scope.version);
+        if let Some(i) = self.last_scope.filter(|&i| is(&self.scopes[i])) {
+            return i;
+        }
+        let i = match self.scopes.iter().rposition(is) {
             Some(i) => i,
             None => {
                 self.scopes.push(scope.clone());
                 self.scopes.len() - 1
             }
-        }
+        };
+        self.last_scope = Some(i);
+        i
     }
 }
 
