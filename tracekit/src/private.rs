@@ -39,13 +39,16 @@ impl SharedPending {
     }
 }
 
-/// A span (or what holds it) of a `&self` method: it borrows the tracer from `self` for `'t`
-/// instead of holding a lease on it (see `SpanBuilder::borrowing_tracer`). `'t` ties
-/// everything that holds the span unpromoted to that borrow: the call (`call_in`) or the
-/// method's future (`instrument_in`).
-pub struct Scoped<'t, T> {
-    inner: T,
-    _tracer: PhantomData<&'t Tracer>,
+pin_project_lite::pin_project! {
+    /// A span (or what holds it) of a `&self` method: it borrows the tracer from `self` for
+    /// `'t` instead of holding a lease on it (see `SpanBuilder::borrowing_tracer`). `'t` ties
+    /// everything that holds the span unpromoted to that borrow: the call (`call_in`) or the
+    /// method's future (`instrument_in`).
+    pub struct Scoped<'t, T> {
+        #[pin]
+        inner: T,
+        _tracer: PhantomData<&'t Tracer>,
+    }
 }
 
 impl<T> Scoped<'_, T> {
@@ -76,8 +79,7 @@ impl<F: Future> Future for Scoped<'_, F> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        // SAFETY: structural pinning: `Scoped` has no `Drop` and never moves `inner` out.
-        unsafe { self.map_unchecked_mut(|s| &mut s.inner) }.poll(cx)
+        self.project().inner.poll(cx)
     }
 }
 
