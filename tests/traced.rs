@@ -624,10 +624,12 @@ fn async_futures_are_send_and_support_every_receiver() {
     let rt = runtime(2);
     assert_eq!(rt.block_on(assert_send(agent.mutate(5))), 5);
     let shared = Arc::new(agent);
+    // `&self` methods borrow the tracer from `self` instead of leasing it: still `Send`.
+    assert_eq!(rt.block_on(assert_send(shared.call_llm(2))).unwrap(), 20);
     assert_eq!(rt.block_on(assert_send(shared.owned("abc".into()))), 3);
     let mut names = span_names(&tracer);
     names.sort();
-    assert_eq!(names, ["mutate", "owned"]);
+    assert_eq!(names, ["llm-invocation", "mutate", "owned"]);
 }
 
 #[test]
