@@ -13,6 +13,10 @@
 //! `disabled` measures each library with nothing listening (tracekit: `Tracer::noop()`).
 //! `two threads` compares the throughput of two threads with one (scaling).
 //!
+//! After each case's criterion group, the same runs are repeated interleaved (every library
+//! back to back, 25 rounds) and the ratios of tracekit's time per span to each peer's are
+//! printed: on a shared machine whose load drifts, those are the figures to compare.
+//!
 //! `cargo bench --bench compare`. Criterion prints time per iteration; divide by the spans per
 //! iteration in the case name for time per span. See BENCHMARKS.md.
 
@@ -22,8 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::{
     FutureExt as _, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
@@ -267,148 +270,206 @@ fn run(
     (elapsed, collected() as u64)
 }
 
-fn bench(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, mut f: impl FnMut(u64) -> Duration) {
-    g.bench_function(name, |b| b.iter_custom(&mut f));
+/// One library's run of a case: times `iters` iterations (see `timed`).
+type Runner<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
+
+/// The peers, in the order they are printed.
+const LIBRARIES: [&str; 5] = [
+    "tracekit",
+    "tracing",
+    "tracing+otel",
+    "otel-sdk",
+    "fastrace",
+];
+
+/// Runs every library on one case under criterion, then again interleaved (see `ratios`).
+fn case(c: &mut Criterion, name: &str, spans: u64, runners: &mut [Runner<'_>; 5]) {
+    let mut g = c.benchmark_group(format!("{name} (spans per iteration: {spans})"));
+    for (library, runner) in LIBRARIES.iter().zip(runners.iter_mut()) {
+        g.bench_function(*library, |b| b.iter_custom(&mut *runner));
+    }
+    g.finish();
+    ratios(name, spans, runners);
+}
+
+/// Ratios from rounds that run every library back to back (in a rotating order), each on
+/// a batch of the same size: the machine's load drifts over seconds, so a ratio within one
+/// round is steadier than a ratio of criterion figures taken a minute apart. Prints the
+/// median over the rounds of tracekit's time per span divided by each peer's, with the
+/// middle half of the rounds' ratios.
+fn ratios(name: &str, spans: u64, runners: &mut [Runner<'_>; 5]) {
+    const ROUNDS: usize = 25;
+    // The same batch for every library (20 000 spans: a few ms to a few tens of ms), so
+    // fastrace's flush, once per batch, weighs the same in every round.
+    let iters = 20_000 / spans;
+    let mut per_span = vec![Vec::with_capacity(ROUNDS); runners.len()];
+    for round in 0..ROUNDS {
+        for k in 0..runners.len() {
+            let i = (round + k) % runners.len();
+            let elapsed = runners[i](iters);
+            per_span[i].push(elapsed.as_nanos() as f64 / (iters * spans) as f64);
+        }
+    }
+    let quartiles = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4])
+    };
+    println!("\n{name}: interleaved, {ROUNDS} rounds");
+    for (i, library) in LIBRARIES.iter().enumerate() {
+        let (_, median, _) = quartiles(per_span[i].clone());
+        if i == 0 {
+            println!("  {library:<13} {median:8.1} ns per span");
+            continue;
+        }
+        let ratio: Vec<f64> = (0..ROUNDS)
+            .map(|r| per_span[0][r] / per_span[i][r])
+            .collect();
+        let (low, mid, high) = quartiles(ratio);
+        println!(
+            "  {library:<13} {median:8.1} ns per span   tracekit / {library} = {mid:.3} ({low:.3}-{high:.3})"
+        );
+    }
 }
 
 fn compare(c: &mut Criterion) {
     let (fastrace_reporter, fastrace_kept) = fastrace::collector::TestReporter::new();
     fastrace::set_reporter(fastrace_reporter, fastrace::collector::Config::default());
 
-    for (case, spans) in [("root span, 2 attributes", 1u64), ("3 nested spans", 3)] {
-        let mut g = c.benchmark_group(format!("{case} (spans per iteration: {spans})"));
+    for (name, spans) in [("root span, 2 attributes", 1u64), ("3 nested spans", 3)] {
         let nested = spans == 3;
-
-        bench(&mut g, "tracekit", |iters| {
-            let tracer = tracekit::Tracer::in_memory((iters * spans) as usize);
-            let run = || {
-                if nested {
-                    tracekit_nested(&tracer)
-                } else {
-                    tracekit_root(&tracer)
-                }
-            };
-            timed(
-                iters,
-                spans,
-                run,
-                || (),
-                || tracer.stats().spans_persisted as usize,
-            )
-        });
-        bench(&mut g, "tracing", |iters| {
-            let layer = MemoryLayer::default();
-            let kept = layer.spans.clone();
-            let subscriber = tracing_subscriber::registry().with(layer);
-            tracing::subscriber::with_default(subscriber, || {
+        let mut runners: [Runner<'_>; 5] = [
+            Box::new(|iters| {
+                let tracer = tracekit::Tracer::in_memory((iters * spans) as usize);
                 let run = || {
                     if nested {
-                        tracing_nested()
+                        tracekit_nested(&tracer)
                     } else {
-                        tracing_root()
+                        tracekit_root(&tracer)
                     }
                 };
-                timed(iters, spans, run, || (), || kept.lock().unwrap().len())
-            })
-        });
-        bench(&mut g, "tracing+otel", |iters| {
-            let (provider, exporter) = otel_provider();
-            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
-            let subscriber = tracing_subscriber::registry().with(layer);
-            tracing::subscriber::with_default(subscriber, || {
+                timed(
+                    iters,
+                    spans,
+                    run,
+                    || (),
+                    || tracer.stats().spans_persisted as usize,
+                )
+            }),
+            Box::new(|iters| {
+                let layer = MemoryLayer::default();
+                let kept = layer.spans.clone();
+                let subscriber = tracing_subscriber::registry().with(layer);
+                tracing::subscriber::with_default(subscriber, || {
+                    let run = || {
+                        if nested {
+                            tracing_nested()
+                        } else {
+                            tracing_root()
+                        }
+                    };
+                    timed(iters, spans, run, || (), || kept.lock().unwrap().len())
+                })
+            }),
+            Box::new(|iters| {
+                let (provider, exporter) = otel_provider();
+                let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+                let subscriber = tracing_subscriber::registry().with(layer);
+                tracing::subscriber::with_default(subscriber, || {
+                    let run = || {
+                        if nested {
+                            tracing_nested()
+                        } else {
+                            tracing_root()
+                        }
+                    };
+                    timed(iters, spans, run, || (), || otel_count(&exporter))
+                })
+            }),
+            Box::new(|iters| {
+                let (provider, exporter) = otel_provider();
+                let tracer = provider.tracer("bench");
                 let run = || {
                     if nested {
-                        tracing_nested()
+                        otel_nested(&tracer)
                     } else {
-                        tracing_root()
+                        otel_root(&tracer)
                     }
                 };
                 timed(iters, spans, run, || (), || otel_count(&exporter))
+            }),
+            Box::new(|iters| {
+                let run = || {
+                    if nested {
+                        fastrace_nested()
+                    } else {
+                        fastrace_root()
+                    }
+                };
+                timed_lossy(iters, spans, run, fastrace::flush, || {
+                    fastrace_count!(fastrace_kept)
+                })
+            }),
+        ];
+        case(c, name, spans, &mut runners);
+    }
+
+    let mut runners: [Runner<'_>; 5] = [
+        Box::new(|iters| {
+            let agent = Agent {
+                tracer: tracekit::Tracer::in_memory(iters as usize),
+            };
+            let run = || {
+                black_box(block_on(agent.step(black_box(7))));
+            };
+            timed(
+                iters,
+                1,
+                run,
+                || (),
+                || agent.tracer.stats().spans_persisted as usize,
+            )
+        }),
+        Box::new(|iters| {
+            let layer = MemoryLayer::default();
+            let kept = layer.spans.clone();
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+                let run = || {
+                    black_box(block_on(tracing_step(black_box(7))));
+                };
+                timed(iters, 1, run, || (), || kept.lock().unwrap().len())
             })
-        });
-        bench(&mut g, "otel-sdk", |iters| {
+        }),
+        Box::new(|iters| {
+            let (provider, exporter) = otel_provider();
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+                let run = || {
+                    black_box(block_on(tracing_step(black_box(7))));
+                };
+                timed(iters, 1, run, || (), || otel_count(&exporter))
+            })
+        }),
+        Box::new(|iters| {
             let (provider, exporter) = otel_provider();
             let tracer = provider.tracer("bench");
             let run = || {
-                if nested {
-                    otel_nested(&tracer)
-                } else {
-                    otel_root(&tracer)
-                }
-            };
-            timed(iters, spans, run, || (), || otel_count(&exporter))
-        });
-        bench(&mut g, "fastrace", |iters| {
-            let run = || {
-                if nested {
-                    fastrace_nested()
-                } else {
-                    fastrace_root()
-                }
-            };
-            timed_lossy(iters, spans, run, fastrace::flush, || {
-                fastrace_count!(fastrace_kept)
-            })
-        });
-        g.finish();
-    }
-
-    let mut g = c.benchmark_group("async fn in block_on (spans per iteration: 1)");
-    bench(&mut g, "tracekit", |iters| {
-        let agent = Agent {
-            tracer: tracekit::Tracer::in_memory(iters as usize),
-        };
-        let run = || {
-            black_box(block_on(agent.step(black_box(7))));
-        };
-        timed(
-            iters,
-            1,
-            run,
-            || (),
-            || agent.tracer.stats().spans_persisted as usize,
-        )
-    });
-    bench(&mut g, "tracing", |iters| {
-        let layer = MemoryLayer::default();
-        let kept = layer.spans.clone();
-        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-            let run = || {
-                black_box(block_on(tracing_step(black_box(7))));
-            };
-            timed(iters, 1, run, || (), || kept.lock().unwrap().len())
-        })
-    });
-    bench(&mut g, "tracing+otel", |iters| {
-        let (provider, exporter) = otel_provider();
-        let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
-        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-            let run = || {
-                black_box(block_on(tracing_step(black_box(7))));
+                let cx = opentelemetry::Context::current_with_span(tracer.start("step"));
+                black_box(block_on(async { plain(black_box(7)) }.with_context(cx)));
             };
             timed(iters, 1, run, || (), || otel_count(&exporter))
-        })
-    });
-    bench(&mut g, "otel-sdk", |iters| {
-        let (provider, exporter) = otel_provider();
-        let tracer = provider.tracer("bench");
-        let run = || {
-            let cx = opentelemetry::Context::current_with_span(tracer.start("step"));
-            black_box(block_on(async { plain(black_box(7)) }.with_context(cx)));
-        };
-        timed(iters, 1, run, || (), || otel_count(&exporter))
-    });
-    bench(&mut g, "fastrace", |iters| {
-        use fastrace::prelude::*;
-        let run = || {
-            let root = Span::root("step", SpanContext::random());
-            black_box(block_on(async { plain(black_box(7)) }.in_span(root)));
-        };
-        timed_lossy(iters, 1, run, fastrace::flush, || {
-            fastrace_count!(fastrace_kept)
-        })
-    });
-    g.finish();
+        }),
+        Box::new(|iters| {
+            use fastrace::prelude::*;
+            let run = || {
+                let root = Span::root("step", SpanContext::random());
+                black_box(block_on(async { plain(black_box(7)) }.in_span(root)));
+            };
+            timed_lossy(iters, 1, run, fastrace::flush, || {
+                fastrace_count!(fastrace_kept)
+            })
+        }),
+    ];
+    case(c, "async fn in block_on", 1, &mut runners);
 
     let (made, kept) = (
         FASTRACE_MADE.load(Ordering::Relaxed),
