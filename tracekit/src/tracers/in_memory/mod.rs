@@ -14,7 +14,7 @@ use record::Tables;
 /// parent outlives its children); `0` keeps nothing. A span is stored by the time its guard
 /// drops or its traced call returns.
 ///
-/// Spans are packed into bytes (about 80 for a span with two short attributes) and unpacked
+/// Spans are packed into bytes (about 60 for a span with two short attributes) and unpacked
 /// when read. Threads store into stripes of their own (16; threads beyond that share one
 /// more), so threads tracing at once do not contend; each stripe keeps its last `memory_size` spans,
 /// so up to `memory_size` per stripe in use are held, and reads return the last
