@@ -140,6 +140,25 @@ async fn tracing_step(x: u64) -> u64 {
 
 #[tracing::instrument(skip_all)]
 #[inline(never)]
+/// The root (1 span per iteration) or nested (3) case for tracing under `subscriber`.
+fn tracing_case(
+    subscriber: impl tracing::Subscriber + Send + Sync + 'static,
+    iters: u64,
+    spans: u64,
+    collected: impl FnOnce() -> usize,
+) -> Duration {
+    tracing::subscriber::with_default(subscriber, || {
+        let run = || {
+            if spans == 3 {
+                tracing_nested()
+            } else {
+                tracing_root()
+            }
+        };
+        timed(iters, spans, run, || (), collected)
+    })
+}
+
 fn tracing_disabled(x: u64) -> u64 {
     x.wrapping_mul(31)
 }
@@ -359,31 +378,13 @@ fn compare(c: &mut Criterion) {
                 let layer = MemoryLayer::default();
                 let kept = layer.spans.clone();
                 let subscriber = tracing_subscriber::registry().with(layer);
-                tracing::subscriber::with_default(subscriber, || {
-                    let run = || {
-                        if nested {
-                            tracing_nested()
-                        } else {
-                            tracing_root()
-                        }
-                    };
-                    timed(iters, spans, run, || (), || kept.lock().unwrap().len())
-                })
+                tracing_case(subscriber, iters, spans, || kept.lock().unwrap().len())
             }),
             Box::new(|iters| {
                 let (provider, exporter) = otel_provider();
                 let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
                 let subscriber = tracing_subscriber::registry().with(layer);
-                tracing::subscriber::with_default(subscriber, || {
-                    let run = || {
-                        if nested {
-                            tracing_nested()
-                        } else {
-                            tracing_root()
-                        }
-                    };
-                    timed(iters, spans, run, || (), || otel_count(&exporter))
-                })
+                tracing_case(subscriber, iters, spans, || otel_count(&exporter))
             }),
             Box::new(|iters| {
                 let (provider, exporter) = otel_provider();

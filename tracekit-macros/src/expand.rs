@@ -70,35 +70,24 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         args: &args,
         krate,
         names: Names::new(),
+        borrows_self: args.tracer.is_none()
+            && sig
+                .receiver()
+                .is_some_and(|r| r.reference.is_some() && r.mutability.is_none()),
     };
     let declared = Returned {
         ty: output,
         unit_if_absent: true,
     };
-    // A `&self` method's span borrows the tracer from `self` for the call instead of holding
-    // a lease on it (two locked instructions per root span): `self` stays borrowed for the
-    // whole call, or for the whole life of the method's future.
-    let borrows_self = args.tracer.is_none()
-        && sig
-            .receiver()
-            .is_some_and(|r| r.reference.is_some() && r.mutability.is_none());
     let body = &item.block;
     let Gen { krate, names, .. } = &gen;
     let block: TokenStream = if let Some(keyword) = &args.stream {
-        let pending = gen.pending_span(&item, "begin")?;
+        // The span is handed to the returned value: it cannot borrow from `self`.
+        let pending = gen.pending_span(&item, format_ident!("begin"))?;
         gen.stream(keyword, sig, pending, body)?
     } else if sig.asyncness.is_some() {
-        let begin = if borrows_self {
-            "begin_shared_in"
-        } else {
-            "begin_shared"
-        };
-        gen.async_fn(
-            gen.pending_span(&item, begin)?,
-            body,
-            declared,
-            borrows_self,
-        )
+        let pending = gen.pending_span(&item, gen.scoped("begin_shared"))?;
+        gen.async_fn(pending, body, declared)
     } else if let Some((before, call, future)) = boxed_async_body(body) {
         // `#[async_trait]` has already turned `async fn` into `fn -> Pin<Box<dyn Future>>`
         // whose body ends in `Box::pin(async move { .. })`: trace that future.
@@ -106,8 +95,8 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             ty: output.and_then(future_output),
             unit_if_absent: false,
         };
-        let pending = gen.pending_span(&item, "begin_shared")?;
-        let instrumented = gen.instrumented(quote!(#future), returned, false);
+        let pending = gen.pending_span(&item, gen.scoped("begin_shared"))?;
+        let instrumented = gen.instrumented(quote!(#future), returned);
         let func = &call.func;
         let p = &names.pending;
         quote! {
@@ -116,19 +105,17 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             #func(#instrumented)
         }
     } else if output.is_some_and(|t| matches!(t, Type::Never(_))) {
-        let pending = gen.pending_span(&item, "begin")?;
+        let pending = gen.pending_span(&item, format_ident!("begin"))?;
         let guard = &names.guard;
         quote! {
             let #guard = #krate::__private::start(#pending);
             #body
         }
     } else {
-        let begin = if borrows_self { "begin_in" } else { "begin" };
         gen.sync(
-            gen.pending_span(&item, begin)?,
+            gen.pending_span(&item, gen.scoped("begin"))?,
             body,
             declared,
-            borrows_self,
         )
     };
     // Keep the original braces (and so the item's span): rustc's dead_code lint skips items
@@ -143,6 +130,10 @@ struct Gen<'a> {
     args: &'a Args,
     krate: TokenStream,
     names: Names,
+    /// A `&self` method's span borrows the tracer from `self` for the call instead of
+    /// holding a lease on it (two locked instructions per root span): `self` stays borrowed
+    /// for the whole call, or for the whole life of the method's future.
+    borrows_self: bool,
 }
 
 /// The type the traced body produces, when the signature says it.
@@ -218,8 +209,10 @@ impl Gen<'_> {
 
     /// The code that builds the span (not yet current), ending the borrow of the tracer so the
     /// body can use `self` freely.
-    fn pending_span(&self, item: &ItemFn, begin: &str) -> syn::Result<TokenStream> {
-        let Gen { args, krate, names } = self;
+    fn pending_span(&self, item: &ItemFn, begin: syn::Ident) -> syn::Result<TokenStream> {
+        let Gen {
+            args, krate, names, ..
+        } = self;
         let Names { tracer, .. } = names;
         let sig = &item.sig;
         // `let t = &(expr);` keeps a temporary (e.g. from `self.tracer()`) alive for the block;
@@ -272,7 +265,6 @@ impl Gen<'_> {
             .inheritable
             .iter()
             .map(|a| self.attribute_call(a, quote!(inheritable_attribute)));
-        let begin = format_ident!("{}", begin);
         // Nothing is built (and attribute expressions are not evaluated) unless the tracer
         // records: a no-op tracer costs one branch.
         Ok(quote! {{
@@ -296,6 +288,16 @@ impl Gen<'_> {
         }})
     }
 
+    /// The `__private` function `name`, or its `_in` form for a span that borrows the tracer
+    /// from `self` (see `borrows_self`).
+    fn scoped(&self, name: &str) -> syn::Ident {
+        if self.borrows_self {
+            format_ident!("{name}_in")
+        } else {
+            format_ident!("{name}")
+        }
+    }
+
     fn attribute_call(&self, attribute: &Attribute, method: TokenStream) -> TokenStream {
         let krate = &self.krate;
         let Attribute { key, value } = attribute;
@@ -309,13 +311,7 @@ impl Gen<'_> {
         quote!(.#method(#key, #value))
     }
 
-    fn sync(
-        &self,
-        pending: TokenStream,
-        body: &Block,
-        returned: Returned<'_>,
-        borrows_self: bool,
-    ) -> TokenStream {
+    fn sync(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
         let Gen { krate, names, .. } = self;
         let Names {
             pending: p,
@@ -329,11 +325,7 @@ impl Gen<'_> {
             quote!(-> #t)
         });
         let record = self.record_outcome(quote!(#span), quote!(#ret), returned);
-        let call = if borrows_self {
-            quote!(call_in)
-        } else {
-            quote!(call)
-        };
+        let call = self.scoped("call");
         // The body is written once, as a closure: called directly when nothing records (so it
         // inlines as if untraced), or inside the span, under `catch_unwind` so a panic can be
         // recorded.
@@ -348,13 +340,7 @@ impl Gen<'_> {
         }
     }
 
-    fn async_fn(
-        &self,
-        pending: TokenStream,
-        body: &Block,
-        returned: Returned<'_>,
-        borrows_self: bool,
-    ) -> TokenStream {
+    fn async_fn(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
         let Gen { krate, names, .. } = self;
         let Names {
             pending: p,
@@ -366,7 +352,7 @@ impl Gen<'_> {
             let t = returned.tokens();
             quote!(::<#t, _>)
         });
-        let instrumented = self.instrumented(quote!(#b), returned, borrows_self);
+        let instrumented = self.instrumented(quote!(#b), returned);
         // As for sync functions: when nothing records, the body's future is awaited as it is.
         quote! {
             let #p = #pending;
@@ -382,12 +368,7 @@ impl Gen<'_> {
     }
 
     /// `instrument(pending, future, record-outcome)`.
-    fn instrumented(
-        &self,
-        future: TokenStream,
-        returned: Returned<'_>,
-        borrows_self: bool,
-    ) -> TokenStream {
+    fn instrumented(&self, future: TokenStream, returned: Returned<'_>) -> TokenStream {
         let Gen { krate, names, .. } = self;
         let Names {
             pending: p,
@@ -400,11 +381,7 @@ impl Gen<'_> {
             let t = returned.tokens();
             quote!(::<#t, _, _>)
         });
-        let instrument = if borrows_self {
-            quote!(instrument_in)
-        } else {
-            quote!(instrument)
-        };
+        let instrument = self.scoped("instrument");
         quote! {
             #krate::__private::#instrument #typed (#p, #future, move |#span: &#krate::Span, #ret| { #record })
         }
