@@ -86,7 +86,7 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         let pending = gen.pending_span(&item, format_ident!("begin"))?;
         gen.stream(keyword, sig, pending, body)?
     } else if sig.asyncness.is_some() {
-        let pending = gen.pending_span(&item, gen.scoped("begin_shared"))?;
+        let pending = gen.pending_span(&item, gen.scoped("begin"))?;
         gen.async_fn(pending, body, declared)
     } else if let Some((before, call, future)) = boxed_async_body(body) {
         // `#[async_trait]` has already turned `async fn` into `fn -> Pin<Box<dyn Future>>`
@@ -95,7 +95,7 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             ty: output.and_then(future_output),
             unit_if_absent: false,
         };
-        let pending = gen.pending_span(&item, gen.scoped("begin_shared"))?;
+        let pending = gen.pending_span(&item, gen.scoped("begin"))?;
         let instrumented = gen.instrumented(quote!(#future), returned);
         let func = &call.func;
         let p = &names.pending;
@@ -113,7 +113,15 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         }
     } else {
         gen.sync(
-            gen.pending_span(&item, gen.scoped("begin"))?,
+            // A `&self` method's span is built as it is entered (see `call_in`).
+            gen.pending_span(
+                &item,
+                if gen.borrows_self {
+                    format_ident!("defer_in")
+                } else {
+                    format_ident!("begin")
+                },
+            )?,
             body,
             declared,
         )

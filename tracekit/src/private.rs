@@ -16,14 +16,10 @@ use crate::{
     AsTracer, Key, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus, Tracer, Value,
 };
 
-/// A span that is built but not yet current, for a guard: it may borrow its parent (see
-/// `LocalParent`), so only `start` and `call` take it, and generated code calls them before
-/// running anything else. Building ends the borrow of the tracer, so the body can take `self`
-/// by value or mutably.
+/// A span that is built but not yet current. Building it ends the borrow of the tracer, so
+/// the body can take `self` by value or mutably. Its links are counted (it is built as
+/// `Lifetime::Shared`), so it may wait, be sent, or be wrapped in a future.
 pub struct Pending(Option<SpanRef>);
-
-/// A span that is built but not yet current, for a future: it can be sent anywhere.
-pub struct SharedPending(Option<SpanRef>);
 
 impl Pending {
     #[inline(always)]
@@ -32,18 +28,11 @@ impl Pending {
     }
 }
 
-impl SharedPending {
-    #[inline(always)]
-    pub fn is_recording(&self) -> bool {
-        self.0.is_some()
-    }
-}
-
 pin_project_lite::pin_project! {
-    /// A span (or what holds it) of a `&self` method: it borrows the tracer from `self` for
-    /// `'t` instead of holding a lease on it (see `SpanBuilder::borrowing_tracer`). `'t` ties
-    /// everything that holds the span unpromoted to that borrow: the call (`call_in`) or the
-    /// method's future (`instrument_in`).
+    /// A span (or what will make or hold it) of a `&self` method: it borrows the tracer
+    /// from `self` for `'t` instead of holding a lease on it (see
+    /// `SpanBuilder::borrowing_tracer`). `'t` ties everything that holds the span unpromoted
+    /// to that borrow: the call (`call_in`) or the method's future (`instrument_in`).
     pub struct Scoped<'t, T> {
         #[pin]
         inner: T,
@@ -67,10 +56,10 @@ impl Scoped<'_, Pending> {
     }
 }
 
-impl Scoped<'_, SharedPending> {
+impl<'t> Scoped<'t, Option<SpanBuilder<'t>>> {
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
-        self.inner.is_recording()
+        self.inner.is_some()
     }
 }
 
@@ -85,26 +74,22 @@ impl<F: Future> Future for Scoped<'_, F> {
 
 #[inline]
 pub fn begin(builder: Option<SpanBuilder<'_>>) -> Pending {
-    Pending(builder.and_then(|b| b.build(Lifetime::Guard)))
+    Pending(builder.and_then(|b| b.build(Lifetime::Shared)))
 }
 
-#[inline]
-pub fn begin_shared(builder: Option<SpanBuilder<'_>>) -> SharedPending {
-    SharedPending(builder.and_then(|b| b.build(Lifetime::Shared)))
-}
-
+/// `begin` for a `&self` method's future (see `Scoped`).
 #[inline]
 pub fn begin_in(builder: Option<SpanBuilder<'_>>) -> Scoped<'_, Pending> {
     Scoped::new(Pending(
-        builder.and_then(|b| b.borrowing_tracer().build(Lifetime::Guard)),
+        builder.and_then(|b| b.borrowing_tracer().build(Lifetime::Shared)),
     ))
 }
 
-#[inline]
-pub fn begin_shared_in(builder: Option<SpanBuilder<'_>>) -> Scoped<'_, SharedPending> {
-    Scoped::new(SharedPending(
-        builder.and_then(|b| b.borrowing_tracer().build(Lifetime::Shared)),
-    ))
+/// For a sync `&self` method: the span is built by `call_in`, as it is entered, so it can
+/// borrow its parent (see `LocalParent`) with nothing in between.
+#[inline(always)]
+pub fn defer_in(builder: Option<SpanBuilder<'_>>) -> Scoped<'_, Option<SpanBuilder<'_>>> {
+    Scoped::new(builder.map(SpanBuilder::borrowing_tracer))
 }
 
 /// Gives a closure the `FnOnce` kind (so its body may return borrows of what it captured).
@@ -157,7 +142,23 @@ pub fn start(pending: Pending) -> SpanGuard {
 /// it).
 #[inline(always)]
 pub fn call<R>(pending: Pending, body: impl FnOnce() -> R, record: impl FnOnce(&Span, &R)) -> R {
-    let guard = start(pending);
+    run(SpanGuard::enter(pending.0), body, record)
+}
+
+/// `call` for a `&self` method: the span starts here and ends before the call returns,
+/// within `'t`.
+#[inline(always)]
+pub fn call_in<'t, R>(
+    builder: Scoped<'t, Option<SpanBuilder<'t>>>,
+    body: impl FnOnce() -> R,
+    record: impl FnOnce(&Span, &R),
+) -> R {
+    let span = builder.inner.and_then(|b| b.build(Lifetime::Guard));
+    run(SpanGuard::enter(span), body, record)
+}
+
+#[inline(always)]
+fn run<R>(guard: SpanGuard, body: impl FnOnce() -> R, record: impl FnOnce(&Span, &R)) -> R {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
         Ok(ret) => {
             record(&guard.span, &ret);
@@ -171,20 +172,10 @@ pub fn call<R>(pending: Pending, body: impl FnOnce() -> R, record: impl FnOnce(&
     }
 }
 
-/// `call` for a `&self` method: the span ends before the call returns, within `'t`.
-#[inline(always)]
-pub fn call_in<R>(
-    pending: Scoped<'_, Pending>,
-    body: impl FnOnce() -> R,
-    record: impl FnOnce(&Span, &R),
-) -> R {
-    call(pending.inner, body, record)
-}
-
 /// `T` is named first so generated code can write `instrument::<R, _, _>`: the async block
 /// then knows its output type before its body is checked (`?` needs it).
 #[inline]
-pub fn instrument<T, F, C>(pending: SharedPending, future: F, on_output: C) -> Instrumented<F, C>
+pub fn instrument<T, F, C>(pending: Pending, future: F, on_output: C) -> Instrumented<F, C>
 where
     F: Future<Output = T>,
     C: FnOnce(&Span, &T),
@@ -196,7 +187,7 @@ where
 /// within `'t`.
 #[inline]
 pub fn instrument_in<T, F, C>(
-    pending: Scoped<'_, SharedPending>,
+    pending: Scoped<'_, Pending>,
     future: F,
     on_output: C,
 ) -> Scoped<'_, Instrumented<F, C>>
@@ -210,30 +201,30 @@ where
 /// Takes a started span off the current context without ending it (`#[traced(stream)]`), to
 /// be kept by the value the function returns.
 #[inline]
-pub fn detach(guard: SpanGuard) -> SharedPending {
+pub fn detach(guard: SpanGuard) -> Pending {
     let span = guard.detach();
     if let Some(span) = &span {
         span.promote();
     }
-    SharedPending(span)
+    Pending(span)
 }
 
 /// The span of `#[traced(stream)]` on an iterator.
 #[inline]
-pub fn iter<I: Iterator>(pending: SharedPending, iter: I) -> Instrumented<I> {
+pub fn iter<I: Iterator>(pending: Pending, iter: I) -> Instrumented<I> {
     Instrumented::new(pending.0, iter, ())
 }
 
 /// The span of `#[traced(stream)]` on a stream.
 #[cfg(feature = "stream")]
 #[inline]
-pub fn stream<S: futures_core::Stream>(pending: SharedPending, stream: S) -> Instrumented<S> {
+pub fn stream<S: futures_core::Stream>(pending: Pending, stream: S) -> Instrumented<S> {
     Instrumented::new(pending.0, stream, ())
 }
 
 /// Without the `stream` feature a stream cannot be wrapped; say how to fix it.
 #[cfg(not(feature = "stream"))]
-pub fn stream<S: StreamFeatureNeeded>(_: SharedPending, stream: S) -> S {
+pub fn stream<S: StreamFeatureNeeded>(_: Pending, stream: S) -> S {
     stream
 }
 
