@@ -77,10 +77,10 @@ impl Deref for TracerRef {
 
     #[inline]
     fn deref(&self) -> &TracerInner {
-        // SAFETY: `owner` or `promoted` keeps the tracer alive, or the span's local parent does (it keeps
-        // its own tracer alive, and the span holds the parent until it is dropped), or the
-        // caller's borrow does (see `TracerRef`), or, before the span starts, the builder's
-        // `&Tracer`.
+        // SAFETY: `owner` or `promoted` keeps the tracer alive, or the span's local parent
+        // does (it keeps its own tracer alive, and the span holds the parent until it is
+        // dropped), or the caller's borrow does (see `TracerRef`), or, before the span
+        // starts, the builder's `&Tracer`.
         unsafe { self.ptr.as_ref() }
     }
 }
