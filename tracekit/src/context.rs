@@ -31,16 +31,14 @@ impl Entry {
     /// A counted reference to the entry's span, which may then go anywhere: its borrowed
     /// links are promoted first (see `LocalParent`).
     fn counted(&self) -> SpanRef {
-        // SAFETY: the entry's owner holds a reference to this span until it removes the
-        // entry (see `Entry`), so the allocation is live and we may take one more.
-        unsafe {
-            (*self.span).promote();
-            SpanInner::clone_from_ptr(self.span)
-        }
+        self.promote();
+        // SAFETY: as in `promote`; we may take one more reference.
+        unsafe { SpanInner::clone_from_ptr(self.span) }
     }
 
     fn promote(&self) {
-        // SAFETY: as in `counted`.
+        // SAFETY: the entry's owner holds a reference to this span until it removes the
+        // entry (see `Entry`), so the allocation is live.
         unsafe { (*self.span).promote() }
     }
 }

@@ -248,35 +248,29 @@ impl State {
 }
 
 impl SpanInner {
-    /// A span of `tracer` being configured: a root with fresh ids until it starts.
-    #[inline(always)]
-    fn pending(tracer: &Arc<TracerInner>, name: Key) -> SpanInner {
-        SpanInner {
-            header: Header::pending(tracer, name),
-            has_inheritable: AtomicBool::new(false),
-            state: Mutex::new(State::default()),
-        }
-    }
-
     /// A span to configure: a finished span's allocation from this thread's pool, or a new
     /// one.
     #[inline]
     pub(super) fn allocate(tracer: &Arc<TracerInner>, name: Key) -> UniqueArc<SpanInner> {
-        if let Some(mut span) = pool::take() {
-            // Emptied when it was pooled (`Header::empty()`): only what differs is written,
-            // which spares dropping and rebuilding the rest.
-            let header = &mut span.header;
-            header.tracer.ptr = NonNull::from(&**tracer);
-            header.name = name;
-            header.span_id = SpanId::random();
-            return span;
-        }
-        // Allocated first and written in place: `UniqueArc::new` would build the span on the
-        // stack and copy all of it, unused inline attribute slots included.
-        let mut span = UniqueArc::new_uninit();
-        span.write(SpanInner::pending(tracer, name));
-        // SAFETY: written just above.
-        unsafe { UniqueArc::assume_init(span) }
+        let mut span = pool::take().unwrap_or_else(|| {
+            // Allocated first and written in place: `UniqueArc::new` would build the span on
+            // the stack and copy all of it, unused inline attribute slots included.
+            let mut span = UniqueArc::new_uninit();
+            span.write(SpanInner {
+                header: Header::empty(),
+                has_inheritable: AtomicBool::new(false),
+                state: Mutex::new(State::default()),
+            });
+            // SAFETY: written just above.
+            unsafe { UniqueArc::assume_init(span) }
+        });
+        // The header is empty (new, or emptied when pooled): only what differs is written,
+        // which spares dropping and rebuilding the rest.
+        let header = &mut span.header;
+        header.tracer.ptr = NonNull::from(&**tracer);
+        header.name = name;
+        header.span_id = SpanId::random();
+        span
     }
 
     /// One more reference to the span at `ptr`.
@@ -416,21 +410,6 @@ impl Header {
             parent: Parent::Root,
             started_at: Timestamp::from_unix_nanos(0),
             scope: SpanScope::Tracer,
-        }
-    }
-
-    /// A span of `tracer` being configured: the trace id, parent and start time are set when
-    /// it starts.
-    #[inline(always)]
-    fn pending(tracer: &Arc<TracerInner>, name: Key) -> Header {
-        Header {
-            tracer: TracerRef {
-                ptr: NonNull::from(&**tracer),
-                ..Header::empty().tracer
-            },
-            name,
-            span_id: SpanId::random(),
-            ..Header::empty()
         }
     }
 
