@@ -73,7 +73,7 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         borrows_self: args.tracer.is_none()
             && sig
                 .receiver()
-                .is_some_and(|r| r.reference.is_some() && r.mutability.is_none()),
+                .is_some_and(|r| matches!(r.kind, syn::ReceiverKind::Reference(_, _, None))),
     };
     let declared = Returned {
         ty: output,
