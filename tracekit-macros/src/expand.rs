@@ -10,12 +10,10 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{
-    Block, Expr, ExprCall, GenericArgument, ItemFn, LitStr, PathArguments, ReturnType, Stmt, Type,
-    TypeParamBound,
-};
+use syn::{Block, Expr, ItemFn, LitStr, ReturnType, Type};
 
 use crate::attr::{Args, Attribute, TracerArg};
+use crate::shape::{BoxedAsync, Shape};
 
 /// Identifiers of the generated code, invisible to the user's code.
 struct Names {
@@ -24,7 +22,6 @@ struct Names {
     ret: syn::Ident,
     span: syn::Ident,
     tracer: syn::Ident,
-    body: syn::Ident,
 }
 
 impl Names {
@@ -36,7 +33,6 @@ impl Names {
             ret: id("__tracekit_ret"),
             span: id("__tracekit_span"),
             tracer: id("__tracekit_tracer"),
-            body: id("__tracekit_body"),
         }
     }
 }
@@ -50,10 +46,6 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             "#[traced] cannot instrument a `const fn`: spans read a clock and call a tracer at run time; remove `const` or the attribute",
         ));
     }
-    let krate = match &args.krate {
-        Some(path) => path.to_token_stream(),
-        None => quote!(::tracekit),
-    };
     let output = match &sig.output {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some(&**ty),
@@ -66,66 +58,16 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             ));
         }
     }
+    let shape = Shape::of(&args, &item)?;
     let gen = Gen {
         args: &args,
-        krate,
+        krate: match &args.krate {
+            Some(path) => path.to_token_stream(),
+            None => quote!(::tracekit),
+        },
         names: Names::new(),
-        borrows_self: args.tracer.is_none()
-            && sig
-                .receiver()
-                .is_some_and(|r| matches!(r.kind, syn::ReceiverKind::Reference(_, _, None))),
     };
-    let declared = Returned {
-        ty: output,
-        unit_if_absent: true,
-    };
-    let body = &item.block;
-    let Gen { krate, names, .. } = &gen;
-    let block: TokenStream = if let Some(keyword) = &args.stream {
-        // The span is handed to the returned value: it cannot borrow from `self`.
-        let pending = gen.pending_span(&item, format_ident!("begin"))?;
-        gen.stream(keyword, sig, pending, body)?
-    } else if sig.asyncness.is_some() {
-        let pending = gen.pending_span(&item, gen.scoped("begin"))?;
-        gen.async_fn(pending, body, declared)
-    } else if let Some((before, call, future)) = boxed_async_body(body) {
-        // `#[async_trait]` has already turned `async fn` into `fn -> Pin<Box<dyn Future>>`
-        // whose body ends in `Box::pin(async move { .. })`: trace that future.
-        let returned = Returned {
-            ty: output.and_then(future_output),
-            unit_if_absent: false,
-        };
-        let pending = gen.pending_span(&item, gen.scoped("begin"))?;
-        let instrumented = gen.instrumented(quote!(#future), returned);
-        let func = &call.func;
-        let p = &names.pending;
-        quote! {
-            let #p = #pending;
-            #(#before)*
-            #func(#instrumented)
-        }
-    } else if output.is_some_and(|t| matches!(t, Type::Never(_))) {
-        let pending = gen.pending_span(&item, format_ident!("begin"))?;
-        let guard = &names.guard;
-        quote! {
-            let #guard = #krate::__private::start(#pending);
-            #body
-        }
-    } else {
-        gen.sync(
-            // A `&self` method's span is built as it is entered (see `call_in`).
-            gen.pending_span(
-                &item,
-                if gen.borrows_self {
-                    format_ident!("defer_in")
-                } else {
-                    format_ident!("begin")
-                },
-            )?,
-            body,
-            declared,
-        )
-    };
+    let block = gen.body(&shape, &item)?;
     // Keep the original braces (and so the item's span): rustc's dead_code lint skips items
     // whose span comes from a macro expansion.
     let generated: Block = syn::parse2(quote!({ #block }))?;
@@ -138,10 +80,6 @@ struct Gen<'a> {
     args: &'a Args,
     krate: TokenStream,
     names: Names,
-    /// A `&self` method's span borrows the tracer from `self` for the call instead of
-    /// holding a lease on it (two locked instructions per root span): `self` stays borrowed
-    /// for the whole call, or for the whole life of the method's future.
-    borrows_self: bool,
 }
 
 /// The type the traced body produces, when the signature says it.
@@ -168,56 +106,91 @@ impl Returned<'_> {
 }
 
 impl Gen<'_> {
-    /// `stream`: the body runs inside the span and returns an `impl Stream`/`impl Iterator`; the
-    /// span stays open, attached to that value, until it is exhausted or dropped.
-    fn stream(
-        &self,
-        keyword: &syn::Ident,
-        sig: &syn::Signature,
-        pending: TokenStream,
-        body: &Block,
-    ) -> syn::Result<TokenStream> {
+    /// The new body: the shape's `__private` entry point around the original one.
+    fn body(&self, shape: &Shape<'_>, item: &ItemFn) -> syn::Result<TokenStream> {
         let Gen { krate, names, .. } = self;
-        let returned = match &sig.output {
-            ReturnType::Type(_, ty) => match &**ty {
-                Type::ImplTrait(t) => Some(t),
-                _ => None,
-            },
-            ReturnType::Default => None,
-        };
-        let (Some(returned), None) = (returned, &sig.asyncness) else {
-            return Err(syn::Error::new(
-                keyword.span(),
-                "`stream` needs a (non-async) function that returns `impl Stream<Item = ..>` or `impl Iterator<Item = ..>`",
-            ));
-        };
-        let iterator = returned.bounds.iter().any(|b| {
-            matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Iterator"))
-        });
-        let wrap = if iterator {
-            quote!(iter)
-        } else {
-            quote!(stream)
-        };
         let Names {
             pending: p,
             guard,
+            span,
             ret,
-            body: b,
             ..
         } = names;
-        Ok(quote! {
-            let #p = #pending;
-            let #guard = #krate::__private::start(#p);
-            let #b = #krate::__private::once(move || #body);
-            let #ret = #b();
-            #krate::__private::#wrap(#krate::__private::detach(#guard), #ret)
+        let entry = syn::Ident::new(shape.entry(), Span::call_site());
+        let entry = quote!(#krate::__private::#entry);
+        let description = self.span_description(item, shape.borrows_self())?;
+        let body = &item.block;
+        let declared = Returned {
+            ty: match &item.sig.output {
+                ReturnType::Default => None,
+                ReturnType::Type(_, ty) => Some(&**ty),
+            },
+            unit_if_absent: true,
+        };
+        Ok(match shape {
+            // The body is written once, as a closure: called directly when nothing records (so
+            // it inlines as if untraced), or inside the span, under `catch_unwind` so a panic
+            // can be recorded.
+            Shape::Sync | Shape::SyncBorrowingSelf => {
+                let annotation = declared.nameable().then(|| {
+                    let t = declared.tokens();
+                    quote!(-> #t)
+                });
+                let record = self.record_outcome(quote!(#span), quote!(#ret), declared);
+                quote! {
+                    #entry(
+                        #description,
+                        move || #annotation #body,
+                        |#span: &#krate::Span, #ret| { #record },
+                    )
+                }
+            }
+            Shape::Async | Shape::AsyncBorrowingSelf => {
+                let (typed, record) = self.future_record(declared);
+                quote! { #entry #typed (#description, async move #body, #record).await }
+            }
+            Shape::BoxedAsync(boxed) | Shape::BoxedAsyncBorrowingSelf(boxed) => {
+                let (typed, record) = self.future_record(Returned {
+                    ty: boxed.output,
+                    unit_if_absent: false,
+                });
+                let BoxedAsync {
+                    before,
+                    pin,
+                    future,
+                    ..
+                } = boxed;
+                quote! {
+                    let #p = #description;
+                    #(#before)*
+                    #pin(#entry #typed (#p, #future, #record))
+                }
+            }
+            Shape::Never => quote! {
+                let #guard = #entry(#description);
+                #body
+            },
+            Shape::Iterator | Shape::Stream => quote! { #entry(#description, move || #body) },
         })
     }
 
-    /// The code that builds the span (not yet current), ending the borrow of the tracer so the
-    /// body can use `self` freely.
-    fn pending_span(&self, item: &ItemFn, begin: syn::Ident) -> syn::Result<TokenStream> {
+    /// For a future: `::<R, _, _>` when `R` can be named (so `?` in the body knows its error
+    /// type), and the closure that records the outcome.
+    fn future_record(&self, returned: Returned<'_>) -> (Option<TokenStream>, TokenStream) {
+        let Gen { krate, names, .. } = self;
+        let Names { span, ret, .. } = names;
+        let typed = returned.nameable().then(|| {
+            let t = returned.tokens();
+            quote!(::<#t, _, _>)
+        });
+        let record = self.record_outcome(quote!(#span), quote!(#ret), returned);
+        (typed, quote!(move |#span: &#krate::Span, #ret| { #record }))
+    }
+
+    /// The span's description: its builder (`None` when the tracer records nothing), which
+    /// borrows the tracer; unless the span may borrow from `self`, started at once as a
+    /// `Pending` span, which ends that borrow so the body can use `self` freely.
+    fn span_description(&self, item: &ItemFn, borrows_self: bool) -> syn::Result<TokenStream> {
         let Gen {
             args, krate, names, ..
         } = self;
@@ -275,9 +248,8 @@ impl Gen<'_> {
             .map(|a| self.attribute_call(a, quote!(inheritable_attribute)));
         // Nothing is built (and attribute expressions are not evaluated) unless the tracer
         // records: a no-op tracer costs one branch.
-        Ok(quote! {{
-            #bind_tracer
-            #krate::__private::#begin(if #krate::__private::enabled(#tracer) {
+        let builder = quote! {
+            if #krate::__private::enabled(#tracer) {
                 ::core::option::Option::Some(#krate::__private::builder(
                     #tracer,
                     #name,
@@ -292,18 +264,13 @@ impl Gen<'_> {
                 ) #(#attributes)* #(#inheritable)*)
             } else {
                 ::core::option::Option::None
-            })
-        }})
-    }
-
-    /// The `__private` function `name`, or its `_in` form for a span that borrows the tracer
-    /// from `self` (see `borrows_self`).
-    fn scoped(&self, name: &str) -> syn::Ident {
-        if self.borrows_self {
-            format_ident!("{name}_in")
+            }
+        };
+        Ok(if borrows_self {
+            quote! {{ #bind_tracer #builder }}
         } else {
-            format_ident!("{name}")
-        }
+            quote! {{ #bind_tracer #krate::__private::pending(#builder) }}
+        })
     }
 
     fn attribute_call(&self, attribute: &Attribute, method: TokenStream) -> TokenStream {
@@ -317,82 +284,6 @@ impl Gen<'_> {
             other => quote_spanned!(other.span()=> #krate::__private::to_value(&(#other))),
         };
         quote!(.#method(#key, #value))
-    }
-
-    fn sync(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
-        let Gen { krate, names, .. } = self;
-        let Names {
-            pending: p,
-            ret,
-            span,
-            body: b,
-            ..
-        } = names;
-        let annotation = returned.nameable().then(|| {
-            let t = returned.tokens();
-            quote!(-> #t)
-        });
-        let record = self.record_outcome(quote!(#span), quote!(#ret), returned);
-        let call = self.scoped("call");
-        // The body is written once, as a closure: called directly when nothing records (so it
-        // inlines as if untraced), or inside the span, under `catch_unwind` so a panic can be
-        // recorded.
-        quote! {
-            let #p = #pending;
-            let #b = #krate::__private::once(move || #annotation #body);
-            if !#p.is_recording() {
-                #b()
-            } else {
-                #krate::__private::#call(#p, #b, |#span: &#krate::Span, #ret| { #record })
-            }
-        }
-    }
-
-    fn async_fn(&self, pending: TokenStream, body: &Block, returned: Returned<'_>) -> TokenStream {
-        let Gen { krate, names, .. } = self;
-        let Names {
-            pending: p,
-            body: b,
-            ..
-        } = names;
-        // Typed up front so `?` in the body knows its error type.
-        let typed = returned.nameable().then(|| {
-            let t = returned.tokens();
-            quote!(::<#t, _>)
-        });
-        let instrumented = self.instrumented(quote!(#b), returned);
-        // As for sync functions: when nothing records, the body's future is awaited as it is.
-        quote! {
-            let #p = #pending;
-            let #b = #krate::__private::typed_future #typed (async move #body);
-            if !#p.is_recording() {
-                // Not held across the await, so it takes no room in the future.
-                ::core::mem::drop(#p);
-                #b.await
-            } else {
-                #instrumented.await
-            }
-        }
-    }
-
-    /// `instrument(pending, future, record-outcome)`.
-    fn instrumented(&self, future: TokenStream, returned: Returned<'_>) -> TokenStream {
-        let Gen { krate, names, .. } = self;
-        let Names {
-            pending: p,
-            span,
-            ret,
-            ..
-        } = names;
-        let record = self.record_outcome(quote!(#span), quote!(#ret), returned);
-        let typed = returned.nameable().then(|| {
-            let t = returned.tokens();
-            quote!(::<#t, _, _>)
-        });
-        let instrument = self.scoped("instrument");
-        quote! {
-            #krate::__private::#instrument #typed (#p, #future, move |#span: &#krate::Span, #ret| { #record })
-        }
     }
 
     /// Records a returned `Err` (and, with `output`, the value) on the span. Dispatch is by the
@@ -448,59 +339,4 @@ fn is_nameable(ty: &Type) -> bool {
     let mut finder = FindImpl(false);
     finder.visit_type(ty);
     !finder.0
-}
-
-/// A body of the shape `{ ..; Box::pin(async move { .. }) }`.
-fn boxed_async_body(body: &Block) -> Option<(&[Stmt], &ExprCall, &syn::ExprAsync)> {
-    let (last, before) = body.stmts.split_last()?;
-    let Stmt::Expr(Expr::Call(call), None) = last else {
-        return None;
-    };
-    let Expr::Path(func) = &*call.func else {
-        return None;
-    };
-    let segments: Vec<String> = func
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    if !segments.ends_with(&["Box".to_string(), "pin".to_string()]) || call.args.len() != 1 {
-        return None;
-    }
-    match &call.args[0] {
-        Expr::Async(future) => Some((before, call, future)),
-        _ => None,
-    }
-}
-
-/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>`.
-fn future_output(ty: &Type) -> Option<&Type> {
-    fn last_args(ty: &Type) -> Option<&syn::AngleBracketedGenericArguments> {
-        let Type::Path(path) = ty else { return None };
-        match &path.path.segments.last()?.arguments {
-            PathArguments::AngleBracketed(args) => Some(args),
-            _ => None,
-        }
-    }
-    let pinned = last_args(ty)?.args.first()?;
-    let GenericArgument::Type(boxed) = pinned else {
-        return None;
-    };
-    let GenericArgument::Type(Type::TraitObject(dyn_future)) = last_args(boxed)?.args.first()?
-    else {
-        return None;
-    };
-    dyn_future.bounds.iter().find_map(|bound| {
-        let TypeParamBound::Trait(t) = bound else {
-            return None;
-        };
-        let PathArguments::AngleBracketed(args) = &t.path.segments.last()?.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|a| match a {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
-            _ => None,
-        })
-    })
 }

@@ -4,6 +4,7 @@
 
 mod attr;
 mod expand;
+mod shape;
 
 use proc_macro::TokenStream;
 

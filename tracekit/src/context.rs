@@ -15,33 +15,8 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::span::{SpanInner, SpanRef};
+use crate::span::{Entry, SpanInner, SpanRef};
 use crate::tracer::TracerInner;
-
-/// One entered span. The pointers are not owned: whoever pushed the entry holds an
-/// `SpanRef` (which keeps its tracer alive) until it pops the entry, and a forgotten
-/// guard leaks that reference, so an entry never outlives its span.
-#[derive(Clone, Copy)]
-struct Entry {
-    tracer: *const TracerInner,
-    span: *const SpanInner,
-}
-
-impl Entry {
-    /// A counted reference to the entry's span, which may then go anywhere: its borrowed
-    /// links are promoted first (see `LocalParent`).
-    fn counted(&self) -> SpanRef {
-        self.promote();
-        // SAFETY: as in `promote`; we may take one more reference.
-        unsafe { SpanInner::clone_from_ptr(self.span) }
-    }
-
-    fn promote(&self) {
-        // SAFETY: the entry's owner holds a reference to this span until it removes the
-        // entry (see `Entry`), so the allocation is live.
-        unsafe { (*self.span).promote() }
-    }
-}
 
 /// This thread's entered spans, innermost last.
 struct Stack(Vec<Entry>);
@@ -59,29 +34,52 @@ thread_local! {
     static STACK: RefCell<Stack> = const { RefCell::new(Stack(Vec::new())) };
 }
 
-/// Makes `span` current on this thread until [`exit`] (the caller keeps `span` alive).
+/// Makes `span` current on this thread until [`exit`].
+///
+/// # Safety
+///
+/// The caller keeps the reference `span` borrows from until it has called [`exit`] for it
+/// (or leaks that reference): the entry points at the span without owning it (see
+/// [`Entry::new`]).
 #[inline]
-pub(crate) fn enter(span: &SpanRef) {
-    let entry = Entry {
-        tracer: span.tracer(),
-        span: span.as_ptr(),
-    };
+pub(crate) unsafe fn enter(span: &SpanRef) {
+    // SAFETY: forwarded: the entry is removed by `exit` before the reference is dropped.
+    let entry = unsafe { Entry::new(span) };
     // During thread teardown the stack may be gone; then there is nothing to be current in.
     let _ = STACK.try_with(|s| s.borrow_mut().0.push(entry));
+}
+
+/// Runs `f` with `spans` current on this thread (around each poll of a future, for one).
+#[inline]
+pub(crate) fn with_entered<R>(spans: &[SpanRef], f: impl FnOnce() -> R) -> R {
+    /// Exits the spans when `f` returns or unwinds.
+    struct Exit<'a>(&'a [SpanRef]);
+    impl Drop for Exit<'_> {
+        fn drop(&mut self) {
+            self.0.iter().rev().for_each(exit);
+        }
+    }
+    // Made first, so that even an unwinding `enter` leaves no entry behind.
+    let _exit = Exit(spans);
+    for span in spans {
+        // SAFETY: `spans` is borrowed for this call, and `_exit` removes the entries before
+        // it returns, also when `f` unwinds.
+        unsafe { enter(span) };
+    }
+    f()
 }
 
 /// Undoes the latest [`enter`] of `span`, wherever it is in the stack (guards may drop out of
 /// order).
 #[inline]
 pub(crate) fn exit(span: &SpanRef) {
-    let ptr = span.as_ptr();
     let _ = STACK.try_with(|s| {
         let stack = &mut s.borrow_mut().0;
-        if stack.last().is_some_and(|e| e.span == ptr) {
+        if stack.last().is_some_and(|e| e.is(span)) {
             stack.pop();
-        } else if let Some(i) = stack.iter().rposition(|e| e.span == ptr) {
+        } else if let Some(i) = stack.iter().rposition(|e| e.is(span)) {
             // The spans above may borrow from this entry's span or from those beneath it,
-            // and can now outlive them (see `LocalParent`).
+            // and can now outlive them (see `span::link`).
             stack[i + 1..].iter().for_each(Entry::promote);
             stack.remove(i);
         }
@@ -94,22 +92,21 @@ pub(crate) fn current(tracer: &TracerInner) -> Option<SpanRef> {
 }
 
 /// The current span of `tracer` on this thread, for a child that will be entered above it
-/// and may borrow it (see `LocalParent`).
+/// and may borrow it (see `span::link`).
 pub(crate) fn current_borrowed(tracer: &TracerInner) -> Option<NonNull<SpanInner>> {
-    find(tracer, |e| NonNull::new(e.span.cast_mut())).flatten()
+    find(tracer, Entry::borrowable)
 }
 
 /// `f` of the nearest entry of `tracer`.
 #[inline]
 fn find<R>(tracer: &TracerInner, f: impl FnOnce(&Entry) -> R) -> Option<R> {
-    let wanted: *const TracerInner = tracer;
     STACK
         .try_with(|s| {
             s.borrow()
                 .0
                 .iter()
                 .rev()
-                .find(|e| e.tracer == wanted)
+                .find(|e| e.belongs_to(tracer))
                 .map(f)
         })
         .ok()
@@ -119,34 +116,9 @@ fn find<R>(tracer: &TracerInner, f: impl FnOnce(&Entry) -> R) -> Option<R> {
 /// The tracer of the innermost entered span on this thread, whichever tracer that is.
 pub(crate) fn innermost_tracer() -> Option<Arc<TracerInner>> {
     STACK
-        .try_with(|s| {
-            let stack = &s.borrow().0;
-            let entry = stack.last()?;
-            // SAFETY: the entry's owner keeps the span (and so its tracer) alive.
-            Some(unsafe { (*entry.span).tracer_arc() })
-        })
+        .try_with(|s| s.borrow().0.last().map(Entry::tracer_arc))
         .ok()
         .flatten()
-}
-
-/// Keeps spans entered for its own lifetime (around each poll).
-pub(crate) struct Entered<'a>(&'a [SpanRef]);
-
-impl<'a> Entered<'a> {
-    pub(crate) fn new(span: &'a SpanRef) -> Self {
-        Entered::all(std::slice::from_ref(span))
-    }
-
-    fn all(spans: &'a [SpanRef]) -> Self {
-        spans.iter().for_each(enter);
-        Entered(spans)
-    }
-}
-
-impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        self.0.iter().rev().for_each(exit);
-    }
 }
 
 /// The current span of every tracer, captured to be made current somewhere else: another
@@ -174,7 +146,7 @@ impl Context {
         let _ = STACK.try_with(|s| {
             let stack = &s.borrow().0;
             for (i, e) in stack.iter().enumerate() {
-                let shadowed = stack[i + 1..].iter().any(|later| later.tracer == e.tracer);
+                let shadowed = stack[i + 1..].iter().any(|later| later.same_tracer(e));
                 if !shadowed {
                     spans.push(e.counted());
                 }
@@ -190,10 +162,14 @@ impl Context {
 
     /// Makes these spans current on this thread until the guard drops.
     pub fn attach(self) -> ContextGuard {
-        self.spans.iter().for_each(enter);
+        for span in &self.spans {
+            // SAFETY: the guard holds the references until its `Drop` removes the entries
+            // first; a forgotten guard leaks them.
+            unsafe { enter(span) };
+        }
         ContextGuard {
             spans: self.spans,
-            _not_send: PhantomData,
+            _thread_bound: ThreadBound::new(),
         }
     }
 
@@ -218,9 +194,10 @@ impl std::fmt::Debug for Context {
 }
 
 /// Keeps a [`Context`] attached; from [`Context::attach`]. `!Send`, like a span guard.
+#[must_use = "a context guard detaches its spans when dropped: bind it (`let _attached = ...`)"]
 pub struct ContextGuard {
     spans: Vec<SpanRef>,
-    _not_send: PhantomData<*const ()>,
+    _thread_bound: ThreadBound<ContextGuard>,
 }
 
 impl Drop for ContextGuard {
@@ -272,6 +249,7 @@ impl<F: Future> FutureExt for F {}
 
 pin_project_lite::pin_project! {
     /// A future polled with a captured [`Context`]; from [`FutureExt`].
+    #[must_use = "futures do nothing unless polled or awaited"]
     pub struct WithContext<F> {
         spans: Vec<SpanRef>,
         #[pin]
@@ -284,7 +262,28 @@ impl<F: Future> Future for WithContext<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = Entered::all(this.spans);
-        this.inner.poll(cx)
+        with_entered(this.spans, || this.inner.poll(cx))
     }
 }
+
+/// Makes the guards that keep spans current on a thread `!Send` (and `!Sync`), with an error
+/// that names the guard and says what to do instead, rather than one about `*const ()`.
+pub(crate) struct ThreadBound<G>(PhantomData<(G, *const ())>);
+
+impl<G> ThreadBound<G> {
+    pub(crate) const fn new() -> Self {
+        ThreadBound(PhantomData)
+    }
+}
+
+/// Implemented by no type, so `ThreadBound<G>` is never `Send`; it exists for its message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to another thread or held across an `.await` in a `Send` future",
+    note = "a `{Self}` keeps spans current on the thread that made it; in async code, wrap the \
+            future instead: `tracer.span(..).instrument(future)`, or `#[traced]` on the async fn"
+)]
+pub(crate) trait MayLeaveItsThread {}
+
+// SAFETY: `ThreadBound` has no data and no API; this impl applies to no type (nothing
+// implements `MayLeaveItsThread`), so it only replaces the compiler's message.
+unsafe impl<G: MayLeaveItsThread> Send for ThreadBound<G> {}

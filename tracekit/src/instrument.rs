@@ -1,12 +1,11 @@
 //! [`Instrumented`]: a future, stream or iterator that owns a span.
 
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::context::Entered;
+use crate::context::with_entered;
 use crate::span::{finish, SpanRef};
 use crate::Span;
 
@@ -30,33 +29,49 @@ impl<T, C: FnOnce(&Span, &T)> OnOutput<T> for C {
     }
 }
 
-/// A future, stream or iterator that carries a span: the span is current whenever it is
-/// polled (or `next` is called), on whichever thread, and ends when it completes (the
-/// future's output, the stream's or iterator's last item). From
-/// [`SpanBuilder::instrument`](crate::SpanBuilder::instrument),
-/// [`instrument_iter`](crate::SpanBuilder::instrument_iter) and, with the `stream` feature,
-#[cfg_attr(
-    feature = "stream",
-    doc = "[`instrument_stream`](crate::SpanBuilder::instrument_stream)."
-)]
-#[cfg_attr(not(feature = "stream"), doc = "`instrument_stream`.")]
-///
-/// If it panics, the span ends with status `Error` and the panic message (the panic then
-/// continues); if it is dropped before completing, the span ends with the attribute
-/// `cancelled = true`, after the spans of anything the inner value still held. It is `Send`
-/// whenever the wrapped value is.
-pub struct Instrumented<T, C = ()> {
-    // Structurally pinned (for futures and streams): never moved out; dropped in place in
-    // `Drop`, inside the span, so spans of half-finished children end before this one.
-    inner: ManuallyDrop<T>,
-    span: Option<SpanRef>,
-    on_output: Option<C>,
+pin_project_lite::pin_project! {
+    /// A future, stream or iterator that carries a span: the span is current whenever it is
+    /// polled (or `next` is called), on whichever thread, and ends when it completes (the
+    /// future's output, the stream's or iterator's last item). From
+    /// [`SpanBuilder::instrument`](crate::SpanBuilder::instrument),
+    /// [`instrument_iter`](crate::SpanBuilder::instrument_iter) and, with the `stream`
+    /// feature, `instrument_stream`.
+    ///
+    /// If it panics, the span ends with status `Error` and the panic message (the panic then
+    /// continues); if it is dropped before completing, the span ends with the attribute
+    /// `cancelled = true`, after the spans of anything the inner value still held. It is
+    /// `Send` whenever the wrapped value is.
+    #[must_use = "an instrumented future or stream does nothing unless polled, and an \
+                  iterator unless iterated; dropped now, its span ends as `cancelled`"]
+    pub struct Instrumented<T, C = ()> {
+        // `None` only once dropped: `PinnedDrop` drops the value in place, inside the span,
+        // so the spans of half-finished children end before this one.
+        #[pin]
+        inner: Option<T>,
+        span: Option<SpanRef>,
+        on_output: Option<C>,
+    }
+
+    impl<T, C> PinnedDrop for Instrumented<T, C> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let span = this.span.take();
+            match &span {
+                Some(open) => with_entered(std::slice::from_ref(open), || this.inner.set(None)),
+                None => this.inner.set(None),
+            }
+            if let Some(span) = span {
+                span.record_cancelled();
+                finish(span);
+            }
+        }
+    }
 }
 
 impl<T, C> Instrumented<T, C> {
     pub(crate) fn new(span: Option<SpanRef>, inner: T, on_output: C) -> Self {
         Instrumented {
-            inner: ManuallyDrop::new(inner),
+            inner: Some(inner),
             span,
             on_output: Some(on_output),
         }
@@ -65,20 +80,19 @@ impl<T, C> Instrumented<T, C> {
     /// Runs one step of the inner value with the span current. `done` says whether the step
     /// completed it; then `on_done` runs and the span ends. A panic is recorded, ends the span
     /// and continues.
-    fn step<R>(
-        inner: &mut T,
+    fn step<I, R>(
+        inner: I,
         span: &mut Option<SpanRef>,
-        f: impl FnOnce(&mut T) -> R,
+        f: impl FnOnce(I) -> R,
         done: impl FnOnce(&R) -> bool,
         on_done: impl FnOnce(&Span, &R),
     ) -> R {
         let Some(open) = span.as_ref() else {
             return f(inner);
         };
-        let stepped = {
-            let _entered = Entered::new(open);
+        let stepped = with_entered(std::slice::from_ref(open), || {
             catch_unwind(AssertUnwindSafe(|| f(inner)))
-        };
+        });
         match stepped {
             Ok(result) => {
                 if done(&result) {
@@ -101,18 +115,24 @@ impl<T, C> Instrumented<T, C> {
     }
 }
 
+/// The inner value: present until the wrapper is dropped, and nothing is polled after that.
+fn present<T>(inner: Option<T>) -> T {
+    match inner {
+        Some(inner) => inner,
+        None => unreachable!("an Instrumented value is used only before it is dropped"),
+    }
+}
+
 impl<F: Future, C: OnOutput<F::Output>> Future for Instrumented<F, C> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `inner` is never moved out of `self` (see the field comment), so pinning
-        // projects to it; `span` and `on_output` are not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        let on_output = &mut this.on_output;
+        let this = self.project();
+        let on_output = this.on_output;
         Self::step(
-            &mut this.inner,
-            &mut this.span,
-            |inner| unsafe { Pin::new_unchecked(inner) }.poll(cx),
+            present(this.inner.as_pin_mut()),
+            this.span,
+            |inner| inner.poll(cx),
             Poll::is_ready,
             |span, polled| {
                 if let (Poll::Ready(output), Some(hook)) = (polled, on_output.take()) {
@@ -128,19 +148,18 @@ impl<S: futures_core::Stream> futures_core::Stream for Instrumented<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        // SAFETY: as in `Future::poll`.
-        let this = unsafe { self.get_unchecked_mut() };
+        let this = self.project();
         Self::step(
-            &mut this.inner,
-            &mut this.span,
-            |inner| unsafe { Pin::new_unchecked(inner) }.poll_next(cx),
+            present(this.inner.as_pin_mut()),
+            this.span,
+            |inner| inner.poll_next(cx),
             |polled| matches!(polled, Poll::Ready(None)),
             |_, _| {},
         )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        self.inner.as_ref().map_or((0, Some(0)), S::size_hint)
     }
 }
 
@@ -149,31 +168,16 @@ impl<I: Iterator> Iterator for Instrumented<I> {
 
     fn next(&mut self) -> Option<I::Item> {
         Self::step(
-            &mut self.inner,
+            present(self.inner.as_mut()),
             &mut self.span,
-            |inner| inner.next(),
+            I::next,
             Option::is_none,
             |_, _| {},
         )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-}
-
-impl<T, C> Drop for Instrumented<T, C> {
-    fn drop(&mut self) {
-        let span = self.span.take();
-        {
-            let _entered = span.as_ref().map(Entered::new);
-            // SAFETY: dropped exactly once, here, in place; never used afterwards.
-            unsafe { ManuallyDrop::drop(&mut self.inner) };
-        }
-        if let Some(span) = span {
-            span.record_cancelled();
-            finish(span);
-        }
+        self.inner.as_ref().map_or((0, Some(0)), I::size_hint)
     }
 }
 

@@ -1,4 +1,25 @@
-//! Support for the code `#[traced]` generates. Not a public API: it changes without notice.
+//! Support for the code `#[traced]` generates. Not a public API: it changes without notice,
+//! which is why tracekit depends on tracekit-macros with an exact version.
+//!
+//! The macro decides the shape of the traced function once (tracekit-macros' `Shape`) and
+//! calls the one entry point below that serves it:
+//!
+//! | shape | entry point | the span |
+//! |---|---|---|
+//! | sync | [`sync`] | built before the body, current for the call |
+//! | sync `&self` method | [`sync_borrowing_self`] | borrows the tracer from `self`; built as it is entered |
+//! | `async fn` | [`async_fn`] | covers the future |
+//! | `async fn` on `&self` | [`async_fn_borrowing_self`] | as above, borrowing the tracer from `self` |
+//! | `#[async_trait]` method | [`boxed_async`] | covers the boxed future |
+//! | `#[async_trait]` on `&self` | [`boxed_async_borrowing_self`] | as above, borrowing the tracer from `self` |
+//! | returns `!` | [`never`] | current until the function diverges |
+//! | `stream` on `impl Iterator` | [`iter`] | moves into the returned iterator |
+//! | `stream` on `impl Stream` | [`stream`] | moves into the returned stream |
+//!
+//! Every shape describes its span the same way: [`tracer`] (any [`AsTracer`]), then, only if
+//! [`enabled`], [`builder`] with the attributes; shapes whose body may move or mutably borrow
+//! `self` turn that into a [`Pending`] span first ([`pending`]), ending the borrow of the
+//! tracer, while the `_borrowing_self` shapes take the builder itself.
 #![allow(missing_docs, unreachable_pub)]
 
 use std::any::Any;
@@ -11,96 +32,21 @@ use std::task::{Context as TaskContext, Poll};
 pub use serde::Serialize;
 
 use crate::instrument::Instrumented;
-use crate::span::{Lifetime, SpanRef};
+use crate::span::SpanRef;
 use crate::{
     AsTracer, Key, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus, Tracer, Value,
 };
 
-/// A span that is built but not yet current. Building it ends the borrow of the tracer, so
-/// the body can take `self` by value or mutably. Its links are counted (it is built as
-/// `Lifetime::Shared`), so it may wait, be sent, or be wrapped in a future.
-pub struct Pending(Option<SpanRef>);
-
-impl Pending {
-    #[inline(always)]
-    pub fn is_recording(&self) -> bool {
-        self.0.is_some()
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A span (or what will make or hold it) of a `&self` method: it borrows the tracer
-    /// from `self` for `'t` instead of holding a lease on it (see
-    /// `SpanBuilder::borrowing_tracer`). `'t` ties everything that holds the span unpromoted
-    /// to that borrow: the call (`call_in`) or the method's future (`instrument_in`).
-    pub struct Scoped<'t, T> {
-        #[pin]
-        inner: T,
-        _tracer: PhantomData<&'t Tracer>,
-    }
-}
-
-impl<T> Scoped<'_, T> {
-    fn new(inner: T) -> Self {
-        Scoped {
-            inner,
-            _tracer: PhantomData,
-        }
-    }
-}
-
-impl Scoped<'_, Pending> {
-    #[inline(always)]
-    pub fn is_recording(&self) -> bool {
-        self.inner.is_recording()
-    }
-}
-
-impl<'t> Scoped<'t, Option<SpanBuilder<'t>>> {
-    #[inline(always)]
-    pub fn is_recording(&self) -> bool {
-        self.inner.is_some()
-    }
-}
-
-impl<F: Future> Future for Scoped<'_, F> {
-    type Output = F::Output;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        self.project().inner.poll(cx)
-    }
-}
-
-#[inline]
-pub fn begin(builder: Option<SpanBuilder<'_>>) -> Pending {
-    Pending(builder.and_then(|b| b.build(Lifetime::Shared)))
-}
-
-/// `begin` for a `&self` method's future (see `Scoped`).
-#[inline]
-pub fn begin_in(builder: Option<SpanBuilder<'_>>) -> Scoped<'_, Pending> {
-    Scoped::new(Pending(
-        builder.and_then(|b| b.borrowing_tracer().build(Lifetime::Shared)),
-    ))
-}
-
-/// For a sync `&self` method: the span is built by `call_in`, as it is entered, so it can
-/// borrow its parent (see `LocalParent`) with nothing in between.
-#[inline(always)]
-pub fn defer_in(builder: Option<SpanBuilder<'_>>) -> Scoped<'_, Option<SpanBuilder<'_>>> {
-    Scoped::new(builder.map(SpanBuilder::borrowing_tracer))
-}
-
-/// Gives a closure the `FnOnce` kind (so its body may return borrows of what it captured).
-#[inline(always)]
-pub fn once<R, F: FnOnce() -> R>(body: F) -> F {
-    body
-}
+// The span's description, shared by every shape.
 
 #[inline]
 pub fn tracer<T: AsTracer + ?Sized>(tracer: &T) -> &Tracer {
     tracer.as_tracer()
+}
+
+#[inline(always)]
+pub fn enabled(tracer: &Tracer) -> bool {
+    tracer.is_enabled()
 }
 
 #[inline]
@@ -111,11 +57,6 @@ pub fn builder<'a>(
     scope: &'static Scope,
 ) -> SpanBuilder<'a> {
     tracer.span(name).kind(kind).static_scope(scope)
-}
-
-#[inline(always)]
-pub fn enabled(tracer: &Tracer) -> bool {
-    tracer.is_enabled()
 }
 
 /// The instrumenting crate, from its `CARGO_PKG_*` (when built by cargo).
@@ -133,28 +74,83 @@ pub const fn scope(name: Option<&'static str>, version: Option<&'static str>) ->
     }
 }
 
+/// A span that is started but not yet current (`None` when the tracer records nothing). It
+/// no longer borrows the tracer, so the body may take `self` by value or mutably; its links
+/// are counted, so it may wait, be sent, or go into a future.
+pub struct Pending(Option<SpanRef>);
+
 #[inline]
-pub fn start(pending: Pending) -> SpanGuard {
-    SpanGuard::enter(pending.0)
+pub fn pending(builder: Option<SpanBuilder<'_>>) -> Pending {
+    Pending(builder.and_then(SpanBuilder::start_shared))
 }
+
+pin_project_lite::pin_project! {
+    /// A value holding a span that borrows its tracer from `self` for `'t` instead of holding
+    /// a lease on it (see `SpanBuilder::borrowing_tracer`): `'t` ties the span, while it is
+    /// unpromoted, to that borrow. Its field is private, so the span cannot be taken out.
+    pub struct BorrowsTracer<'t, T> {
+        #[pin]
+        inner: T,
+        _tracer: PhantomData<&'t Tracer>,
+    }
+}
+
+impl<T> BorrowsTracer<'_, T> {
+    fn new(inner: T) -> Self {
+        BorrowsTracer {
+            inner,
+            _tracer: PhantomData,
+        }
+    }
+}
+
+impl<F: Future> Future for BorrowsTracer<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        self.project().inner.poll(cx)
+    }
+}
+
+/// Starts `builder`'s span borrowing its tracer, held by `BorrowsTracer<'t, _>`.
+#[inline]
+fn start_borrowing_tracer<'t, T>(
+    builder: SpanBuilder<'t>,
+    hold: impl FnOnce(Option<SpanRef>) -> T,
+) -> BorrowsTracer<'t, T> {
+    // SAFETY: the span goes straight into a `BorrowsTracer<'t, _>`, which cannot outlive the
+    // builder's borrow `'t` of the tracer and never gives the span out unpromoted.
+    let span = unsafe { builder.borrowing_tracer() }.start_shared();
+    BorrowsTracer::new(hold(span))
+}
+
+// Sync functions.
 
 /// Runs a sync function's body inside its span: records the outcome, or a panic (then resumes
-/// it).
+/// it). With no span, calls the body as it is.
 #[inline(always)]
-pub fn call<R>(pending: Pending, body: impl FnOnce() -> R, record: impl FnOnce(&Span, &R)) -> R {
-    run(SpanGuard::enter(pending.0), body, record)
+pub fn sync<R>(span: Pending, body: impl FnOnce() -> R, record: impl FnOnce(&Span, &R)) -> R {
+    match span.0 {
+        None => body(),
+        span => run(SpanGuard::enter(span), body, record),
+    }
 }
 
-/// `call` for a `&self` method: the span starts here and ends before the call returns,
-/// within `'t`.
+/// `sync` for a `&self` method: the span borrows the tracer from `self`, starts here and ends
+/// before the call returns, within `'t`; built as it is entered, it can borrow its parent.
 #[inline(always)]
-pub fn call_in<'t, R>(
-    builder: Scoped<'t, Option<SpanBuilder<'t>>>,
+pub fn sync_borrowing_self<'t, R>(
+    builder: Option<SpanBuilder<'t>>,
     body: impl FnOnce() -> R,
     record: impl FnOnce(&Span, &R),
 ) -> R {
-    let span = builder.inner.and_then(|b| b.build(Lifetime::Guard));
-    run(SpanGuard::enter(span), body, record)
+    match builder {
+        None => body(),
+        // SAFETY: the guard is dropped before this call returns, within `'t`; what may
+        // escape it (handles, children that are futures) promotes the span first.
+        Some(builder) => run(unsafe { builder.borrowing_tracer() }.start(), body, record),
+    }
 }
 
 #[inline(always)]
@@ -172,60 +168,126 @@ fn run<R>(guard: SpanGuard, body: impl FnOnce() -> R, record: impl FnOnce(&Span,
     }
 }
 
-/// `T` is named first so generated code can write `instrument::<R, _, _>`: the async block
-/// then knows its output type before its body is checked (`?` needs it).
+/// The span of a function that returns `!`: current until the function diverges.
 #[inline]
-pub fn instrument<T, F, C>(pending: Pending, future: F, on_output: C) -> Instrumented<F, C>
-where
-    F: Future<Output = T>,
-    C: FnOnce(&Span, &T),
-{
-    Instrumented::new(pending.0, future, on_output)
+pub fn never(span: Pending) -> SpanGuard {
+    SpanGuard::enter(span.0)
 }
 
-/// `instrument` for a `&self` method: the span ends when the future completes or is dropped,
-/// within `'t`.
-#[inline]
-pub fn instrument_in<T, F, C>(
-    pending: Scoped<'_, Pending>,
-    future: F,
-    on_output: C,
-) -> Scoped<'_, Instrumented<F, C>>
-where
-    F: Future<Output = T>,
-    C: FnOnce(&Span, &T),
-{
-    Scoped::new(instrument(pending.inner, future, on_output))
-}
+// Async functions.
 
-/// Takes a started span off the current context without ending it (`#[traced(stream)]`), to
-/// be kept by the value the function returns.
-#[inline]
-pub fn detach(guard: SpanGuard) -> Pending {
-    let span = guard.detach();
-    if let Some(span) = &span {
-        span.promote();
+pin_project_lite::pin_project! {
+    /// An `async fn`'s body: as it is when nothing records, else wrapped with its span.
+    #[project = MaybeTracedProj]
+    pub enum MaybeTraced<F, I> {
+        Untraced { #[pin] future: F },
+        Traced { #[pin] future: I },
     }
-    Pending(span)
 }
 
-/// The span of `#[traced(stream)]` on an iterator.
+impl<F: Future, I: Future<Output = F::Output>> Future for MaybeTraced<F, I> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        match self.project() {
+            MaybeTracedProj::Untraced { future } => future.poll(cx),
+            MaybeTracedProj::Traced { future } => future.poll(cx),
+        }
+    }
+}
+
+/// An `async fn`'s body in its span, which ends when the future completes (recording the
+/// outcome) or is dropped. `T` is named first so generated code can write
+/// `async_fn::<R, _, _>`: the async block then knows its output type before its body is
+/// checked (`?` needs it).
 #[inline]
-pub fn iter<I: Iterator>(pending: Pending, iter: I) -> Instrumented<I> {
-    Instrumented::new(pending.0, iter, ())
+pub fn async_fn<T, F, C>(span: Pending, future: F, record: C) -> MaybeTraced<F, Instrumented<F, C>>
+where
+    F: Future<Output = T>,
+    C: FnOnce(&Span, &T),
+{
+    match span.0 {
+        None => MaybeTraced::Untraced { future },
+        span => MaybeTraced::Traced {
+            future: Instrumented::new(span, future, record),
+        },
+    }
 }
 
-/// The span of `#[traced(stream)]` on a stream.
+/// `async_fn` for a `&self` method: the span borrows the tracer from `self`, and ends when the
+/// future completes or is dropped, within `'t`.
+#[inline]
+pub fn async_fn_borrowing_self<'t, T, F, C>(
+    builder: Option<SpanBuilder<'t>>,
+    future: F,
+    record: C,
+) -> MaybeTraced<F, BorrowsTracer<'t, Instrumented<F, C>>>
+where
+    F: Future<Output = T>,
+    C: FnOnce(&Span, &T),
+{
+    match builder {
+        None => MaybeTraced::Untraced { future },
+        Some(builder) => MaybeTraced::Traced {
+            future: start_borrowing_tracer(builder, |span| Instrumented::new(span, future, record)),
+        },
+    }
+}
+
+/// The future an `#[async_trait]` method boxes, in its span (one type whether or not the
+/// tracer records, as the box needs).
+#[inline]
+pub fn boxed_async<T, F, C>(span: Pending, future: F, record: C) -> Instrumented<F, C>
+where
+    F: Future<Output = T>,
+    C: FnOnce(&Span, &T),
+{
+    Instrumented::new(span.0, future, record)
+}
+
+/// `boxed_async` for a `&self` method, borrowing the tracer from `self` for `'t`.
+#[inline]
+pub fn boxed_async_borrowing_self<'t, T, F, C>(
+    builder: Option<SpanBuilder<'t>>,
+    future: F,
+    record: C,
+) -> BorrowsTracer<'t, Instrumented<F, C>>
+where
+    F: Future<Output = T>,
+    C: FnOnce(&Span, &T),
+{
+    match builder {
+        None => BorrowsTracer::new(Instrumented::new(None, future, record)),
+        Some(builder) => {
+            start_borrowing_tracer(builder, |span| Instrumented::new(span, future, record))
+        }
+    }
+}
+
+// `#[traced(stream)]`.
+
+/// Runs the body inside the span, then hands the span to the iterator it returns.
+#[inline]
+pub fn iter<I: Iterator>(span: Pending, body: impl FnOnce() -> I) -> Instrumented<I> {
+    let guard = SpanGuard::enter(span.0);
+    let iter = body();
+    Instrumented::new(guard.detach(), iter, ())
+}
+
+/// Runs the body inside the span, then hands the span to the stream it returns.
 #[cfg(feature = "stream")]
 #[inline]
-pub fn stream<S: futures_core::Stream>(pending: Pending, stream: S) -> Instrumented<S> {
-    Instrumented::new(pending.0, stream, ())
+pub fn stream<S: futures_core::Stream>(span: Pending, body: impl FnOnce() -> S) -> Instrumented<S> {
+    let guard = SpanGuard::enter(span.0);
+    let stream = body();
+    Instrumented::new(guard.detach(), stream, ())
 }
 
 /// Without the `stream` feature a stream cannot be wrapped; say how to fix it.
 #[cfg(not(feature = "stream"))]
-pub fn stream<S: StreamFeatureNeeded>(_: Pending, stream: S) -> S {
-    stream
+pub fn stream<S: StreamFeatureNeeded>(_: Pending, body: impl FnOnce() -> S) -> S {
+    body()
 }
 
 #[cfg(not(feature = "stream"))]
@@ -235,11 +297,7 @@ pub fn stream<S: StreamFeatureNeeded>(_: Pending, stream: S) -> S {
 )]
 pub trait StreamFeatureNeeded {}
 
-/// Names a future's output type before its body is checked (`?` needs it).
-#[inline(always)]
-pub fn typed_future<T, F: Future<Output = T>>(future: F) -> F {
-    future
-}
+// Recording the outcome.
 
 pub fn record_panic(span: &Span, payload: &(dyn Any + Send)) {
     if let Some(inner) = &span.inner {

@@ -41,24 +41,60 @@ pub struct ParseTimestampError {
     reason: String,
 }
 
-/// The counter, and one reading of it paired with the wall clock.
+/// The counter, and the wall-clock time at which it read zero.
 struct Clock {
-    counter: quanta::Clock,
-    counter_at_anchor: u64,
+    counter: Counter,
     unix_nanos_at_anchor: i64,
 }
 
 fn clock() -> &'static Clock {
     static CLOCK: OnceLock<Clock> = OnceLock::new();
-    CLOCK.get_or_init(|| {
-        let counter = quanta::Clock::new();
-        let counter_at_anchor = counter.raw();
-        Clock {
-            counter,
-            counter_at_anchor,
-            unix_nanos_at_anchor: Timestamp::from_system_time(SystemTime::now()).0,
-        }
+    CLOCK.get_or_init(|| Clock {
+        counter: Counter::start(),
+        unix_nanos_at_anchor: Timestamp::from_system_time(SystemTime::now()).0,
     })
+}
+
+/// Nanoseconds since the process's anchor, from the time-stamp counter.
+#[cfg(not(miri))]
+struct Counter {
+    ticks: quanta::Clock,
+    ticks_at_anchor: u64,
+}
+
+#[cfg(not(miri))]
+impl Counter {
+    fn start() -> Counter {
+        let ticks = quanta::Clock::new();
+        let ticks_at_anchor = ticks.raw();
+        Counter {
+            ticks,
+            ticks_at_anchor,
+        }
+    }
+
+    #[inline]
+    fn nanos_since_anchor(&self) -> u64 {
+        // Ticks to nanoseconds is an integer multiply and shift.
+        self.ticks
+            .delta_as_nanos(self.ticks_at_anchor, self.ticks.raw())
+    }
+}
+
+/// Miri cannot run `quanta`'s `cpuid` and `rdtsc`; the OS monotonic clock gives readings with
+/// the same meaning, only slower, so the code under test is otherwise the same.
+#[cfg(miri)]
+struct Counter(std::time::Instant);
+
+#[cfg(miri)]
+impl Counter {
+    fn start() -> Counter {
+        Counter(std::time::Instant::now())
+    }
+
+    fn nanos_since_anchor(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
 }
 
 impl Timestamp {
@@ -72,10 +108,7 @@ impl Timestamp {
     #[inline]
     pub fn now() -> Timestamp {
         let clock = clock();
-        // Ticks to nanoseconds is an integer multiply and shift.
-        let since = clock
-            .counter
-            .delta_as_nanos(clock.counter_at_anchor, clock.counter.raw());
+        let since = clock.counter.nanos_since_anchor();
         Timestamp(
             clock
                 .unix_nanos_at_anchor

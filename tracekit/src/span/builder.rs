@@ -4,19 +4,20 @@ use std::future::Future;
 
 use triomphe::UniqueArc;
 
-use super::inner::{LocalParent, Parent, SpanInner, SpanRef, SpanScope};
+use super::inner::{Parent, SpanInner, SpanRef, SpanScope};
+use super::link::ParentLink;
 use super::{Span, SpanGuard};
 use crate::context;
 use crate::instrument::Instrumented;
 use crate::{Key, Scope, SpanId, SpanKind, Timestamp, TraceId, Tracer, Value};
 
-/// What will hold a span being started.
+/// How a span started under the current span links to it.
 #[derive(Clone, Copy)]
-pub(crate) enum Lifetime {
-    /// A [`SpanGuard`], entered on this thread as soon as the span starts.
-    Guard,
-    /// Anything that can be sent or kept: the span's links are counted.
-    Shared,
+enum LinkToCurrent {
+    /// A counted reference: the span may be kept or sent anywhere.
+    Counted,
+    /// A borrow (see `link`): only for a span entered at once and held by a guard.
+    Borrowed,
 }
 
 enum ParentChoice {
@@ -41,13 +42,14 @@ enum ParentChoice {
 /// let spans = tracer.get_traces(&Default::default()).unwrap();
 /// assert_eq!(spans[0].span_kind, SpanKind::Client);
 /// ```
-#[must_use = "a span builder does nothing until `.start()` or `.instrument(..)`"]
+#[must_use = "a span builder does nothing until `.start()` or `.instrument(..)`: dropped now, \
+              its span is never recorded"]
 pub struct SpanBuilder<'a> {
     /// The span being configured (`None` for a no-op tracer). Nothing else holds it yet, so
     /// the builder writes into it without locking, and moving the builder copies a pointer.
     span: Option<UniqueArc<SpanInner>>,
     parent: ParentChoice,
-    /// Keeps the tracer alive while the span is built (see `TracerRef`).
+    /// The span's tracer (see `link::TracerLink` for what keeps it alive once started).
     tracer: &'a Tracer,
     /// Whether the caller keeps `tracer` borrowed for as long as the span is reachable
     /// without being promoted (see `borrowing_tracer`).
@@ -58,10 +60,7 @@ impl<'a> SpanBuilder<'a> {
     #[inline]
     pub(crate) fn new(tracer: &'a Tracer, name: Key) -> Self {
         SpanBuilder {
-            span: tracer
-                .inner
-                .as_ref()
-                .map(|tracer| SpanInner::allocate(tracer, name)),
+            span: tracer.inner.as_ref().map(|_| SpanInner::allocate(name)),
             parent: ParentChoice::Current,
             tracer,
             borrows_tracer: false,
@@ -144,11 +143,16 @@ impl<'a> SpanBuilder<'a> {
     }
 
     /// The span will not hold a lease on its tracer while the caller's borrow of the
-    /// [`Tracer`] (this builder's lifetime) keeps it alive: for code that ties the span's
-    /// unpromoted life to that borrow, as `#[traced]` on a `&self` method does (see
-    /// `__private::Scoped`). Saves two locked instructions per root span.
+    /// [`Tracer`] (this builder's lifetime `'a`) keeps it alive, as `#[traced]` on a `&self`
+    /// method does (see `__private::BorrowsTracer`). Saves two locked instructions per root
+    /// span.
+    ///
+    /// # Safety
+    ///
+    /// Until the span is promoted or has ended, the caller keeps it reachable only through
+    /// values that cannot outlive `'a` (see `link::TracerLink::set_borrowed_from_caller`).
     #[inline(always)]
-    pub(crate) fn borrowing_tracer(mut self) -> Self {
+    pub(crate) unsafe fn borrowing_tracer(mut self) -> Self {
         self.borrows_tracer = true;
         self
     }
@@ -164,7 +168,19 @@ impl<'a> SpanBuilder<'a> {
     /// Starts the span and makes it current on this thread until the guard drops.
     #[inline]
     pub fn start(self) -> SpanGuard {
-        SpanGuard::enter(self.build(Lifetime::Guard))
+        // SAFETY: the span is entered on the next line, above its parent's entry, and only
+        // the guard holds it.
+        let span = unsafe { self.build(LinkToCurrent::Borrowed) };
+        SpanGuard::enter(span)
+    }
+
+    /// Starts the span to be held by something other than a guard (a future, stream,
+    /// iterator or a span waiting to be entered): its links are counted, so it may be kept,
+    /// sent or entered later.
+    #[inline]
+    pub(crate) fn start_shared(self) -> Option<SpanRef> {
+        // SAFETY: `Counted` links have no requirement.
+        unsafe { self.build(LinkToCurrent::Counted) }
     }
 
     /// Starts the span now and returns `future` wrapped so the span is current whenever it
@@ -187,7 +203,7 @@ impl<'a> SpanBuilder<'a> {
     /// # });
     /// ```
     pub fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
-        Instrumented::new(self.build(Lifetime::Shared), future, ())
+        Instrumented::new(self.start_shared(), future, ())
     }
 
     /// Starts the span now and returns `iter` wrapped so the span is current during each
@@ -202,7 +218,7 @@ impl<'a> SpanBuilder<'a> {
     /// assert_eq!(tracer.get_traces(&Default::default()).unwrap().len(), 1);
     /// ```
     pub fn instrument_iter<I: IntoIterator>(self, iter: I) -> Instrumented<I::IntoIter> {
-        Instrumented::new(self.build(Lifetime::Shared), iter.into_iter(), ())
+        Instrumented::new(self.start_shared(), iter.into_iter(), ())
     }
 
     /// Starts the span now and returns `stream` wrapped so the span is current during each
@@ -239,25 +255,34 @@ impl<'a> SpanBuilder<'a> {
     /// ```
     #[cfg(feature = "stream")]
     pub fn instrument_stream<S: futures_core::Stream>(self, stream: S) -> Instrumented<S> {
-        Instrumented::new(self.build(Lifetime::Shared), stream, ())
+        Instrumented::new(self.start_shared(), stream, ())
     }
 
-    /// Starts the span. A span for a guard borrows its parent from the context (see
-    /// `LocalParent`); the caller enters it before anything else runs on this thread.
-    pub(crate) fn build(self, lifetime: Lifetime) -> Option<SpanRef> {
+    /// Starts the span: resolves its parent, links it to its tracer, reads the clock.
+    ///
+    /// # Safety
+    ///
+    /// With [`LinkToCurrent::Borrowed`], the caller enters the returned span at once and holds
+    /// it only in a guard (see `ParentLink::borrowed`): [`start`](Self::start) does.
+    #[inline]
+    unsafe fn build(self, link: LinkToCurrent) -> Option<SpanRef> {
         let mut span = self.span?;
+        let tracer = self.tracer.inner.as_ref()?;
         let header = &mut span.header;
+        header.snapshots = tracer.sink.snapshot_enabled();
         let parent = match self.parent {
-            ParentChoice::Current => match lifetime {
-                // SAFETY: the span is entered next, above its parent's entry.
-                Lifetime::Guard => context::current_borrowed(&header.tracer)
-                    .map(|p| Parent::Local(unsafe { LocalParent::borrowed(p) })),
-                Lifetime::Shared => {
-                    context::current(&header.tracer).map(|p| Parent::Local(LocalParent::counted(p)))
+            ParentChoice::Current => match link {
+                LinkToCurrent::Borrowed => context::current_borrowed(tracer).map(|p| {
+                    // SAFETY: `p` is from the context stack, and our caller enters the span
+                    // at once and holds it only in a guard (this function's contract).
+                    Parent::Local(unsafe { ParentLink::borrowed(p) })
+                }),
+                LinkToCurrent::Counted => {
+                    context::current(tracer).map(|p| Parent::Local(ParentLink::counted(p)))
                 }
             },
             ParentChoice::Root | ParentChoice::Span(None) => None,
-            ParentChoice::Span(Some(p)) => Some(Parent::Local(LocalParent::counted(p))),
+            ParentChoice::Span(Some(p)) => Some(Parent::Local(ParentLink::counted(p))),
             ParentChoice::Remote(trace_id, id) => {
                 header.trace_id = trace_id;
                 Some(Parent::Remote(id))
@@ -272,18 +297,19 @@ impl<'a> SpanBuilder<'a> {
             }
             None => header.trace_id = TraceId::random(),
         }
-        let same_tracer = match &header.parent {
-            Parent::Local(p) => p.get().header.tracer.ptr == header.tracer.ptr,
-            _ => false,
-        };
-        if !same_tracer {
-            if self.borrows_tracer {
-                header.tracer.borrowed_from_caller = true;
-            } else {
-                header.tracer.owner = self.tracer.lease();
+        match &header.parent {
+            Parent::Local(p) if p.get().header.tracer.is(tracer) => {
+                // SAFETY: `header.parent` is that local parent, with this tracer.
+                unsafe { header.tracer.set_through_parent(&p.get().header.tracer) }
+            }
+            // SAFETY: `borrowing_tracer`'s caller promised it.
+            _ if self.borrows_tracer => unsafe { header.tracer.set_borrowed_from_caller(tracer) },
+            _ => {
+                if let Some(owner) = self.tracer.lease() {
+                    header.tracer.set_owned(owner);
+                }
             }
         }
-        header.snapshots = header.tracer.sink.snapshot_enabled();
         header.started_at = Timestamp::now();
         Some(span.shareable())
     }

@@ -1,18 +1,16 @@
 //! The shared state of a span and how it ends.
 
 use std::any::Any;
-use std::mem::ManuallyDrop;
-use std::ops::Deref;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use triomphe::UniqueArc;
 
+use super::link::{ParentLink, TracerLink};
 use super::pool;
 use crate::attributes::{upsert, Fields};
 use crate::finished::{FinishedSpan, Resource};
-use crate::tracer::{TracerInner, TracerOwner};
+use crate::tracer::TracerInner;
 use crate::{
     lock, Attributes, Event, Key, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId,
     Value,
@@ -33,7 +31,7 @@ pub(crate) struct SpanInner {
 
 /// The parts fixed at start.
 pub(super) struct Header {
-    pub(super) tracer: TracerRef,
+    pub(super) tracer: TracerLink,
     pub(super) name: Key,
     pub(super) kind: SpanKind,
     /// Whether the sink wanted snapshots when the span started (the reference binds this at
@@ -44,65 +42,6 @@ pub(super) struct Header {
     pub(super) parent: Parent,
     pub(super) started_at: Timestamp,
     pub(super) scope: SpanScope,
-}
-
-/// A span's tracer. Every thread tracing with a tracer shares its reference count, so a span
-/// does not count a reference when something else keeps the tracer alive:
-///
-/// * a local parent with the same tracer, which the span keeps alive (so the tracer is
-///   borrowed through it);
-/// * the code that started the span, when it holds a borrow of the [`Tracer`](crate::Tracer)
-///   for as long as the span is reachable without being promoted (`#[traced]` on a `&self`
-///   method: see `SpanBuilder::borrowing_tracer`). Promotion takes a reference then.
-///
-/// Other spans (roots and spans under another tracer's span) hold a lease.
-pub(super) struct TracerRef {
-    pub(super) ptr: NonNull<TracerInner>,
-    /// Set when a root starts: its lease.
-    pub(super) owner: Option<TracerOwner>,
-    /// Whether the span borrows the tracer from the code that started it.
-    pub(super) borrowed_from_caller: bool,
-    /// The reference such a span takes when it is promoted (on one thread at a time, but a
-    /// `OnceLock` keeps that simple to trust; promotion is rare).
-    promoted: OnceLock<Arc<TracerInner>>,
-}
-
-// SAFETY: a `TracerRef` is a shared reference to a `TracerInner` plus maybe an `Arc` of it;
-// `TracerInner` is `Send + Sync`.
-unsafe impl Send for TracerRef {}
-unsafe impl Sync for TracerRef {}
-
-impl Deref for TracerRef {
-    type Target = TracerInner;
-
-    #[inline]
-    fn deref(&self) -> &TracerInner {
-        // SAFETY: `owner` or `promoted` keeps the tracer alive, or the span's local parent
-        // does (it keeps its own tracer alive, and the span holds the parent until it is
-        // dropped), or the caller's borrow does (see `TracerRef`), or, before the span
-        // starts, the builder's `&Tracer`.
-        unsafe { self.ptr.as_ref() }
-    }
-}
-
-impl TracerRef {
-    /// Makes the span keep its tracer alive itself, if its caller's borrow did.
-    #[inline]
-    fn promote(&self) {
-        if self.borrowed_from_caller {
-            self.promoted.get_or_init(|| self.arc());
-        }
-    }
-
-    /// A new reference to the tracer.
-    fn arc(&self) -> Arc<TracerInner> {
-        let ptr = self.ptr.as_ptr().cast_const();
-        // SAFETY: `ptr` came from an `Arc` that is alive (see `Deref`).
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Arc::from_raw(ptr)
-        }
-    }
 }
 
 /// A span's instrumentation scope, without copying the usual ones.
@@ -117,7 +56,9 @@ pub(super) enum SpanScope {
 
 pub(super) enum Parent {
     Root,
-    Local(LocalParent),
+    /// A span of this process (see `link` for when the link is a borrow).
+    Local(ParentLink),
+    /// A span of another process.
     Remote(SpanId),
 }
 
@@ -134,73 +75,6 @@ impl Parent {
             Parent::Root => None,
             Parent::Local(p) => Some(p.get().header.span_id),
             Parent::Remote(id) => Some(*id),
-        }
-    }
-}
-
-/// A span's parent in this process: a counted reference, or a borrow.
-///
-/// A span started under a guard borrows its parent when the parent is current on this
-/// thread: the parent's context entry is then beneath the child's, and whoever pushed that
-/// entry keeps the parent alive until removing it. Guards usually end innermost first, and
-/// then the borrow costs nothing, where counting costs two locked instructions per span (the
-/// parent's count up, then down). Whatever could let the child outlive that entry first
-/// turns the borrow into a counted reference, on this thread ([`SpanInner::promote`]):
-///
-/// * removing a context entry that is not on top promotes the spans above it
-///   ([`context::exit`](crate::context)), as does the context stack's teardown;
-/// * a [`Span`](crate::Span) handle to the child, or a captured
-///   [`Context`](crate::Context): they can be kept or sent anywhere;
-/// * a child that is not guard-scoped (a future, stream or iterator).
-///
-/// So a borrow exists only while its span is reachable from this thread alone, and above a
-/// counted link everything is promoted.
-pub(super) struct LocalParent {
-    span: NonNull<SpanInner>,
-    /// Set once the link holds a reference. Written only on the thread that borrows (see
-    /// above); other threads see it through whatever sent them the span.
-    counted: AtomicBool,
-}
-
-// SAFETY: a counted link is a `SpanRef` (which is `Send + Sync`); a borrowed one is only
-// followed from the thread it was made on, as long as nothing sent its span elsewhere (see
-// `LocalParent`).
-unsafe impl Send for LocalParent {}
-unsafe impl Sync for LocalParent {}
-
-impl LocalParent {
-    pub(super) fn counted(span: SpanRef) -> Self {
-        LocalParent {
-            // SAFETY: `into_raw` never returns null.
-            span: unsafe { NonNull::new_unchecked(SpanRef::into_raw(span).cast_mut()) },
-            counted: AtomicBool::new(true),
-        }
-    }
-
-    /// # Safety
-    ///
-    /// `span` is current on this thread: the child that will hold this link is about to be
-    /// entered above its context entry (see `LocalParent`).
-    pub(super) unsafe fn borrowed(span: NonNull<SpanInner>) -> Self {
-        LocalParent {
-            span,
-            counted: AtomicBool::new(false),
-        }
-    }
-
-    #[inline]
-    pub(super) fn get(&self) -> &SpanInner {
-        // SAFETY: counted, or borrowed while the parent's context entry keeps it alive.
-        unsafe { self.span.as_ref() }
-    }
-}
-
-impl Drop for LocalParent {
-    #[inline]
-    fn drop(&mut self) {
-        if *self.counted.get_mut() {
-            // SAFETY: the reference `counted` made (or `promote` added).
-            drop(unsafe { SpanRef::from_raw(self.span.as_ptr()) });
         }
     }
 }
@@ -249,9 +123,10 @@ impl State {
 
 impl SpanInner {
     /// A span to configure: a finished span's allocation from this thread's pool, or a new
-    /// one.
+    /// one. Its tracer link is unset: only `SpanBuilder` holds it, and sets the link as it
+    /// starts the span.
     #[inline]
-    pub(super) fn allocate(tracer: &Arc<TracerInner>, name: Key) -> UniqueArc<SpanInner> {
+    pub(super) fn allocate(name: Key) -> UniqueArc<SpanInner> {
         let mut span = pool::take().unwrap_or_else(|| {
             // Allocated first and written in place: `UniqueArc::new` would build the span on
             // the stack and copy all of it, unused inline attribute slots included.
@@ -267,51 +142,14 @@ impl SpanInner {
         // The header is empty (new, or emptied when pooled): only what differs is written,
         // which spares dropping and rebuilding the rest.
         let header = &mut span.header;
-        header.tracer.ptr = NonNull::from(&**tracer);
         header.name = name;
         header.span_id = SpanId::random();
         span
     }
 
-    /// One more reference to the span at `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is from [`triomphe::Arc::as_ptr`] of a reference that is still alive.
-    pub(crate) unsafe fn clone_from_ptr(ptr: *const SpanInner) -> SpanRef {
-        // SAFETY: the caller guarantees the allocation is alive; `ManuallyDrop` leaves the
-        // borrowed reference's count as it was, and the clone adds one.
-        let borrowed = ManuallyDrop::new(unsafe { SpanRef::from_raw(ptr) });
-        SpanRef::clone(&borrowed)
-    }
-
-    /// Makes the span keep alive what it borrows: its links to its ancestors become counted
-    /// references (see `LocalParent`), and a tracer borrowed from the caller gets a reference
-    /// of its own (see `TracerRef`). Call it on this thread before anything could let the span
-    /// outlive its context entry or its caller, or reach another thread. Costs a load or two
-    /// when there is nothing to do.
-    #[inline]
-    pub(crate) fn promote(&self) {
-        let mut span = self;
-        loop {
-            span.header.tracer.promote();
-            let Parent::Local(parent) = &span.header.parent else {
-                return;
-            };
-            if parent.counted.load(Ordering::Relaxed) {
-                // Above a counted link, everything is promoted.
-                return;
-            }
-            // SAFETY: a borrowed parent is alive (see `LocalParent`).
-            std::mem::forget(unsafe { SpanInner::clone_from_ptr(parent.span.as_ptr()) });
-            parent.counted.store(true, Ordering::Relaxed);
-            span = parent.get();
-        }
-    }
-
     #[inline]
     pub(crate) fn tracer(&self) -> &TracerInner {
-        &self.header.tracer
+        self.header.tracer.get()
     }
 
     /// A new reference to the span's tracer.
@@ -336,7 +174,7 @@ impl SpanInner {
         let mut st = lock(&self.state);
         if st.ended {
             drop(st);
-            self.header.tracer.count_late_write();
+            self.tracer().count_late_write();
             return None;
         }
         Some(f(&mut st))
@@ -396,12 +234,7 @@ impl Header {
     /// What a pooled span holds: no references.
     const fn empty() -> Header {
         Header {
-            tracer: TracerRef {
-                ptr: NonNull::dangling(),
-                owner: None,
-                borrowed_from_caller: false,
-                promoted: OnceLock::new(),
-            },
+            tracer: TracerLink::unset(),
             name: Key::Borrowed(""),
             kind: SpanKind::Internal,
             snapshots: false,
@@ -438,11 +271,11 @@ impl Header {
             },
             events: &st.events,
             scope: match &self.scope {
-                SpanScope::Tracer => &self.tracer.scope,
+                SpanScope::Tracer => &self.tracer.get().scope,
                 SpanScope::Static(scope) => scope,
                 SpanScope::Owned(scope) => scope,
             },
-            resource: Resource::Tracer(&self.tracer),
+            resource: Resource::Tracer(self.tracer.get()),
         }
     }
 
@@ -474,6 +307,7 @@ pub(crate) fn finish(span: SpanRef) {
             Header::merge(&mut inherited, st);
             header
                 .tracer
+                .get()
                 .deliver(&header.view(&inherited, st, ended_at));
             // Nobody else can see the span: empty it for the next one on this thread.
             *header = Header::empty();
@@ -501,6 +335,7 @@ pub(crate) fn finish(span: SpanRef) {
             let header = &span.header;
             header
                 .tracer
+                .get()
                 .deliver(&header.view(&inherited, &st, ended_at));
         }
     }

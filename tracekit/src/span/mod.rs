@@ -1,18 +1,19 @@
 //! Open spans: the shared record ([`Span`]), the guard that makes one current
 //! ([`SpanGuard`]) and the builder that starts them ([`SpanBuilder`]).
 
-use std::marker::PhantomData;
 use std::ops::Deref;
 
-use crate::{context, lock, Event, Key, SpanId, SpanStatus, Timestamp, Trace, TraceId, Value};
+use crate::context::{self, ThreadBound};
+use crate::{lock, Event, Key, SpanId, SpanStatus, Timestamp, Trace, TraceId, Value};
 
 mod builder;
 mod inner;
+mod link;
 mod pool;
 
-pub(crate) use builder::Lifetime;
 pub use builder::SpanBuilder;
 pub(crate) use inner::{finish, panic_message, SpanInner, SpanRef};
+pub(crate) use link::Entry;
 
 /// A handle to an open span (or a no-op handle): add attributes, events and a status from
 /// anywhere. Cheap to clone, `Send + Sync`; it does not end the span when dropped.
@@ -120,7 +121,7 @@ impl Span {
     pub fn emit_snapshot(&self) -> &Self {
         if let Some(s) = &self.inner {
             if let Some(snapshot) = s.header.snapshots.then(|| s.snapshot()).flatten() {
-                s.header.tracer.deliver_snapshot(&snapshot);
+                s.tracer().deliver_snapshot(&snapshot);
             }
         }
         self
@@ -196,12 +197,14 @@ impl std::fmt::Debug for Span {
 /// fn needs_send<T: Send>(_: T) {}
 /// needs_send(tracekit::Tracer::in_memory(1).trace("x"));
 /// ```
+#[must_use = "a span guard ends its span when dropped: bind it (`let _span = ...`) to keep the \
+              span open for the scope"]
 pub struct SpanGuard {
     pub(crate) span: Span,
     /// Whether the thread was already unwinding when the span started; then unwinding at the
     /// end is not this span's failure.
     started_panicking: bool,
-    _not_send: PhantomData<*const ()>,
+    _thread_bound: ThreadBound<SpanGuard>,
 }
 
 impl SpanGuard {
@@ -209,21 +212,24 @@ impl SpanGuard {
     #[inline]
     pub(crate) fn enter(span: Option<SpanRef>) -> SpanGuard {
         if let Some(span) = &span {
-            context::enter(span);
+            // SAFETY: the guard holds `span`'s reference until `Drop` (or `detach`) removes
+            // the entry first; a forgotten guard leaks the reference.
+            unsafe { context::enter(span) };
         }
         SpanGuard {
             started_panicking: span.is_some() && std::thread::panicking(),
             span: Span { inner: span },
-            _not_send: PhantomData,
+            _thread_bound: ThreadBound::new(),
         }
     }
 
-    /// Leaves the context without ending the span (its owner becomes the caller, which
-    /// promotes it before keeping or sending it: see `LocalParent`).
+    /// Leaves the context without ending the span, and promotes it (see `link`): its owner
+    /// becomes the caller, which may keep or send it.
     pub(crate) fn detach(mut self) -> Option<SpanRef> {
         let span = self.span.inner.take();
         if let Some(span) = &span {
             context::exit(span);
+            span.promote();
         }
         span
     }
@@ -236,7 +242,7 @@ impl SpanGuard {
     #[inline]
     pub fn span(&self) -> &Span {
         // The handle may be cloned and kept beyond the guard: from now on the span keeps
-        // its ancestors alive itself (see `LocalParent`).
+        // its ancestors alive itself (see `link`).
         if let Some(span) = &self.span.inner {
             span.promote();
         }

@@ -2,7 +2,9 @@ use std::time::Instant;
 
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
-/// Sends every span to several tracers; from [`Tracer::tee`](crate::Tracer::tee).
+/// Sends every span to several tracers; from [`Tracer::tee`](crate::Tracer::tee). It is
+/// built on the tracers' public [forwarding](crate::Tracer#forwarding) calls, as a sink of
+/// your own that wraps tracers would be.
 ///
 /// Members receive each span in order. Each member contains its own failures (a panicking
 /// or failing member is counted in its own [`Tracer::stats`] and never stops the others or
@@ -48,20 +50,18 @@ impl Sink for Tee {
 
     fn persist_span(&self, span: &FinishedSpan<'_>) {
         for member in &self.members {
-            member.deliver(span);
+            member.forward(span);
         }
     }
 
     fn persist_snapshot(&self, snapshot: &Trace) {
         for member in &self.members {
-            if member.snapshot_enabled() {
-                member.deliver_snapshot(snapshot);
-            }
+            member.forward_snapshot(snapshot);
         }
     }
 
     fn snapshot_enabled(&self) -> bool {
-        self.members.iter().any(Tracer::snapshot_enabled)
+        self.members.iter().any(Tracer::takes_snapshots)
     }
 
     fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
@@ -82,11 +82,11 @@ impl Sink for Tee {
     fn stats(&self) -> SinkStats {
         self.members
             .iter()
-            .map(Tracer::stats)
+            .map(|m| SinkStats::from(m.stats()))
             .fold(SinkStats::default(), |acc, s| SinkStats {
-                failures: acc.failures + s.sink_failures,
-                dropped: acc.dropped + s.spans_dropped,
-                pending: acc.pending + s.spans_pending,
+                failures: acc.failures + s.failures,
+                dropped: acc.dropped + s.dropped,
+                pending: acc.pending + s.pending,
                 snapshots_dropped: acc.snapshots_dropped + s.snapshots_dropped,
             })
     }

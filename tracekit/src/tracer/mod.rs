@@ -1,18 +1,23 @@
-//! [`Tracer`]: the handle users hold.
+//! [`Tracer`]: the handle users hold. The state its clones share is in `inner`, what root
+//! spans hold to keep it alive in `lease`, and the calls that let a sink forward spans to
+//! other tracers in `forward`.
 
 use std::io::Write;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::span::{panic_message, SpanBuilder, SpanGuard};
-use crate::stripe::{self, StripedCounter, STRIPES};
+use crate::span::{SpanBuilder, SpanGuard};
 use crate::tracers::{HumanReadable, InMemory, Iterable, StructuredLogs, Tee, TraceStream};
-use crate::{
-    context, Attributes, Error, FailureLog, FinishedSpan, Key, Scope, Sink, Span, Trace,
-    TraceFilter, Value,
-};
+use crate::{context, Attributes, Error, Key, Sink, Span, Trace, TraceFilter, Value};
+
+mod forward;
+mod inner;
+mod lease;
+
+pub use inner::Stats;
+pub(crate) use inner::TracerInner;
+use lease::Leases;
+pub(crate) use lease::TracerOwner;
 
 /// How long [`Tracer::flush`] and [`Tracer::shutdown`] wait by default.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
@@ -43,150 +48,11 @@ pub struct Tracer {
     leases: Option<Arc<Leases>>,
 }
 
-/// One more reference to a tracer, held by root spans instead of the tracer's own reference
-/// count. Every thread that traces with a tracer would otherwise bounce that count's cache
-/// line between cores twice per root span; leases are one per stripe, each on its own lines,
-/// so threads tracing at once count on lines of their own.
-#[repr(align(128))]
-pub(crate) struct Lease {
-    _tracer: Arc<TracerInner>,
-}
-
-/// A tracer's leases, made on first use by each stripe.
-#[derive(Default)]
-struct Leases([OnceLock<Arc<Lease>>; STRIPES]);
-
 // A panic in a sink or in traced code leaves a tracer usable: sink calls are wrapped in
 // `catch_unwind` and poisoned locks are used as they are. So holding a tracer across
 // `catch_unwind` is fine.
 impl std::panic::UnwindSafe for Tracer {}
 impl std::panic::RefUnwindSafe for Tracer {}
-
-/// Aligned to its own cache lines, so the `Arc`'s reference count, which every root span
-/// changes, sits apart from the fields that every span reads.
-#[repr(align(128))]
-pub(crate) struct TracerInner {
-    pub(crate) sink: Box<dyn Sink>,
-    pub(crate) scope: Scope,
-    /// The resource attributes, shared by the records that refer to them.
-    resource: RwLock<Arc<Attributes>>,
-    /// Bumped (under `resource`'s lock) on every change: spans read only this, and a store
-    /// keeps one copy of the attributes per version.
-    resource_version: AtomicU64,
-    accepted: StripedCounter,
-    dropped: AtomicU64,
-    late_writes: AtomicU64,
-    panics: FailureLog,
-    shut_down: AtomicBool,
-}
-
-/// Keeps a tracer alive: a lease, or a reference of its own.
-pub(crate) enum TracerOwner {
-    Lease { _lease: Arc<Lease> },
-    Tracer { _tracer: Arc<TracerInner> },
-}
-
-/// What a tracer has done so far; from [`Tracer::stats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Spans that ended and were handed to the backend.
-    pub spans_accepted: u64,
-    /// Of those, spans the backend stored or sent (accepted minus failed, dropped and
-    /// pending).
-    pub spans_persisted: u64,
-    /// Spans discarded on purpose: ended after shutdown, or dropped by the backend.
-    pub spans_dropped: u64,
-    /// Spans the backend failed to store: its own errors plus panics caught around it. For a
-    /// tee, the sum over its members.
-    pub sink_failures: u64,
-    /// Spans accepted but not yet stored (queued in a background worker).
-    pub spans_pending: u64,
-    /// Snapshots a backend discarded (e.g. a live consumer's full buffer).
-    pub snapshots_dropped: u64,
-    /// Attribute, event and status writes ignored because the span had already ended.
-    pub late_writes: u64,
-}
-
-impl TracerInner {
-    fn new(sink: Box<dyn Sink>) -> Self {
-        TracerInner {
-            sink,
-            scope: Scope::default(),
-            resource: RwLock::new(Arc::new(Attributes::new())),
-            resource_version: AtomicU64::new(0),
-            accepted: StripedCounter::new(),
-            dropped: AtomicU64::new(0),
-            late_writes: AtomicU64::new(0),
-            panics: FailureLog::new(),
-            shut_down: AtomicBool::new(false),
-        }
-    }
-
-    /// Hands a finished span to the sink; a panicking sink is contained and counted.
-    pub(crate) fn deliver(&self, span: &FinishedSpan<'_>) {
-        if self.shut_down.load(Ordering::Acquire) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        self.accepted.add(1);
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.sink.persist_span(span))) {
-            self.panics.record(
-                self.sink.name(),
-                &format_args!("panicked: {}", panic_message(&*payload)),
-            );
-        }
-    }
-
-    pub(crate) fn deliver_snapshot(&self, snapshot: &Trace) {
-        if self.shut_down.load(Ordering::Acquire) {
-            return;
-        }
-        if let Err(payload) =
-            catch_unwind(AssertUnwindSafe(|| self.sink.persist_snapshot(snapshot)))
-        {
-            self.panics.record(
-                self.sink.name(),
-                &format_args!("panicked on a snapshot: {}", panic_message(&*payload)),
-            );
-        }
-    }
-
-    pub(crate) fn resource_attributes(&self) -> Arc<Attributes> {
-        Arc::clone(&crate::read(&self.resource))
-    }
-
-    /// The version of the resource attributes (see `resource`).
-    #[inline]
-    pub(crate) fn resource_version(&self) -> u64 {
-        self.resource_version.load(Ordering::Acquire)
-    }
-
-    fn set_resource_attribute(&self, key: Key, value: Value) {
-        let mut guard = crate::write(&self.resource);
-        Arc::make_mut(&mut guard).insert(key, value);
-        self.resource_version.fetch_add(1, Ordering::Release);
-    }
-
-    pub(crate) fn count_late_write(&self) {
-        self.late_writes.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn stats(&self) -> Stats {
-        let sink = self.sink.stats();
-        let accepted = self.accepted.sum();
-        let failures = self.panics.count() + sink.failures;
-        Stats {
-            spans_accepted: accepted,
-            spans_persisted: accepted.saturating_sub(failures + sink.dropped + sink.pending),
-            spans_dropped: self.dropped.load(Ordering::Relaxed) + sink.dropped,
-            sink_failures: failures,
-            spans_pending: sink.pending,
-            snapshots_dropped: sink.snapshots_dropped,
-            late_writes: self.late_writes.load(Ordering::Relaxed),
-        }
-    }
-}
 
 impl Tracer {
     /// A tracer that sends finished spans to a custom [`Sink`].
@@ -406,58 +272,6 @@ impl Tracer {
     /// The backend's name (`"noop"` for a no-op tracer).
     pub fn sink_name(&self) -> &'static str {
         self.inner.as_ref().map_or("noop", |i| i.sink.name())
-    }
-
-    /// What a root span of this tracer holds to keep it alive (see [`Lease`]).
-    #[inline]
-    pub(crate) fn lease(&self) -> Option<TracerOwner> {
-        let inner = self.inner.as_ref()?;
-        Some(match &self.leases {
-            Some(leases) => TracerOwner::Lease {
-                _lease: Arc::clone(leases.0[stripe::this_thread().index].get_or_init(|| {
-                    Arc::new(Lease {
-                        _tracer: Arc::clone(inner),
-                    })
-                })),
-            },
-            None => TracerOwner::Tracer {
-                _tracer: Arc::clone(inner),
-            },
-        })
-    }
-
-    pub(crate) fn deliver(&self, span: &FinishedSpan<'_>) {
-        if let Some(inner) = &self.inner {
-            inner.deliver(span);
-        }
-    }
-
-    pub(crate) fn deliver_snapshot(&self, snapshot: &Trace) {
-        if let Some(inner) = &self.inner {
-            inner.deliver_snapshot(snapshot);
-        }
-    }
-
-    pub(crate) fn snapshot_enabled(&self) -> bool {
-        self.inner
-            .as_ref()
-            .is_some_and(|i| i.sink.snapshot_enabled())
-    }
-
-    pub(crate) fn flush_until(&self, deadline: Instant) -> Result<(), Error> {
-        match &self.inner {
-            Some(inner) => inner.sink.flush(deadline),
-            None => Ok(()),
-        }
-    }
-
-    pub(crate) fn shutdown_until(&self, deadline: Instant) -> Result<(), Error> {
-        match &self.inner {
-            Some(inner) if !inner.shut_down.swap(true, Ordering::AcqRel) => {
-                inner.sink.shutdown(deadline)
-            }
-            _ => Ok(()),
-        }
     }
 }
 

@@ -1,0 +1,129 @@
+//! The state a tracer's handles share: its sink, resource attributes and counts.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::span::panic_message;
+use crate::stripe::StripedCounter;
+use crate::{Attributes, FailureLog, FinishedSpan, Key, Scope, Sink, Trace, Value};
+
+/// Aligned to its own cache lines, so the `Arc`'s reference count, which every root span
+/// changes, sits apart from the fields that every span reads.
+#[repr(align(128))]
+pub(crate) struct TracerInner {
+    pub(crate) sink: Box<dyn Sink>,
+    pub(crate) scope: Scope,
+    /// The resource attributes, shared by the records that refer to them.
+    resource: RwLock<Arc<Attributes>>,
+    /// Bumped (under `resource`'s lock) on every change: spans read only this, and a store
+    /// keeps one copy of the attributes per version.
+    resource_version: AtomicU64,
+    accepted: StripedCounter,
+    dropped: AtomicU64,
+    late_writes: AtomicU64,
+    panics: FailureLog,
+    pub(super) shut_down: AtomicBool,
+}
+
+/// What a tracer has done so far; from [`Tracer::stats`](crate::Tracer::stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Spans that ended and were handed to the backend.
+    pub spans_accepted: u64,
+    /// Of those, spans the backend stored or sent (accepted minus failed, dropped and
+    /// pending).
+    pub spans_persisted: u64,
+    /// Spans discarded on purpose: ended after shutdown, or dropped by the backend.
+    pub spans_dropped: u64,
+    /// Spans the backend failed to store: its own errors plus panics caught around it. For a
+    /// tee, the sum over its members.
+    pub sink_failures: u64,
+    /// Spans accepted but not yet stored (queued in a background worker).
+    pub spans_pending: u64,
+    /// Snapshots a backend discarded (e.g. a live consumer's full buffer).
+    pub snapshots_dropped: u64,
+    /// Attribute, event and status writes ignored because the span had already ended.
+    pub late_writes: u64,
+}
+
+impl TracerInner {
+    pub(super) fn new(sink: Box<dyn Sink>) -> Self {
+        TracerInner {
+            sink,
+            scope: Scope::default(),
+            resource: RwLock::new(Arc::new(Attributes::new())),
+            resource_version: AtomicU64::new(0),
+            accepted: StripedCounter::new(),
+            dropped: AtomicU64::new(0),
+            late_writes: AtomicU64::new(0),
+            panics: FailureLog::new(),
+            shut_down: AtomicBool::new(false),
+        }
+    }
+
+    /// Hands a finished span to the sink; a panicking sink is contained and counted.
+    pub(crate) fn deliver(&self, span: &FinishedSpan<'_>) {
+        if self.shut_down.load(Ordering::Acquire) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.accepted.add(1);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.sink.persist_span(span))) {
+            self.panics.record(
+                self.sink.name(),
+                &format_args!("panicked: {}", panic_message(&*payload)),
+            );
+        }
+    }
+
+    pub(crate) fn deliver_snapshot(&self, snapshot: &Trace) {
+        if self.shut_down.load(Ordering::Acquire) {
+            return;
+        }
+        if let Err(payload) =
+            catch_unwind(AssertUnwindSafe(|| self.sink.persist_snapshot(snapshot)))
+        {
+            self.panics.record(
+                self.sink.name(),
+                &format_args!("panicked on a snapshot: {}", panic_message(&*payload)),
+            );
+        }
+    }
+
+    pub(crate) fn resource_attributes(&self) -> Arc<Attributes> {
+        Arc::clone(&crate::read(&self.resource))
+    }
+
+    /// The version of the resource attributes (see `resource`).
+    #[inline]
+    pub(crate) fn resource_version(&self) -> u64 {
+        self.resource_version.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_resource_attribute(&self, key: Key, value: Value) {
+        let mut guard = crate::write(&self.resource);
+        Arc::make_mut(&mut guard).insert(key, value);
+        self.resource_version.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn count_late_write(&self) {
+        self.late_writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn stats(&self) -> Stats {
+        let sink = self.sink.stats();
+        let accepted = self.accepted.sum();
+        let failures = self.panics.count() + sink.failures;
+        Stats {
+            spans_accepted: accepted,
+            spans_persisted: accepted.saturating_sub(failures + sink.dropped + sink.pending),
+            spans_dropped: self.dropped.load(Ordering::Relaxed) + sink.dropped,
+            sink_failures: failures,
+            spans_pending: sink.pending,
+            snapshots_dropped: sink.snapshots_dropped,
+            late_writes: self.late_writes.load(Ordering::Relaxed),
+        }
+    }
+}
