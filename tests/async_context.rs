@@ -11,7 +11,8 @@ use tracekit::{FutureExt, SpanStatus, TraceFilter, Tracer, Value};
 
 #[test]
 fn hundreds_of_concurrent_tasks_never_see_each_others_spans() {
-    const TASKS: usize = 400;
+    // Miri runs every step of four worker threads; a few tasks still interleave there.
+    const TASKS: usize = if cfg!(miri) { 12 } else { 400 };
     let tracer = Tracer::in_memory(TASKS * 3);
     runtime(4).block_on(async {
         let mut handles = Vec::new();
