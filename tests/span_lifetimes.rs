@@ -181,7 +181,10 @@ fn a_guard_that_outlives_its_parents_guard_still_inherits_from_it() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "forgets a guard on purpose, which Miri reports as a leak")]
+#[cfg_attr(
+    miri,
+    ignore = "forgets a guard on purpose, which Miri reports as a leak"
+)]
 fn a_forgotten_guard_leaks_but_its_parent_still_ends() {
     let kept = Kept::default();
     let tracer = Tracer::new(kept.clone());

@@ -223,21 +223,24 @@ use proc_macro::TokenStream;
 ///
 /// # What it expands to
 ///
-/// Roughly, for a sync method (generated names are hygienic, so they cannot clash with yours):
+/// The macro decides the function's shape once (sync, sync on `&self`, `async`, boxed
+/// `#[async_trait]` future, `-> !`, returned iterator or stream) and calls the one entry
+/// point of `tracekit::__private` for that shape; generated names are hygienic, so they
+/// cannot clash with yours. Roughly, for a sync method:
 ///
 /// ```text
 /// fn converse(&self, input: &str) -> String {
-///     let pending = /* tracer.span("converse").kind(..).attributes(..) */;
-///     let guard = start(pending);                      // current until the end of the call
-///     match catch_unwind(move || -> String { /* your body */ }) {
-///         Ok(ret) => { record_err_and_output(&guard, &ret); ret }
-///         Err(panic) => { record_panic(&guard, &panic); drop(guard); resume_unwind(panic) }
-///     }
+///     let builder = /* tracer.span("converse").kind(..).attribute(..) */;
+///     __private::sync_borrowing_self(builder, move || -> String { /* your body */ }, record)
+///     // starts the span and makes it current, runs the body, records a returned `Err` and
+///     // the output (or a panic, then resumes it), and ends the span
 /// }
 /// ```
 ///
-/// and for an `async fn`, `instrument(pending, async move { /* body */ }, record).await`.
-/// Signatures, attributes, docs and visibility stay as written.
+/// and for an `async fn`, `__private::async_fn(pending, async move { /* body */ }, record)
+/// .await`. Signatures, attributes, docs and visibility stay as written. `tracekit` depends
+/// on this crate at an exact version, because these entry points are private and may change
+/// between versions.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

@@ -145,7 +145,7 @@ pub(crate) fn upsert<const N: usize>(fields: &mut Fields<N>, key: Key, value: Va
 }
 
 /// Iterator over `(key, value)` pairs of [`Attributes`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Iter<'a>(std::slice::Iter<'a, (Key, Value)>);
 
 impl<'a> Iterator for Iter<'a> {

@@ -43,17 +43,20 @@ pub struct TraceFilter {
 
 impl TraceFilter {
     /// A filter that matches every span.
+    #[must_use = "a filter does nothing by itself: pass it to `get_traces`"]
     pub fn new() -> Self {
         TraceFilter::default()
     }
 
     /// Keep only spans of this trace.
+    #[must_use = "a filter does nothing by itself: pass it to `get_traces`"]
     pub fn trace_id(mut self, id: TraceId) -> Self {
         self.trace_id = Some(id);
         self
     }
 
     /// Keep only spans whose merged attributes hold `key == value`.
+    #[must_use = "a filter does nothing by itself: pass it to `get_traces`"]
     pub fn attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
         self.attributes.insert(key, value);
         self

@@ -144,6 +144,7 @@ impl<F: Future, C: OnOutput<F::Output>> Future for Instrumented<F, C> {
 }
 
 #[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 impl<S: futures_core::Stream> futures_core::Stream for Instrumented<S> {
     type Item = S::Item;
 

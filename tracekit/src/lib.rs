@@ -3,6 +3,52 @@
 //!
 //! # In thirty seconds
 //!
+//! Put [`#[traced]`](macro@traced) on the methods of your agent. It finds the `tracer` field
+//! on `self`, opens a span around each call (sync or `async`), and records a returned `Err`,
+//! a panic or a dropped future. Inside, [`Tracer::current_trace`] is the current span.
+//!
+//! ```
+//! use tracekit::{traced, TraceFilter, Tracer};
+//!
+//! struct Agent {
+//!     tracer: Tracer,
+//! }
+//!
+//! impl Agent {
+//!     /// One conversation turn: the conversation id flows to every span below.
+//!     #[traced(kind = Server, inheritable("ai.conversation.id" = conversation))]
+//!     fn converse(&self, conversation: &str, input: &str) -> String {
+//!         let forecast = self.get_weather("Amsterdam").unwrap_or_default();
+//!         format!("{input} -> {forecast}")
+//!     }
+//!
+//!     /// A tool call: a child span; a returned `Err` would mark it failed.
+//!     #[traced(kind = Client, attributes("ai.tool.input" = city))]
+//!     fn get_weather(&self, city: &str) -> Result<String, std::io::Error> {
+//!         self.tracer.current_trace().add_attribute("ai.tool.output", "sunny");
+//!         Ok("sunny".into())
+//!     }
+//! }
+//!
+//! let agent = Agent { tracer: Tracer::in_memory(1000) };
+//! agent.converse("conv-42", "Weather?");
+//!
+//! // Read the conversation back; the tool call inherited the conversation id.
+//! let filter = TraceFilter::new().attribute("ai.conversation.id", "conv-42");
+//! let spans = agent.tracer.get_traces(&filter)?;
+//! assert_eq!(spans.len(), 2);
+//! assert_eq!(spans[1].parent_span_id, Some(spans[0].span_id));
+//! # Ok::<(), tracekit::Error>(())
+//! ```
+//!
+//! The [macro's documentation](macro@traced) lists every option (name, kind, tracer,
+//! attributes, inheritable attributes, output, streams) with an example each.
+//!
+//! # Without the macro
+//!
+//! The same spans, opened by hand: [`Tracer::trace`] (or [`Tracer::span`] and
+//! [`SpanBuilder::start`]) returns a [`SpanGuard`] that ends the span when dropped.
+//!
 //! ```
 //! use tracekit::{TraceFilter, Tracer};
 //!
@@ -21,7 +67,6 @@
 //!     drop(tool); // ends the span; children end before their parents
 //! }
 //!
-//! // Read the conversation back; the child inherited the conversation id.
 //! let spans = tracer.get_traces(&TraceFilter::new().attribute("ai.conversation.id", "conv-42"))?;
 //! assert_eq!(spans.len(), 2);
 //! assert_eq!(spans[1].parent_span_id, Some(spans[0].span_id));
@@ -67,8 +112,39 @@
 //! assert_eq!(spans[0].trace_id, spans[1].trace_id);
 //! # });
 //! ```
-#![deny(missing_docs)]
-#![warn(rust_2018_idioms, unreachable_pub)]
+//!
+//! # Live traces
+//!
+//! [`Span::emit_snapshot`] sends an in-progress copy of a span to the tracer;
+//! [`Tracer::iterable`] streams snapshots and finished spans to consumers as a blocking
+//! [`Iterator`] ([`tracers::TraceStream`]), or as an async `Stream` with the `stream`
+//! feature. `#[traced(stream)]` keeps a span open until a returned stream or iterator is done.
+//!
+//! # Cargo features
+//!
+//! | Feature  | What it adds                                                                  |
+//! |----------|-------------------------------------------------------------------------------|
+//! | `stream` | `futures_core::Stream` for [`tracers::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
+//!
+//! # More
+//!
+//! * [Set up](https://github.com/tracekit/tracekit#set-up): the two commands that run the
+//!   main example and every test.
+//! * [What you get](https://github.com/tracekit/tracekit#what-you-get): every tracer, option
+//!   and guarantee on one page, with what each costs.
+//! * [BENCHMARKS.md](https://github.com/tracekit/tracekit/blob/main/BENCHMARKS.md): the
+//!   figures against tracing, OpenTelemetry and fastrace, and how to reproduce them.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs, unsafe_op_in_unsafe_fn)]
+#![warn(
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub,
+    unused_qualifications,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc,
+    clippy::multiple_unsafe_ops_per_block
+)]
 
 mod as_tracer;
 mod attributes;
@@ -91,6 +167,8 @@ mod value_ser;
 
 #[doc(hidden)]
 #[path = "private.rs"]
+// Only generated code names these types; nobody prints them.
+#[allow(missing_debug_implementations)]
 pub mod __private;
 
 pub use tracekit_macros::traced;

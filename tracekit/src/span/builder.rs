@@ -56,6 +56,28 @@ pub struct SpanBuilder<'a> {
     borrows_tracer: bool,
 }
 
+impl std::fmt::Debug for SpanBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.span {
+            None => f.write_str("SpanBuilder(none)"),
+            Some(s) => f
+                .debug_struct("SpanBuilder")
+                .field("name", &s.header.name)
+                .field("kind", &s.header.kind)
+                .field(
+                    "parent",
+                    &match &self.parent {
+                        ParentChoice::Current => "current",
+                        ParentChoice::Root => "root",
+                        ParentChoice::Span(_) => "span",
+                        ParentChoice::Remote(..) => "remote",
+                    },
+                )
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 impl<'a> SpanBuilder<'a> {
     #[inline]
     pub(crate) fn new(tracer: &'a Tracer, name: Key) -> Self {
@@ -254,6 +276,7 @@ impl<'a> SpanBuilder<'a> {
     /// # });
     /// ```
     #[cfg(feature = "stream")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
     pub fn instrument_stream<S: futures_core::Stream>(self, stream: S) -> Instrumented<S> {
         Instrumented::new(self.start_shared(), stream, ())
     }

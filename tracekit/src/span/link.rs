@@ -60,6 +60,10 @@ use crate::tracer::{TracerInner, TracerOwner};
 use super::SpanBuilder;
 
 /// A span's link to its tracer: a pointer, and what keeps the tracer alive.
+///
+/// Invariant: once `keep` is not [`Keep::Unset`], `ptr` points to a live tracer for as long
+/// as the link exists. Each setter below establishes it for its own case: `set_owned` by
+/// holding the owner, the two `unsafe` ones by their callers' promise.
 pub(crate) struct TracerLink {
     ptr: NonNull<TracerInner>,
     keep: Keep,
@@ -144,11 +148,9 @@ impl TracerLink {
     #[inline]
     pub(super) fn get(&self) -> &TracerInner {
         debug_assert!(!matches!(self.keep, Keep::Unset), "followed an unset link");
-        // SAFETY: the tracer is alive for as long as this link is: `Keep::Owned` holds a
-        // reference to it; `Keep::Parent` and `Keep::Caller` were set by the `unsafe`
-        // functions above, whose callers guarantee it; `Keep::Unset` links are not followed
-        // (`SpanInner::allocate` hands out spans with an unset link only to `SpanBuilder`,
-        // which sets it before the span is shared).
+        // SAFETY: the link is set (spans with an unset link are reachable only from the
+        // `SpanBuilder` that sets it before anything follows it), so by the type's invariant
+        // `ptr` points to a live tracer for as long as `self` is borrowed.
         unsafe { self.ptr.as_ref() }
     }
 
@@ -156,12 +158,11 @@ impl TracerLink {
     pub(super) fn arc(&self) -> Arc<TracerInner> {
         let _alive = self.get();
         let ptr = self.ptr.as_ptr().cast_const();
-        // SAFETY: the tracer is alive (see `get`), and every way of setting `ptr` took it from
-        // `Arc::as_ptr`, as `increment_strong_count` and `from_raw` require.
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Arc::from_raw(ptr)
-        }
+        // SAFETY: `ptr` came from `Arc::as_ptr` (every setter takes it from an `Arc` or from
+        // another link), and the tracer is alive (`get` above checked the link is set).
+        unsafe { Arc::increment_strong_count(ptr) };
+        // SAFETY: as above; the count just taken is the one the new `Arc` owns.
+        unsafe { Arc::from_raw(ptr) }
     }
 
     /// Makes the span keep its tracer alive itself, if it borrowed it from its caller.

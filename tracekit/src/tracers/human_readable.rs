@@ -38,6 +38,7 @@ pub enum ColorChoice {
 /// tracer.set_resource_attribute("service.name", "MyAgent");
 /// drop(tracer.trace("hello")); // prints "[<trace id>/root/<span id>] MyAgent INTERNAL hello - ..."
 /// ```
+#[must_use = "a sink records nothing until it is given to `Tracer::new`"]
 pub struct HumanReadable {
     out: LineWriter,
     options: RenderOptions,
@@ -46,6 +47,17 @@ pub struct HumanReadable {
     snapshot_every: Duration,
     /// When the last snapshot was printed (Unix nanoseconds).
     last_snapshot: AtomicI64,
+}
+
+impl std::fmt::Debug for HumanReadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HumanReadable")
+            .field("options", &self.options)
+            .field("color", &self.color)
+            .field("snapshot_types", &self.snapshot_types)
+            .field("snapshot_every", &self.snapshot_every)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The `ai.trace.type`s whose snapshots are printed by default, as in the reference.

@@ -41,8 +41,22 @@ pub enum Overflow {
 /// let seen: Vec<_> = stream.map(|t| t.ended_at.is_some()).collect();
 /// assert_eq!(seen, [false, true]); // the snapshot, then the finished span
 /// ```
+#[must_use = "a sink records nothing until it is given to `Tracer::new`"]
 pub struct Iterable {
     hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for Iterable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = lock(&self.hub.state);
+        f.debug_struct("Iterable")
+            .field("consumers", &st.queues.len())
+            .field("capacity", &st.capacity)
+            .field("overflow", &st.overflow)
+            .field("closed", &st.closed)
+            .field("dropped", &self.hub.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
 }
 
 struct Hub {
@@ -351,6 +365,7 @@ impl Iterator for TraceStream {
 }
 
 #[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 impl futures_core::Stream for TraceStream {
     type Item = Trace;
 

@@ -32,8 +32,15 @@ use crate::{Error, Sink, SinkStats, Trace};
 /// let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
 /// assert_eq!(line["trace"]["span_name"], "x");
 /// ```
+#[must_use = "a sink records nothing until it is given to `Tracer::new`"]
 pub struct StructuredLogs {
     out: LineWriter,
+}
+
+impl std::fmt::Debug for StructuredLogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StructuredLogs").finish_non_exhaustive()
+    }
 }
 
 #[derive(Serialize)]

@@ -11,6 +11,8 @@ use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 /// reaches the traced code). `get_traces` reads from the first member. Snapshots go to the
 /// members that take them. `flush`/`shutdown` reach every member; the first error is
 /// returned after all were tried.
+#[derive(Debug)]
+#[must_use = "a sink records nothing until it is given to `Tracer::new`"]
 pub struct Tee {
     members: Vec<Tracer>,
 }

@@ -39,6 +39,7 @@ use record::Tables;
 ///     .collect();
 /// assert_eq!(names, ["span-2", "span-3", "span-4"]);
 /// ```
+#[must_use = "a sink records nothing until it is given to `Tracer::new`"]
 pub struct InMemory {
     memory_size: usize,
     stripes: Box<[CachePadded<Mutex<Stripe>>]>,
