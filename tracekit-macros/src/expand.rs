@@ -13,10 +13,11 @@ use syn::visit::Visit;
 use syn::{Block, Expr, ItemFn, LitStr, ReturnType, Type};
 
 use crate::attr::{Args, Attribute, TracerArg};
-use crate::shape::{BoxedAsync, Shape};
+use crate::shape::{BoxedAsync, Description, Shape};
 
 /// Identifiers of the generated code, invisible to the user's code.
 struct Names {
+    body: syn::Ident,
     pending: syn::Ident,
     guard: syn::Ident,
     ret: syn::Ident,
@@ -28,6 +29,7 @@ impl Names {
     fn new() -> Self {
         let id = |name: &str| syn::Ident::new(name, Span::mixed_site());
         Names {
+            body: id("__tracekit_body"),
             pending: id("__tracekit_pending"),
             guard: id("__tracekit_guard"),
             ret: id("__tracekit_ret"),
@@ -118,7 +120,7 @@ impl Gen<'_> {
         } = names;
         let entry = syn::Ident::new(shape.entry(), Span::call_site());
         let entry = quote!(#krate::__private::#entry);
-        let description = self.span_description(item, shape.borrows_self())?;
+        let description = self.span_description(item, shape.description())?;
         let body = &item.block;
         let declared = Returned {
             ty: match &item.sig.output {
@@ -145,9 +147,26 @@ impl Gen<'_> {
                     )
                 }
             }
+            // As in the base of every shape, a no-op tracer costs a branch: the body's future
+            // is awaited as it is. Each branch awaits its own future, so the function's state
+            // holds the body once.
             Shape::Async | Shape::AsyncBorrowingSelf => {
                 let (typed, record) = self.future_record(declared);
-                quote! { #entry #typed (#description, async move #body, #record).await }
+                let b = &names.body;
+                let typed_body = declared.nameable().then(|| {
+                    let t = declared.tokens();
+                    quote!(::<#t, _>)
+                });
+                quote! {
+                    let #b = #krate::__private::typed_future #typed_body (async move #body);
+                    let #p = #description;
+                    if !#krate::__private::Described::records(&#p) {
+                        ::core::mem::drop(#p);
+                        #b.await
+                    } else {
+                        #entry #typed (#p, #b, #record).await
+                    }
+                }
             }
             Shape::BoxedAsync(boxed) | Shape::BoxedAsyncBorrowingSelf(boxed) => {
                 let (typed, record) = self.future_record(Returned {
@@ -187,10 +206,9 @@ impl Gen<'_> {
         (typed, quote!(move |#span: &#krate::Span, #ret| { #record }))
     }
 
-    /// The span's description: its builder (`None` when the tracer records nothing), which
-    /// borrows the tracer; unless the span may borrow from `self`, started at once as a
-    /// `Pending` span, which ends that borrow so the body can use `self` freely.
-    fn span_description(&self, item: &ItemFn, borrows_self: bool) -> syn::Result<TokenStream> {
+    /// The span's description: its builder (`None` when the tracer records nothing), or the
+    /// span started from it at once, as the shape's entry point `wanted` (see [`Description`]).
+    fn span_description(&self, item: &ItemFn, wanted: Description) -> syn::Result<TokenStream> {
         let Gen {
             args, krate, names, ..
         } = self;
@@ -266,10 +284,14 @@ impl Gen<'_> {
                 ::core::option::Option::None
             }
         };
-        Ok(if borrows_self {
-            quote! {{ #bind_tracer #builder }}
-        } else {
-            quote! {{ #bind_tracer #krate::__private::pending(#builder) }}
+        let start = match wanted {
+            Description::Builder => None,
+            Description::PendingBorrowingSelf => Some(quote!(pending_borrowing_self)),
+            Description::Pending => Some(quote!(pending)),
+        };
+        Ok(match start {
+            None => quote! {{ #bind_tracer #builder }},
+            Some(start) => quote! {{ #bind_tracer #krate::__private::#start(#builder) }},
         })
     }
 

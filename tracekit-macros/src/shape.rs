@@ -108,26 +108,41 @@ impl<'a> Shape<'a> {
         match self {
             Shape::Sync => "sync",
             Shape::SyncBorrowingSelf => "sync_borrowing_self",
-            Shape::Async => "async_fn",
-            Shape::AsyncBorrowingSelf => "async_fn_borrowing_self",
-            Shape::BoxedAsync(_) => "boxed_async",
-            Shape::BoxedAsyncBorrowingSelf(_) => "boxed_async_borrowing_self",
+            // The boxed future is traced as an `async fn`'s body is; only the rewriting of
+            // the body differs.
+            Shape::Async | Shape::BoxedAsync(_) => "async_fn",
+            Shape::AsyncBorrowingSelf | Shape::BoxedAsyncBorrowingSelf(_) => {
+                "async_fn_borrowing_self"
+            }
             Shape::Never => "never",
             Shape::Iterator => "iter",
             Shape::Stream => "stream",
         }
     }
 
-    /// Whether the entry point takes the span's builder, which borrows the tracer from
-    /// `self`, rather than a started (`Pending`) span that borrows nothing.
-    pub(crate) fn borrows_self(&self) -> bool {
-        matches!(
-            self,
-            Shape::SyncBorrowingSelf
-                | Shape::AsyncBorrowingSelf
-                | Shape::BoxedAsyncBorrowingSelf(_)
-        )
+    /// How the entry point wants the span described.
+    pub(crate) fn description(&self) -> Description {
+        match self {
+            Shape::SyncBorrowingSelf => Description::Builder,
+            Shape::AsyncBorrowingSelf | Shape::BoxedAsyncBorrowingSelf(_) => {
+                Description::PendingBorrowingSelf
+            }
+            _ => Description::Pending,
+        }
     }
+}
+
+/// What a shape's entry point takes to describe the span.
+pub(crate) enum Description {
+    /// The builder, which borrows the tracer from `self`: the entry point starts the span as
+    /// it enters it, so the span can also borrow its parent.
+    Builder,
+    /// A span started at once, borrowing the tracer from `self`: a pointer to keep in a
+    /// future's state, where the builder would take several words.
+    PendingBorrowingSelf,
+    /// A span started at once that borrows nothing, so the body may move or mutably borrow
+    /// `self`.
+    Pending,
 }
 
 impl<'a> BoxedAsync<'a> {

@@ -10,8 +10,8 @@
 //! | sync `&self` method | [`sync_borrowing_self`] | borrows the tracer from `self`; built as it is entered |
 //! | `async fn` | [`async_fn`] | covers the future |
 //! | `async fn` on `&self` | [`async_fn_borrowing_self`] | as above, borrowing the tracer from `self` |
-//! | `#[async_trait]` method | [`boxed_async`] | covers the boxed future |
-//! | `#[async_trait]` on `&self` | [`boxed_async_borrowing_self`] | as above, borrowing the tracer from `self` |
+//! | `#[async_trait]` method | [`async_fn`] | covers the boxed future (the macro rewrites the body) |
+//! | `#[async_trait]` on `&self` | [`async_fn_borrowing_self`] | as above, borrowing the tracer from `self` |
 //! | returns `!` | [`never`] | current until the function diverges |
 //! | `stream` on `impl Iterator` | [`iter`] | moves into the returned iterator |
 //! | `stream` on `impl Stream` | [`stream`] | moves into the returned stream |
@@ -19,7 +19,9 @@
 //! Every shape describes its span the same way: [`tracer`] (any [`AsTracer`]), then, only if
 //! [`enabled`], [`builder`] with the attributes; shapes whose body may move or mutably borrow
 //! `self` turn that into a [`Pending`] span first ([`pending`]), ending the borrow of the
-//! tracer, while the `_borrowing_self` shapes take the builder itself.
+//! tracer; async `&self` methods start it borrowing the tracer ([`pending_borrowing_self`]);
+//! a sync `&self` method's entry point takes the builder itself. An `async fn` with a tracer
+//! that records nothing awaits its body as it is ([`Described::records`]).
 #![allow(missing_docs, unreachable_pub)]
 
 use std::any::Any;
@@ -176,69 +178,51 @@ pub fn never(span: Pending) -> SpanGuard {
 
 // Async functions.
 
-pin_project_lite::pin_project! {
-    /// An `async fn`'s body: as it is when nothing records, else wrapped with its span.
-    #[project = MaybeTracedProj]
-    pub enum MaybeTraced<F, I> {
-        Untraced { #[pin] future: F },
-        Traced { #[pin] future: I },
-    }
+/// What an `async fn`'s span is described by: whether it records. The generated code awaits
+/// the body as it is when it does not; when it does, through the entry point. Each branch
+/// awaits its own future, so the function's state holds the body once.
+pub trait Described {
+    fn records(&self) -> bool;
 }
 
-impl<F: Future, I: Future<Output = F::Output>> Future for MaybeTraced<F, I> {
-    type Output = F::Output;
-
+impl Described for Pending {
     #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        match self.project() {
-            MaybeTracedProj::Untraced { future } => future.poll(cx),
-            MaybeTracedProj::Traced { future } => future.poll(cx),
-        }
+    fn records(&self) -> bool {
+        self.0.is_some()
     }
 }
 
-/// An `async fn`'s body in its span, which ends when the future completes (recording the
-/// outcome) or is dropped. `T` is named first so generated code can write
+impl Described for BorrowsTracer<'_, Pending> {
+    #[inline(always)]
+    fn records(&self) -> bool {
+        self.inner.0.is_some()
+    }
+}
+
+/// Starts the span of an async `&self` method (or of the future an `#[async_trait]` `&self`
+/// method boxes), borrowing the tracer from `self` for `'t`. Started before the future is
+/// made, it is small to keep in the function's state.
+#[inline]
+pub fn pending_borrowing_self(builder: Option<SpanBuilder<'_>>) -> BorrowsTracer<'_, Pending> {
+    match builder {
+        None => BorrowsTracer::new(Pending(None)),
+        Some(builder) => start_borrowing_tracer(builder, Pending),
+    }
+}
+
+/// Names the output type of an `async fn`'s body before the body is checked (`?` needs it).
+#[inline(always)]
+pub fn typed_future<T, F: Future<Output = T>>(future: F) -> F {
+    future
+}
+
+/// An `async fn`'s body (or the future an `#[async_trait]` method boxes) in its span, which
+/// ends when the future completes (recording the outcome) or is dropped. One type whether or
+/// not the tracer records, as a box needs. `T` is named first so generated code can write
 /// `async_fn::<R, _, _>`: the async block then knows its output type before its body is
 /// checked (`?` needs it).
 #[inline]
-pub fn async_fn<T, F, C>(span: Pending, future: F, record: C) -> MaybeTraced<F, Instrumented<F, C>>
-where
-    F: Future<Output = T>,
-    C: FnOnce(&Span, &T),
-{
-    match span.0 {
-        None => MaybeTraced::Untraced { future },
-        span => MaybeTraced::Traced {
-            future: Instrumented::new(span, future, record),
-        },
-    }
-}
-
-/// `async_fn` for a `&self` method: the span borrows the tracer from `self`, and ends when the
-/// future completes or is dropped, within `'t`.
-#[inline]
-pub fn async_fn_borrowing_self<'t, T, F, C>(
-    builder: Option<SpanBuilder<'t>>,
-    future: F,
-    record: C,
-) -> MaybeTraced<F, BorrowsTracer<'t, Instrumented<F, C>>>
-where
-    F: Future<Output = T>,
-    C: FnOnce(&Span, &T),
-{
-    match builder {
-        None => MaybeTraced::Untraced { future },
-        Some(builder) => MaybeTraced::Traced {
-            future: start_borrowing_tracer(builder, |span| Instrumented::new(span, future, record)),
-        },
-    }
-}
-
-/// The future an `#[async_trait]` method boxes, in its span (one type whether or not the
-/// tracer records, as the box needs).
-#[inline]
-pub fn boxed_async<T, F, C>(span: Pending, future: F, record: C) -> Instrumented<F, C>
+pub fn async_fn<T, F, C>(span: Pending, future: F, record: C) -> Instrumented<F, C>
 where
     F: Future<Output = T>,
     C: FnOnce(&Span, &T),
@@ -246,10 +230,11 @@ where
     Instrumented::new(span.0, future, record)
 }
 
-/// `boxed_async` for a `&self` method, borrowing the tracer from `self` for `'t`.
+/// `async_fn` for a `&self` method: the span borrows the tracer from `self`, and ends when the
+/// future completes or is dropped, within `'t`.
 #[inline]
-pub fn boxed_async_borrowing_self<'t, T, F, C>(
-    builder: Option<SpanBuilder<'t>>,
+pub fn async_fn_borrowing_self<'t, T, F, C>(
+    span: BorrowsTracer<'t, Pending>,
     future: F,
     record: C,
 ) -> BorrowsTracer<'t, Instrumented<F, C>>
@@ -257,12 +242,8 @@ where
     F: Future<Output = T>,
     C: FnOnce(&Span, &T),
 {
-    match builder {
-        None => BorrowsTracer::new(Instrumented::new(None, future, record)),
-        Some(builder) => {
-            start_borrowing_tracer(builder, |span| Instrumented::new(span, future, record))
-        }
-    }
+    // The span moves from one `BorrowsTracer<'t, _>` to another: still tied to `'t`.
+    BorrowsTracer::new(Instrumented::new(span.inner.0, future, record))
 }
 
 // `#[traced(stream)]`.

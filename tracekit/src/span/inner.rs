@@ -20,7 +20,7 @@ use crate::{
 /// reference is the only one (done as every span ends) is a load, not a compare-and-swap.
 pub(crate) type SpanRef = triomphe::Arc<SpanInner>;
 
-/// The state of one open span, shared by its guard, its children and any [`Span`] handles.
+/// The state of one open span, shared by its guard, its children and any [`Span`](crate::Span) handles.
 pub(crate) struct SpanInner {
     pub(super) header: Header,
     /// Set once the span has inheritable attributes, so descendants skip locking the spans
@@ -50,7 +50,7 @@ pub(super) enum SpanScope {
     Tracer,
     /// A `#[traced]` function's crate.
     Static(&'static Scope),
-    /// Given to [`SpanBuilder::scope`].
+    /// Given to [`SpanBuilder::scope`](super::SpanBuilder::scope).
     Owned(Box<Scope>),
 }
 

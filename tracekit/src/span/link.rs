@@ -38,7 +38,7 @@
 //!
 //! 1. [`Entry::counted`]: a counted reference to a context entry's span, for
 //!    [`Tracer::current_trace`](crate::Tracer::current_trace), a captured
-//!    [`Context`](crate::Context), and the parent of a span that is not guard-scoped (a
+//!    [`Context`](crate::Context), and the parent of a span that no guard holds (a
 //!    future, stream or iterator), all of which may be kept or sent anywhere.
 //! 2. [`SpanGuard::span`](crate::SpanGuard::span) (and its `Deref`): a [`Span`](crate::Span)
 //!    handle can be cloned and kept beyond the guard.
