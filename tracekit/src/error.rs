@@ -28,6 +28,15 @@ pub enum Error {
         /// What was still outstanding.
         detail: String,
     },
+    /// A store could not be opened or read: `location` names the file or table, `problem`
+    /// says what is wrong and what to do.
+    #[error("{location}: {problem}")]
+    Store {
+        /// The store's file path, or its table.
+        location: String,
+        /// What went wrong.
+        problem: StoreProblem,
+    },
     /// The backend reported a failure.
     #[error("the `{sink}` tracer failed to {operation}: {message}")]
     Sink {
@@ -38,4 +47,38 @@ pub enum Error {
         /// Its explanation.
         message: String,
     },
+}
+
+/// What is wrong with a store; see [`Error::Store`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreProblem {
+    /// The file's directory does not exist.
+    #[error("its directory does not exist; create the directory first or choose another path")]
+    MissingDirectory,
+    /// The file exists and is not a SQLite database.
+    #[error(
+        "the file is not a SQLite database; tracekit leaves it untouched: choose another path"
+    )]
+    NotADatabase,
+    /// The database has a `traces` table that is not the reference's.
+    #[error("it has a `traces` table with other columns ({found}); tracekit will not write into it: choose another file, or rename that table")]
+    ForeignTable {
+        /// The columns found, comma-separated.
+        found: String,
+    },
+    /// A stored span could not be read back.
+    #[error("stored span {row} cannot be read: {reason}; fix or delete that row")]
+    CorruptRow {
+        /// Which row or item (its id or key).
+        row: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The filter cannot be answered by this store without reading all of it.
+    #[error("{0}")]
+    UnsupportedFilter(String),
+    /// The database or service reported an error.
+    #[error("{0}")]
+    Backend(String),
 }

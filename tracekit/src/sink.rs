@@ -123,7 +123,13 @@ impl FailureLog {
 
     /// Counts one failure; the first is printed on stderr.
     pub fn record(&self, sink: &str, error: &dyn fmt::Display) {
-        self.count.fetch_add(1, Ordering::Relaxed);
+        self.record_many(sink, 1, error);
+    }
+
+    /// Counts `n` failures at once (a batch that could not be written); reported like
+    /// [`record`](Self::record).
+    pub fn record_many(&self, sink: &str, n: u64, error: &dyn fmt::Display) {
+        self.count.fetch_add(n, Ordering::Relaxed);
         if !self.reported.swap(true, Ordering::Relaxed) {
             eprintln!(
                 "tracekit: the `{sink}` tracer failed: {error}. Tracing goes on; later failures \

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::{lock, Error, FinishedSpan, Sink, SinkStats, Trace};
 
-/// What [`Iterable`] does when a consumer's buffer is full.
+/// What a bounded buffer does when it is full: a live consumer's ([`Iterable`]), or a
+/// store's queue ([`SqliteConfig::overflow`](crate::stores::SqliteConfig::overflow)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Drop the new item and count it (the default): the traced code never waits.

@@ -1,11 +1,9 @@
-mod record;
-
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use crate::record::{self, Tables};
 use crate::stripe::{self, CachePadded, STRIPES};
 use crate::{lock, Error, FinishedSpan, Sink, Trace, TraceFilter};
-use record::Tables;
 
 /// Keeps the most recent finished spans in memory; from
 /// [`Tracer::in_memory`](crate::Tracer::in_memory).

@@ -1,4 +1,4 @@
-//! The in-memory store's record format: a finished span packed into bytes.
+//! A finished span packed into bytes: the in-memory store's records and the stores' queue.
 //!
 //! A `Trace` is 224 bytes before its attributes, and each attribute 56 more; packed, a span
 //! with two short attributes takes about 60. Packing copies the span once, with no
@@ -46,7 +46,7 @@ enum Tag {
 
 /// What records refer to by index.
 #[derive(Clone, Default)]
-pub(super) struct Tables {
+pub(crate) struct Tables {
     resources: Vec<Arc<Attributes>>,
     /// The tracer's resource version that `resources.last()` holds.
     resource_version: Option<u64>,
@@ -58,7 +58,7 @@ pub(super) struct Tables {
 impl Tables {
     /// The indexes of the span's resource and scope, added to the tables if new.
     #[inline]
-    pub(super) fn indexes(&mut self, span: &FinishedSpan<'_>) -> (usize, usize) {
+    pub(crate) fn indexes(&mut self, span: &FinishedSpan<'_>) -> (usize, usize) {
         (self.resource_index(span), self.scope_index(span.scope()))
     }
 
@@ -107,7 +107,7 @@ const LONG_DURATION: u8 = 1 << 6;
 const HEAD: usize = 2 + 1 + 16 + 8 + 8 + 8 + 8;
 
 /// Appends the record of `span` to `out`.
-pub(super) fn encode(
+pub(crate) fn encode(
     span: &FinishedSpan<'_>,
     (resource, scope): (usize, usize),
     out: &mut Vec<u8>,
@@ -182,7 +182,7 @@ fn lengths(bytes: &[u8]) -> (usize, usize) {
 }
 
 /// The length of the record at the start of `bytes`.
-pub(super) fn record_len(bytes: &[u8]) -> usize {
+pub(crate) fn record_len(bytes: &[u8]) -> usize {
     lengths(bytes).0
 }
 
@@ -192,7 +192,7 @@ fn body(record: &[u8]) -> &[u8] {
 }
 
 /// When the record ended, read without unpacking the rest.
-pub(super) fn ended_at(record: &[u8]) -> i64 {
+pub(crate) fn ended_at(record: &[u8]) -> i64 {
     let mut r = Reader(body(record));
     r.head()
         .and_then(|(flags, ..)| r.times(flags & LONG_DURATION != 0))
@@ -200,12 +200,12 @@ pub(super) fn ended_at(record: &[u8]) -> i64 {
 }
 
 /// The record's trace id, read without unpacking the rest.
-pub(super) fn trace_id(record: &[u8]) -> u128 {
+pub(crate) fn trace_id(record: &[u8]) -> u128 {
     u128::from_le_bytes(body(record)[1..17].try_into().expect("16 bytes"))
 }
 
 /// Unpacks a record; `None` only if the bytes are not a record this module wrote.
-pub(super) fn decode(record: &[u8], tables: &Tables) -> Option<Trace> {
+pub(crate) fn decode(record: &[u8], tables: &Tables) -> Option<Trace> {
     let mut r = Reader(record.get(lengths(record).1..)?);
     let (flags, trace_id, span_id, parent) = r.head()?;
     let trace_id = TraceId::from_int(trace_id)?;

@@ -1,0 +1,787 @@
+//! `Tracer::sqlite`: a real SQLite file in the reference's format. What goes in comes back
+//! (every field and value kind), every filter answers as the in-memory store does, and the
+//! file survives restarts, several writers, a killed writer and other people's files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::Kept;
+use proptest::prelude::*;
+use tracekit::stores::SqliteConfig;
+use tracekit::tracers::Overflow;
+use tracekit::{
+    Error, Map, Scope, SpanKind, SpanStatus, StoreProblem, Timestamp, Trace, TraceFilter, Tracer,
+    Value,
+};
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// What the file keeps of a timestamp: microseconds, as the reference.
+fn micros(t: Timestamp) -> Timestamp {
+    let n = t.unix_nanos();
+    Timestamp::from_unix_nanos(n - n.rem_euclid(1_000))
+}
+
+/// A span as the store returns it: times cut to microseconds.
+fn as_stored(mut t: Trace) -> Trace {
+    t.started_at = micros(t.started_at);
+    t.ended_at = t.ended_at.map(micros);
+    t
+}
+
+/// A tee into a SQLite file and a `Kept`: `(tee, kept)`.
+fn store(path: &Path) -> (Tracer, Kept) {
+    let kept = Kept::default();
+    let tee = Tracer::tee([Tracer::sqlite(path).unwrap(), Tracer::new(kept.clone())]);
+    (tee, kept)
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
+        any::<f64>()
+            .prop_filter("NaN is not equal to itself", |f| !f.is_nan())
+            .prop_map(Value::Float),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((".{0,8}", inner), 0..4)
+                .prop_map(|entries| Value::Map(entries.into_iter().collect::<Map>())),
+        ]
+    })
+}
+
+type Attrs = Vec<(String, Value)>;
+
+fn attrs() -> impl Strategy<Value = Attrs> {
+    prop::collection::vec((".{1,12}", value()), 0..6)
+}
+
+/// Exact equality, attribute order included, with floats compared by their bits.
+fn assert_same(stored: &[Trace], expected: &[Trace]) {
+    assert_eq!(stored, expected);
+    for (s, e) in stored.iter().zip(expected) {
+        assert_eq!(format!("{s:?}"), format!("{e:?}"), "order or bits differ");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn spans_read_back_exactly_as_ended(
+        name in ".{0,30}",
+        kind in prop::sample::select(vec![SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer]),
+        status in prop::sample::select(vec![SpanStatus::Unset, SpanStatus::Ok, SpanStatus::Error]),
+        own in attrs(),
+        inheritable in attrs(),
+        events in prop::collection::vec(("[a-z]{1,8}", attrs()), 0..3),
+        resource in attrs(),
+        scope in prop::option::of(("[a-z]{1,8}", "[0-9.]{1,6}")),
+    ) {
+        let dir = temp();
+        let path = dir.path().join("t.db");
+        let (tee, kept) = store(&path);
+        for (k, v) in &resource {
+            tee.set_resource_attribute(k.clone(), v.clone());
+        }
+        {
+            let mut builder = tee.span(name.clone()).kind(kind);
+            if let Some((n, v)) = &scope {
+                builder = builder.scope(Scope::new(n.clone(), v.clone()));
+            }
+            for (k, v) in &own {
+                builder = builder.attribute(k.clone(), v.clone());
+            }
+            let parent = builder.start();
+            for (k, v) in &inheritable {
+                parent.add_inheritable_attribute(k.clone(), v.clone());
+            }
+            for (event, attributes) in &events {
+                parent.add_event(event.clone(), attributes.clone());
+            }
+            parent.set_status(status);
+            drop(tee.trace("child"));
+        }
+        drop(tee);
+        // A new tracer on the same file: what the writer committed, read back from disk.
+        let reopened = Tracer::sqlite(&path).unwrap();
+        let stored = reopened.get_traces(&TraceFilter::new()).unwrap();
+        // In start order; spans that start in the same microsecond stay in the order they
+        // were written (as they ended).
+        let mut expected: Vec<Trace> = kept.spans().into_iter().map(as_stored).collect();
+        expected.sort_by_key(|t| t.started_at);
+        assert_same(&stored, &expected);
+    }
+}
+
+#[test]
+fn extreme_values_are_lossless() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let tracer = Tracer::sqlite(&path).unwrap();
+    let mut nested = Map::new();
+    nested.insert("z", 1);
+    nested.insert("a", Value::from(vec![Value::from("x"), Value::Null]));
+    nested.insert("m", 2.5);
+    let values: Vec<(&str, Value)> = vec![
+        ("i64.min", Value::Int(i64::MIN)),
+        ("i64.max", Value::Int(i64::MAX)),
+        ("u64.max", Value::UInt(u64::MAX)),
+        ("beyond.2^53", Value::Int((1 << 53) + 1)),
+        ("f.tiny", Value::Float(5e-324)),
+        ("f.max", Value::Float(f64::MAX)),
+        ("f.negzero", Value::Float(-0.0)),
+        ("f.third", Value::Float(1.0 / 3.0)),
+        ("f.inf", Value::Float(f64::INFINITY)),
+        ("f.-inf", Value::Float(f64::NEG_INFINITY)),
+        ("f.nan", Value::Float(f64::NAN)),
+        (
+            "text",
+            Value::from("emoji 😀, RTL עברית, NUL \0, quote \" backslash \\ DEL \u{7f}"),
+        ),
+        ("nested", Value::Map(nested.clone())),
+        ("ünïcödé kéy", Value::from(true)),
+    ];
+    {
+        let span = tracer.trace("values");
+        for (k, v) in &values {
+            span.add_attribute(*k, v.clone());
+        }
+    }
+    let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
+    let attributes = &spans[0].attributes;
+    for (k, v) in &values {
+        let got = attributes.get(k).unwrap_or_else(|| panic!("{k} missing"));
+        assert_eq!(format!("{got:?}"), format!("{v:?}"), "{k}");
+    }
+    let keys: Vec<_> = attributes
+        .get("nested")
+        .unwrap()
+        .as_map()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["z", "a", "m"]);
+    // The bits of -0.0 and of NaN's kind survive too.
+    assert!(attributes
+        .get("f.negzero")
+        .unwrap()
+        .as_f64()
+        .unwrap()
+        .is_sign_negative());
+    assert!(attributes.get("f.nan").unwrap().as_f64().unwrap().is_nan());
+}
+
+#[test]
+fn rows_are_the_references() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let tracer = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("MyAgent")).unwrap();
+    tracer.set_resource_attribute("service.name", "MyAgent");
+    {
+        let parent = tracer.span("parent").kind(SpanKind::Server).start();
+        parent.add_inheritable_attribute("ai.conversation.id", "conv-1");
+        parent.add_inheritable_attribute(
+            "ai.auth.context",
+            Value::from(serde_json::json!({"principal_id": "user123"})),
+        );
+        drop(
+            tracer
+                .span("child")
+                .attribute("ai.trace.type", "tool-invocation")
+                .attribute("n", 1.5)
+                .start(),
+        );
+    }
+    tracer.flush().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    // The table and indexes exactly as the reference creates them (outputs/live-sqlite-rows.txt).
+    let schema: Vec<String> = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'traces' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let reference = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/outputs/live-sqlite-rows.txt"
+    ))
+    .unwrap();
+    for sql in &schema {
+        assert!(
+            reference.contains(sql.as_str()),
+            "not the reference's: {sql}"
+        );
+    }
+    assert_eq!(schema.len(), 6);
+    // name, kind, attributes, parent, resource, started_at, conversation_id
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = conn
+        .prepare("SELECT span_name, span_kind, attributes, parent_span_id, resource_attributes, started_at, conversation_id FROM traces ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let (name, kind, attributes, parent, resource, started, conversation) = &rows[0];
+    assert_eq!((name.as_str(), kind.as_str()), ("child", "INTERNAL"));
+    assert_eq!(
+        attributes,
+        r#"{"ai.conversation.id": "conv-1", "ai.auth.context": {"principal_id": "user123"}, "ai.trace.type": "tool-invocation", "n": 1.5}"#
+    );
+    assert!(parent.as_ref().is_some_and(|p| p.len() == 16));
+    assert_eq!(resource, r#"{"service.name": "MyAgent"}"#);
+    assert!(
+        regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$")
+            .unwrap()
+            .is_match(started)
+    );
+    assert_eq!(conversation.as_deref(), Some("conv-1"));
+    assert_eq!(rows[1].1, "SERVER");
+    assert_eq!(rows[1].3, None);
+}
+
+/// The spans of a small agent run, for the filter tests.
+fn conversation_spans(tracer: &Tracer) {
+    for (conversation, subcontext) in [("c-1", None), ("c-1", Some("sub")), ("c-2", None)] {
+        let turn = tracer.span("turn").kind(SpanKind::Server).start();
+        turn.add_inheritable_attribute("ai.conversation.id", conversation);
+        if let Some(sub) = subcontext {
+            turn.add_inheritable_attribute("ai.subcontext.id", sub);
+        }
+        turn.add_attribute(
+            "ai.auth.context",
+            Value::from(serde_json::json!({"principal_id": "u1"})),
+        );
+        for (tool, n) in [("search", 1), ("weather", 2)] {
+            drop(
+                tracer
+                    .span(tool)
+                    .attribute("ai.trace.type", "tool-invocation")
+                    .attribute("n", n)
+                    .start(),
+            );
+        }
+    }
+    let explicit_null = tracer.trace("null-sub");
+    explicit_null.add_attribute("ai.conversation.id", "c-1");
+    explicit_null.add_attribute("ai.subcontext.id", Value::Null);
+}
+
+#[test]
+fn every_filter_answers_as_the_in_memory_store() {
+    let dir = temp();
+    let memory = Tracer::in_memory(1000);
+    let sqlite = Tracer::sqlite(dir.path().join("t.db")).unwrap();
+    let tee = Tracer::tee([memory.clone(), sqlite.clone()]);
+    conversation_spans(&tee);
+    let all = memory.get_traces(&TraceFilter::new()).unwrap();
+    let trace = all[0].trace_id;
+    let filters = [
+        TraceFilter::new(),
+        TraceFilter::new().trace_id(trace),
+        TraceFilter::new().trace_id(trace).attribute("n", 2),
+        TraceFilter::new().attribute("ai.conversation.id", "c-1"),
+        TraceFilter::new()
+            .attribute("ai.conversation.id", "c-1")
+            .attribute("ai.subcontext.id", "sub"),
+        TraceFilter::new()
+            .attribute("ai.conversation.id", "c-1")
+            .attribute("ai.subcontext.id", Value::Null),
+        TraceFilter::new()
+            .attribute("ai.conversation.id", "c-2")
+            .attribute("ai.trace.type", "tool-invocation"),
+        TraceFilter::new().attribute(
+            "ai.auth.context",
+            Value::from(serde_json::json!({"principal_id": "u1"})),
+        ),
+        TraceFilter::new().attribute("n", 1.0),
+        TraceFilter::new().attribute("n", 3),
+        TraceFilter::new().attribute("missing", Value::Null),
+        TraceFilter::new().attribute("ai.conversation.id", "nope"),
+        TraceFilter::new().trace_id(tracekit::TraceId::random()),
+    ];
+    for filter in &filters {
+        let want = memory.get_traces(filter).unwrap();
+        let got = sqlite.get_traces(filter).unwrap();
+        assert!(got.is_sorted_by_key(|t| t.started_at));
+        // Spans starting in the same microsecond may come in either order.
+        let by_id = |s: Vec<Trace>| {
+            let mut s = s;
+            s.sort_by_key(|t| t.span_id);
+            s
+        };
+        assert_eq!(
+            by_id(got),
+            by_id(want.into_iter().map(as_stored).collect()),
+            "{filter:?}"
+        );
+    }
+}
+
+#[test]
+fn spans_come_back_by_start_and_keep_their_parent_when_it_is_not_in_the_result() {
+    let dir = temp();
+    let tracer = Tracer::sqlite(dir.path().join("t.db")).unwrap();
+    conversation_spans(&tracer);
+    let tools = tracer
+        .get_traces(&TraceFilter::new().attribute("ai.trace.type", "tool-invocation"))
+        .unwrap();
+    assert_eq!(tools.len(), 6);
+    assert!(tools.is_sorted_by_key(|t| t.started_at));
+    assert!(tools.iter().all(|t| t.parent_span_id.is_some()));
+    let turns = tracer
+        .get_traces(&TraceFilter::new().attribute("n", 1))
+        .unwrap();
+    assert_eq!(common::names(&turns), ["search", "search", "search"]);
+}
+
+#[test]
+fn the_identifier_separates_agents_sharing_a_file() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let a = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("a")).unwrap();
+    let b = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("b")).unwrap();
+    let none = Tracer::sqlite(&path).unwrap();
+    drop(a.trace("from-a"));
+    drop(b.trace("from-b"));
+    drop(none.trace("from-none"));
+    for t in [&a, &b, &none] {
+        t.flush().unwrap();
+    }
+    assert_eq!(
+        common::names(&a.get_traces(&TraceFilter::new()).unwrap()),
+        ["from-a"]
+    );
+    assert_eq!(
+        common::names(&b.get_traces(&TraceFilter::new()).unwrap()),
+        ["from-b"]
+    );
+    assert_eq!(
+        common::names(&none.get_traces(&TraceFilter::new()).unwrap()),
+        ["from-none"]
+    );
+}
+
+#[test]
+fn dropping_the_last_handle_flushes_and_a_restart_reads_everything() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let tracer = Tracer::sqlite(&path).unwrap();
+    for i in 0..5000 {
+        drop(tracer.span("work").attribute("i", i).start());
+    }
+    let stats = tracer.stats();
+    assert_eq!(stats.spans_accepted, 5000);
+    drop(tracer);
+    let reopened = Tracer::sqlite(&path).unwrap();
+    let spans = reopened.get_traces(&TraceFilter::new()).unwrap();
+    assert_eq!(spans.len(), 5000);
+    let mut seen: Vec<i64> = spans
+        .iter()
+        .map(|t| t.attributes.get("i").unwrap().as_i64().unwrap())
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..5000).collect::<Vec<_>>());
+}
+
+#[test]
+fn many_threads_and_tracers_in_one_process_lose_nothing() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let tracers: Vec<Tracer> = (0..3)
+        .map(|_| Tracer::sqlite_with(SqliteConfig::new(&path).batch_size(64)).unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for (t, tracer) in tracers.iter().enumerate() {
+            for thread in 0..2 {
+                s.spawn(move || {
+                    for i in 0..2000 {
+                        drop(
+                            tracer
+                                .span("w")
+                                .attribute("who", format!("{t}/{thread}/{i}"))
+                                .start(),
+                        );
+                    }
+                });
+            }
+        }
+    });
+    for t in &tracers {
+        t.flush().unwrap();
+        let stats = t.stats();
+        assert_eq!(
+            (
+                stats.spans_persisted,
+                stats.spans_dropped,
+                stats.sink_failures
+            ),
+            (4000, 0, 0)
+        );
+    }
+    let spans = tracers[0].get_traces(&TraceFilter::new()).unwrap();
+    let mut who: Vec<String> = spans
+        .iter()
+        .map(|t| {
+            t.attributes
+                .get("who")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    who.sort();
+    who.dedup();
+    assert_eq!(who.len(), 12_000);
+}
+
+/// Runs this test binary again as a writer process (see `writer_process`).
+fn writer(path: &Path, role: &str, spans: u32) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "writer_process",
+        "--exact",
+        "--nocapture",
+        "--include-ignored",
+    ])
+    .env(
+        "TRACEKIT_TEST_WRITER",
+        format!("{role}:{spans}:{}", path.display()),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    cmd
+}
+
+/// Not a test by itself: the child process of the two-process and killed-writer tests.
+#[test]
+#[ignore = "run as a child process by other tests"]
+fn writer_process() {
+    let Ok(spec) = std::env::var("TRACEKIT_TEST_WRITER") else {
+        return;
+    };
+    let mut parts = spec.splitn(3, ':');
+    let (role, spans, path) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let spans: u32 = spans.parse().unwrap();
+    let tracer = Tracer::sqlite_with(SqliteConfig::new(path).batch_size(50)).unwrap();
+    for i in 0..spans {
+        drop(
+            tracer
+                .span("w")
+                .attribute("who", format!("{role}/{i}"))
+                .start(),
+        );
+    }
+    tracer.flush().unwrap();
+    if role == "doomed" {
+        println!("flushed");
+        use std::io::Write;
+        std::io::stdout().flush().unwrap();
+        // These are accepted but never flushed; then the process dies without unwinding.
+        for i in spans..spans * 100 {
+            drop(
+                tracer
+                    .span("w")
+                    .attribute("who", format!("{role}/{i}"))
+                    .start(),
+            );
+        }
+        std::process::abort();
+    }
+}
+
+#[test]
+fn two_processes_write_one_file_without_losing_or_repeating_a_span() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    // Created first, so both children open an existing file (they would also race safely).
+    drop(Tracer::sqlite(&path).unwrap());
+    let children: Vec<_> = ["one", "two"]
+        .iter()
+        .map(|role| writer(&path, role, 20_000).spawn().unwrap())
+        .collect();
+    for child in children {
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    let spans = Tracer::sqlite(&path)
+        .unwrap()
+        .get_traces(&TraceFilter::new())
+        .unwrap();
+    assert_eq!(spans.len(), 40_000);
+    let mut who: Vec<&str> = spans
+        .iter()
+        .map(|t| t.attributes.get("who").unwrap().as_str().unwrap())
+        .collect();
+    who.sort_unstable();
+    who.dedup();
+    assert_eq!(who.len(), 40_000, "a span was written twice");
+}
+
+#[test]
+fn a_killed_writer_loses_at_most_its_unflushed_queue() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let out = writer(&path, "doomed", 3_000).output().unwrap();
+    assert!(!out.status.success(), "the child aborts");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| *l == "flushed")
+            .count(),
+        1
+    );
+    let spans = Tracer::sqlite(&path)
+        .unwrap()
+        .get_traces(&TraceFilter::new())
+        .unwrap();
+    let mut who: Vec<u32> = spans
+        .iter()
+        .map(|t| {
+            t.attributes.get("who").unwrap().as_str().unwrap()["doomed/".len()..]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    who.sort_unstable();
+    // Everything flushed is there, each once; of the rest, whole batches may have landed.
+    assert!(who.len() >= 3_000);
+    assert_eq!(who[..3_000], (0..3_000).collect::<Vec<_>>()[..]);
+    let n = who.len();
+    who.dedup();
+    assert_eq!(who.len(), n);
+}
+
+fn store_problem(result: Result<Tracer, Error>) -> (String, StoreProblem) {
+    match result {
+        Err(Error::Store { location, problem }) => (location, problem),
+        other => panic!("expected a store error, got {other:?}"),
+    }
+}
+
+#[test]
+fn opening_never_harms_a_users_file() {
+    let dir = temp();
+    // A missing directory.
+    let missing = dir.path().join("no/such/dir/t.db");
+    let (location, problem) = store_problem(Tracer::sqlite(&missing));
+    assert_eq!(problem, StoreProblem::MissingDirectory);
+    assert!(location.contains("no/such/dir"));
+    assert!(!missing.parent().unwrap().exists());
+
+    // A file that is not a database stays as it was.
+    let text = dir.path().join("notes.txt");
+    let content = "my notes, not a database\n".repeat(200);
+    std::fs::write(&text, &content).unwrap();
+    let (location, problem) = store_problem(Tracer::sqlite(&text));
+    assert_eq!(problem, StoreProblem::NotADatabase);
+    assert!(location.ends_with("notes.txt"));
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), content);
+    let message = Error::Store { location, problem }.to_string();
+    assert!(message.contains("choose another path"), "{message}");
+
+    // Someone else's `traces` table.
+    let other = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE traces (a TEXT, b INTEGER); INSERT INTO traces VALUES ('x', 1);",
+    )
+    .unwrap();
+    drop(conn);
+    let (_, problem) = store_problem(Tracer::sqlite(&other));
+    assert_eq!(
+        problem,
+        StoreProblem::ForeignTable {
+            found: "a, b".into()
+        }
+    );
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM traces", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 0, "nothing was added to the user's file");
+}
+
+#[test]
+fn corrupt_rows_are_typed_errors_naming_the_row() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let tracer = Tracer::sqlite(&path).unwrap();
+    drop(tracer.trace("good"));
+    tracer.flush().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let insert = |trace_id: &str, started: &str, attributes: &str| {
+        conn.execute(
+            "INSERT INTO traces (trace_id, span_id, span_kind, span_name, span_status, started_at, attributes) VALUES (?1, 'a6090c26632778d0', 'INTERNAL', 'bad', 'UNSET', ?2, ?3)",
+            rusqlite::params![trace_id, started, attributes],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    };
+    let good_id = "d065753a35e29066b9245130a24c201f";
+    let cases = [
+        (
+            good_id,
+            "2026-11-21T22:40:16.021785+00:00",
+            "{\"a\": ",
+            "attributes",
+        ),
+        ("not-hex", "2026-11-21T22:40:16+00:00", "{}", "trace_id"),
+        (good_id, "yesterday", "{}", "started_at"),
+        (good_id, "2026-11-21T22:40:16+00:00", "[1, 2]", "attributes"),
+    ];
+    for (trace_id, started, attributes, column) in cases {
+        let row = insert(trace_id, started, attributes);
+        let result = tracer.get_traces(&TraceFilter::new());
+        match result {
+            Err(Error::Store {
+                problem: StoreProblem::CorruptRow { row: which, reason },
+                ..
+            }) => {
+                assert_eq!(which, format!("id {row} (column {column})"), "{reason}");
+            }
+            other => panic!("expected a corrupt row error, got {other:?}"),
+        }
+        conn.execute("DELETE FROM traces WHERE id = ?1", [row])
+            .unwrap();
+    }
+    assert_eq!(
+        common::names(&tracer.get_traces(&TraceFilter::new()).unwrap()),
+        ["good"]
+    );
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_and_block_waits_for_room() {
+    let dir = temp();
+    let path = dir.path().join("t.db");
+    let tracer = Tracer::sqlite_with(
+        SqliteConfig::new(&path)
+            .queue_capacity(100)
+            .batch_size(10)
+            .busy_timeout(Duration::from_secs(30)),
+    )
+    .unwrap();
+    // Another connection holds the write lock: the writer waits, the queue fills.
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for _ in 0..1000 {
+        drop(tracer.trace("x"));
+    }
+    let stats = tracer.stats();
+    assert!(stats.spans_dropped >= 800, "{stats:?}");
+    assert!(stats.spans_pending <= 100, "{stats:?}");
+    blocker.execute_batch("COMMIT").unwrap();
+    tracer.flush().unwrap();
+    let stats = tracer.stats();
+    assert_eq!(stats.spans_accepted, 1000);
+    assert_eq!(
+        stats.spans_persisted + stats.spans_dropped,
+        1000,
+        "{stats:?}"
+    );
+    assert_eq!(
+        tracer.get_traces(&TraceFilter::new()).unwrap().len() as u64,
+        stats.spans_persisted
+    );
+
+    // Block: the traced thread waits for room instead, so nothing is dropped.
+    let path = dir.path().join("block.db");
+    let tracer = Tracer::sqlite_with(
+        SqliteConfig::new(&path)
+            .queue_capacity(10)
+            .batch_size(5)
+            .overflow(Overflow::Block(Duration::from_secs(10))),
+    )
+    .unwrap();
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        blocker.execute_batch("COMMIT").unwrap();
+    });
+    for _ in 0..100 {
+        drop(tracer.trace("x"));
+    }
+    release.join().unwrap();
+    tracer.flush().unwrap();
+    let stats = tracer.stats();
+    assert_eq!(
+        (stats.spans_persisted, stats.spans_dropped),
+        (100, 0),
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn reads_a_file_the_reference_wrote() {
+    // The reference's rows from outputs/live-sqlite-rows.txt, inserted as its SqliteTracer did.
+    let dir = temp();
+    let path: PathBuf = dir.path().join("ref.db");
+    drop(Tracer::sqlite_with(SqliteConfig::new(&path).identifier("MyAgent")).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(r#"
+        INSERT INTO traces (trace_id, span_id, span_kind, span_name, span_status, scope_name, scope_version, resource_attributes, parent_span_id, started_at, ended_at, attributes, identifier, conversation_id, subcontext_id) VALUES
+        ('d065753a35e29066b9245130a24c201f', 'd70b34a05e162469', 'INTERNAL', 'child', 'UNSET', 'generative-ai-toolkit', 'current', '{"service.name": "MyAgent"}', 'a6090c26632778d0', '2026-11-21T22:40:16.021785+00:00', '2026-11-21T22:40:16.021840+00:00', '{"ai.conversation.id": "conv-1", "ai.auth.context": {"principal_id": "user123"}, "ai.trace.type": "tool-invocation", "ai.tool.input": {"bytes": {"__bytes__": "Gar8O\"98E(!!3"}, "when": {"__datetime__": "2025-07-04T11:12:48.882123+00:00"}}}', 'MyAgent', 'conv-1', NULL),
+        ('d065753a35e29066b9245130a24c201f', 'a6090c26632778d0', 'SERVER', 'parent', 'UNSET', 'generative-ai-toolkit', 'current', '{"service.name": "MyAgent"}', NULL, '2026-11-21T22:40:16.021754+00:00', '2026-11-21T22:40:16.023138+00:00', '{"ai.conversation.id": "conv-1", "ai.auth.context": {"principal_id": "user123"}}', 'MyAgent', 'conv-1', NULL);
+    "#).unwrap();
+    let tracer = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("MyAgent")).unwrap();
+    let spans = tracer
+        .get_traces(&TraceFilter::new().attribute("ai.conversation.id", "conv-1"))
+        .unwrap();
+    assert_eq!(common::names(&spans), ["parent", "child"]);
+    let child = &spans[1];
+    assert_eq!(child.parent_span_id, Some(spans[0].span_id));
+    assert_eq!(child.scope, Scope::new("generative-ai-toolkit", "current"));
+    assert_eq!(
+        child.started_at.to_string(),
+        "2026-11-21T22:40:16.021785+00:00"
+    );
+    let input = child.attributes.get("ai.tool.input").unwrap();
+    assert_eq!(
+        input.get("bytes").unwrap(),
+        &Value::from(serde_json::json!([0, 1]))
+    );
+    assert_eq!(
+        input.get("when").unwrap(),
+        "2025-07-04T11:12:48.882123+00:00"
+    );
+    assert_eq!(
+        child.resource_attributes.get("service.name").unwrap(),
+        "MyAgent"
+    );
+}

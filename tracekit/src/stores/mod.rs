@@ -1,0 +1,31 @@
+//! Stores: traces that outlive the process, in the reference toolkit's formats.
+//!
+//! | store | feature | constructor |
+//! | --- | --- | --- |
+//! | an embedded SQLite file | `sqlite` (default) | [`Tracer::sqlite`](crate::Tracer::sqlite), [`Tracer::sqlite_with`](crate::Tracer::sqlite_with)`(`[`SqliteConfig`]`)` |
+//!
+//! A store is a [`Sink`](crate::Sink) like any other, built so that tracing stays cheap: the
+//! traced thread packs each finished span into a buffer of its own, exactly as the in-memory
+//! store does, and one writer thread per store takes those buffers and writes them in
+//! batches. The traced code never does I/O. The queue between them is bounded: a span that
+//! finds it full is dropped and counted ([`Stats::spans_dropped`](crate::Stats::spans_dropped)),
+//! or waits for room up to a limit if asked ([`Overflow::Block`](crate::tracers::Overflow)).
+//! `flush()` returns once every span accepted before it is stored, `get_traces` sees every
+//! span accepted before the call, and dropping the last handle to the tracer flushes within
+//! [`DEFAULT_DEADLINE`](crate::DEFAULT_DEADLINE).
+//!
+//! The rows are the reference's (`SqliteTracer` of `generative-ai-toolkit`), so the Python
+//! toolkit and tracekit read each other's traces from one file. Attribute values are stored
+//! as the reference's JSON; how its tagged values (`__bytes__`, `__datetime__`, ...) read back
+//! is in [`SqliteConfig`]'s docs.
+
+#[cfg(feature = "sqlite")]
+mod json;
+#[cfg(feature = "sqlite")]
+mod queue;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteConfig;

@@ -1,0 +1,336 @@
+//! The stores' hand-off from traced code to a writer thread: a bounded queue of packed spans.
+//!
+//! The traced thread does what the in-memory store does: it packs the span into its stripe's
+//! buffer (a lock no other thread takes, but the writer's brief swap) with the in-memory
+//! store's record format. It never does I/O. One writer thread per store swaps the buffers
+//! out, unpacks them and hands the store's [`Writer`] batches of up to `batch_size` spans.
+//!
+//! * Bounded: at most `capacity` spans wait. A span that finds the queue full is dropped and
+//!   counted, or, with [`Overflow::Block`], waits for room up to a time limit first.
+//! * The writer wakes when a batch is ready, on `flush`, or after `linger` at the latest.
+//! * `flush` takes a ticket; the writer's next pass starts after it, so it drains everything
+//!   pushed before the flush began, and the flush returns when that pass is written.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use crate::record::{self, Tables};
+use crate::span::panic_message;
+use crate::stripe::{self, CachePadded, STRIPES};
+use crate::tracers::Overflow;
+use crate::{lock, Error, FailureLog, FinishedSpan, SinkStats, Trace};
+
+/// What a store does with a batch, on its writer thread.
+pub(crate) trait Writer: Send + 'static {
+    /// Stores `batch` (ordered as the spans ended). An error counts every span of the batch
+    /// as failed; retrying what can be retried is the writer's job.
+    fn write(&mut self, batch: &[Trace]) -> Result<(), String>;
+}
+
+/// How a queue is sized and paced.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueueConfig {
+    pub(crate) capacity: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) overflow: Overflow,
+    /// The longest a span waits before the writer looks, when no batch fills up.
+    pub(crate) linger: Duration,
+}
+
+/// The caller's side of the queue; dropping it flushes and stops the writer.
+pub(crate) struct SpanQueue {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    name: &'static str,
+    config: QueueConfig,
+    stripes: Box<[CachePadded<Mutex<Pending>>]>,
+    /// Spans pushed and not yet written (or failed).
+    queued: AtomicUsize,
+    /// Set when the writer has stopped: later spans are dropped.
+    closed: AtomicBool,
+    dropped: AtomicU64,
+    failures: FailureLog,
+    state: Mutex<State>,
+    /// Signalled after every pass and batch: flushes and blocked callers wait on it.
+    progress: Condvar,
+    writer: OnceLock<Thread>,
+}
+
+/// Spans pushed on the threads of one stripe, packed back to back.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    tables: Tables,
+    len: usize,
+}
+
+#[derive(Default)]
+struct State {
+    /// Flush tickets handed out.
+    requested: u64,
+    /// The highest ticket whose pass has been written.
+    completed: u64,
+    stop: bool,
+    finished: bool,
+}
+
+impl SpanQueue {
+    /// Starts the writer thread.
+    pub(crate) fn start(
+        name: &'static str,
+        config: QueueConfig,
+        writer: impl Writer,
+    ) -> Result<SpanQueue, Error> {
+        let config = QueueConfig {
+            capacity: config.capacity.max(1),
+            batch_size: config.batch_size.max(1),
+            ..config
+        };
+        let shared = Arc::new(Shared {
+            name,
+            config,
+            stripes: (0..STRIPES).map(|_| CachePadded::default()).collect(),
+            queued: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
+            failures: FailureLog::new(),
+            state: Mutex::new(State::default()),
+            progress: Condvar::new(),
+            writer: OnceLock::new(),
+        });
+        let worker = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("tracekit-{name}"))
+                .spawn(move || shared.run(writer))
+                .map_err(|e| Error::Sink {
+                    sink: name,
+                    operation: "start its writer thread",
+                    message: e.to_string(),
+                })?
+        };
+        let _ = shared.writer.set(worker.thread().clone());
+        Ok(SpanQueue {
+            shared,
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    /// Queues a finished span; never does I/O.
+    #[inline]
+    pub(crate) fn push(&self, span: &FinishedSpan<'_>) {
+        let shared = &*self.shared;
+        let config = &shared.config;
+        if shared.closed.load(Ordering::Relaxed) {
+            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let queued = shared.queued.fetch_add(1, Ordering::Relaxed);
+        if queued >= config.capacity && !self.wait_for_room() {
+            shared.queued.fetch_sub(1, Ordering::Relaxed);
+            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        {
+            let mut pending = lock(&shared.stripes[stripe::this_thread().index].0);
+            let indexes = pending.tables.indexes(span);
+            record::encode(span, indexes, &mut pending.bytes);
+            pending.len += 1;
+        }
+        if (queued + 1).is_multiple_of(config.batch_size) {
+            shared.wake_writer();
+        }
+    }
+
+    /// With [`Overflow::Block`], waits until the queue has room (this span's place is already
+    /// counted in `queued`); `false` if it should be dropped.
+    #[cold]
+    fn wait_for_room(&self) -> bool {
+        let shared = &*self.shared;
+        let Overflow::Block(timeout) = shared.config.overflow else {
+            return false;
+        };
+        let deadline = Instant::now() + timeout;
+        let mut state = lock(&shared.state);
+        loop {
+            // Our own place is counted, hence `<=`.
+            if shared.queued.load(Ordering::Relaxed) <= shared.config.capacity {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || state.finished {
+                return false;
+            }
+            shared.wake_writer();
+            state = shared
+                .progress
+                .wait_timeout(state, (deadline - now).min(Duration::from_millis(10)))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Returns once every span pushed before the call is written (or failed), or errs at the
+    /// deadline.
+    pub(crate) fn flush(&self, deadline: Instant) -> Result<(), Error> {
+        self.shared.flush("flush", deadline)
+    }
+
+    /// Flushes, then stops the writer; later spans are dropped and counted.
+    pub(crate) fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
+        lock(&self.shared.state).stop = true;
+        let flushed = self.shared.flush("shutdown", deadline);
+        if flushed.is_ok() {
+            if let Some(worker) = lock(&self.worker).take() {
+                let _ = worker.join();
+            }
+        }
+        flushed
+    }
+
+    pub(crate) fn stats(&self) -> SinkStats {
+        SinkStats {
+            failures: self.shared.failures.count(),
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
+            pending: self.shared.queued.load(Ordering::Relaxed) as u64,
+            snapshots_dropped: 0,
+        }
+    }
+}
+
+impl Drop for SpanQueue {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown(Instant::now() + crate::DEFAULT_DEADLINE) {
+            eprintln!(
+                "tracekit: the `{}` tracer was dropped with spans unwritten: {e}",
+                self.shared.name
+            );
+        }
+    }
+}
+
+impl Shared {
+    fn wake_writer(&self) {
+        if let Some(writer) = self.writer.get() {
+            writer.unpark();
+        }
+    }
+
+    fn flush(&self, operation: &'static str, deadline: Instant) -> Result<(), Error> {
+        let started = Instant::now();
+        let mut state = lock(&self.state);
+        state.requested += 1;
+        let ticket = state.requested;
+        self.wake_writer();
+        while state.completed < ticket && !state.finished {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Timeout {
+                    operation,
+                    timeout: deadline.saturating_duration_since(started),
+                    detail: format!(
+                        "{} spans still queued for the `{}` store",
+                        self.queued.load(Ordering::Relaxed),
+                        self.name
+                    ),
+                });
+            }
+            state = self
+                .progress
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        Ok(())
+    }
+
+    /// The writer thread.
+    fn run(&self, mut writer: impl Writer) {
+        let mut spare = Vec::new();
+        let mut batch = Vec::with_capacity(self.config.batch_size);
+        loop {
+            let (target, stop) = {
+                let state = lock(&self.state);
+                (state.requested, state.stop)
+            };
+            for stripe in self.stripes.iter() {
+                let (bytes, tables) = {
+                    let mut pending = lock(&stripe.0);
+                    if pending.len == 0 {
+                        continue;
+                    }
+                    pending.len = 0;
+                    std::mem::swap(&mut pending.bytes, &mut spare);
+                    (std::mem::take(&mut spare), pending.tables.clone())
+                };
+                let mut rest = &bytes[..];
+                let mut unreadable = 0;
+                while !rest.is_empty() {
+                    let (one, next) = rest.split_at(record::record_len(rest));
+                    rest = next;
+                    match record::decode(one, &tables) {
+                        Some(trace) => batch.push(trace),
+                        None => unreadable += 1,
+                    }
+                    if batch.len() == self.config.batch_size {
+                        self.write(&mut writer, &mut batch);
+                    }
+                }
+                debug_assert_eq!(unreadable, 0, "a record this module packed must unpack");
+                if unreadable > 0 {
+                    self.failures.record_many(
+                        self.name,
+                        unreadable,
+                        &"a queued span could not be unpacked",
+                    );
+                    self.queued
+                        .fetch_sub(unreadable as usize, Ordering::Relaxed);
+                }
+                spare = bytes;
+                spare.clear();
+            }
+            if !batch.is_empty() {
+                self.write(&mut writer, &mut batch);
+            }
+            let mut state = lock(&self.state);
+            state.completed = state.completed.max(target);
+            if stop && state.completed >= state.requested {
+                state.finished = true;
+                self.closed.store(true, Ordering::Relaxed);
+                self.progress.notify_all();
+                return;
+            }
+            let idle = state.requested == state.completed;
+            self.progress.notify_all();
+            drop(state);
+            if idle && self.queued.load(Ordering::Relaxed) < self.config.batch_size {
+                std::thread::park_timeout(self.config.linger);
+            }
+        }
+    }
+
+    fn write(&self, writer: &mut impl Writer, batch: &mut Vec<Trace>) {
+        let n = batch.len();
+        match catch_unwind(AssertUnwindSafe(|| writer.write(batch))) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => self.failures.record_many(self.name, n as u64, &message),
+            Err(panic) => self.failures.record_many(
+                self.name,
+                n as u64,
+                &format_args!("panicked: {}", panic_message(&*panic)),
+            ),
+        }
+        batch.clear();
+        self.queued.fetch_sub(n, Ordering::Relaxed);
+        // Blocked callers may go on.
+        if self.config.overflow != Overflow::Drop {
+            self.progress.notify_all();
+        }
+    }
+}

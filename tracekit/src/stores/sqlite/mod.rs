@@ -1,0 +1,313 @@
+//! The SQLite store: [`Tracer::sqlite`](crate::Tracer::sqlite).
+
+mod row;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+
+use super::queue::{QueueConfig, SpanQueue, Writer};
+use crate::tracers::Overflow;
+use crate::{lock, Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
+use row::{Query, RowEncoder};
+
+/// How to open a SQLite store; [`Tracer::sqlite_with`](crate::Tracer::sqlite_with) opens it.
+///
+/// The file holds the reference toolkit's `traces` table (its `SqliteTracer`), so Python
+/// agents and Rust agents share one file: each reads the other's spans. Several tracers, in
+/// this process or in others, may write one file at once (WAL mode; a writer that finds the
+/// file busy waits up to [`busy_timeout`](Self::busy_timeout) and retries).
+///
+/// # What is stored
+///
+/// One row per finished span, as the reference writes it: ids as lowercase hex, kind and
+/// status as `INTERNAL`/`UNSET`..., timestamps as ISO 8601 with microseconds (finer digits are
+/// cut, as the reference's clock has none), the merged attributes and the resource
+/// attributes as the reference's JSON, `conversation_id` and `subcontext_id` copied from
+/// `ai.conversation.id` and `ai.subcontext.id` for the indexes. Span events, which the
+/// reference does not have, go to a table of tracekit's own, `tracekit_events`.
+///
+/// Attribute values come back as they went in: maps keep their key order, integers keep
+/// every digit (the whole `i64` and `u64` ranges), floats keep their exact bits, and the
+/// non-finite floats are stored as Python's JSON writes them (`NaN`, `Infinity`,
+/// `-Infinity`). Values the reference tags read back as plain values:
+///
+/// | in the file (written by Python) | read as |
+/// | --- | --- |
+/// | `{"__bytes__": "<ascii85 of zlib>"}` | [`Value::Array`](crate::Value::Array) of the byte values (as serde stores bytes) |
+/// | `{"__datetime__": "..."}`, `{"__date__": "..."}`, `{"__time__": "..."}` | [`Value::String`](crate::Value::String) of the ISO text |
+/// | an integer beyond the `u64`/`i64` range | the nearest [`Value::Float`](crate::Value::Float) |
+///
+/// # Reading back
+///
+/// `get_traces` takes any [`TraceFilter`]. A trace id, and `ai.conversation.id` (with or
+/// without `ai.subcontext.id`) given as strings, use the reference's indexes; other
+/// attributes narrow the rows with a text search before each candidate is checked exactly.
+/// Spans come back ordered by start time and keep their `parent_span_id`. Only the rows of
+/// this store's [`identifier`](Self::identifier) are read, as in the reference.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracekit::{stores::SqliteConfig, tracers::Overflow, Tracer};
+///
+/// # let dir = std::env::temp_dir().join(format!("tracekit-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let tracer = Tracer::sqlite_with(
+///     SqliteConfig::new(dir.join("traces.db"))
+///         .identifier("WeatherAgent")
+///         .queue_capacity(100_000)
+///         .overflow(Overflow::Block(Duration::from_millis(50))),
+/// )?;
+/// drop(tracer.trace("hello"));
+/// assert_eq!(tracer.get_traces(&Default::default())?.len(), 1);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), tracekit::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a configuration does nothing until it is given to `Tracer::sqlite_with`"]
+pub struct SqliteConfig {
+    path: PathBuf,
+    identifier: Option<String>,
+    queue: QueueConfig,
+    busy_timeout: Duration,
+}
+
+impl SqliteConfig {
+    /// A store in the file at `path` (created if missing; its directory must exist). The
+    /// defaults: no identifier, a queue of 65 536 spans that drops when full, batches of
+    /// 1 024, a busy timeout of 5 s.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        SqliteConfig {
+            path: path.as_ref().to_path_buf(),
+            identifier: None,
+            queue: QueueConfig {
+                capacity: 65_536,
+                batch_size: 1_024,
+                overflow: Overflow::Drop,
+                linger: Duration::from_millis(100),
+            },
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Tags every row with this identifier (the reference's `identifier`, e.g. the agent's
+    /// name) and reads back only rows with the same one. Without it, rows without one.
+    pub fn identifier(mut self, identifier: impl Into<String>) -> Self {
+        self.identifier = Some(identifier.into());
+        self
+    }
+
+    /// At most this many finished spans wait for the writer (at least 1).
+    pub fn queue_capacity(mut self, spans: usize) -> Self {
+        self.queue.capacity = spans;
+        self
+    }
+
+    /// The writer commits up to this many spans per transaction (at least 1).
+    pub fn batch_size(mut self, spans: usize) -> Self {
+        self.queue.batch_size = spans;
+        self
+    }
+
+    /// How long a writer waits for another one to release the file before it retries.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// What a span does when the queue is full: [`Overflow::Drop`] (the default) counts it
+    /// in [`Stats::spans_dropped`](crate::Stats::spans_dropped); [`Overflow::Block`] makes
+    /// the traced thread wait for room, up to the given time.
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.queue.overflow = overflow;
+        self
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Tracer {
+    /// Stores finished spans in a SQLite file, in the reference toolkit's `traces` table, so
+    /// they outlive the process (feature `sqlite`, on by default). The file is created if
+    /// missing; see [`SqliteConfig`] for the format and for settings.
+    ///
+    /// Fails, without touching the file, if its directory is missing, if it is not a SQLite
+    /// database, or if it has a `traces` table with other columns
+    /// ([`Error::Store`](crate::Error::Store)).
+    ///
+    /// ```
+    /// use tracekit::{TraceFilter, Tracer};
+    /// # let dir = std::env::temp_dir().join(format!("tracekit-doc1-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("traces.db");
+    /// let tracer = Tracer::sqlite(&path)?;
+    /// {
+    ///     let turn = tracer.trace("converse");
+    ///     turn.add_inheritable_attribute("ai.conversation.id", "c-1");
+    ///     drop(tracer.trace("tool"));
+    /// }
+    /// drop(tracer);
+    ///
+    /// // Another process, or a later run, reads them back:
+    /// let tracer = Tracer::sqlite(&path)?;
+    /// let spans = tracer.get_traces(&TraceFilter::new().attribute("ai.conversation.id", "c-1"))?;
+    /// assert_eq!(spans.len(), 2);
+    /// assert_eq!(spans[1].parent_span_id, Some(spans[0].span_id));
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn sqlite(path: impl AsRef<Path>) -> Result<Tracer, Error> {
+        Tracer::sqlite_with(SqliteConfig::new(path))
+    }
+
+    /// [`Tracer::sqlite`] with settings: identifier, queue, batches, busy timeout.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn sqlite_with(config: SqliteConfig) -> Result<Tracer, Error> {
+        Ok(Tracer::new(Sqlite::open(config)?))
+    }
+}
+
+/// The sink behind [`Tracer::sqlite`].
+struct Sqlite {
+    path: PathBuf,
+    identifier: Option<String>,
+    queue: SpanQueue,
+    /// For `get_traces`; WAL lets it read while the writer writes.
+    reader: Mutex<Connection>,
+}
+
+impl Sqlite {
+    fn open(config: SqliteConfig) -> Result<Sqlite, Error> {
+        let conn = schema::open(&config.path, config.busy_timeout)?;
+        let reader = schema::connect(&config.path, config.busy_timeout)?;
+        let writer = SqliteWriter {
+            conn,
+            identifier: config.identifier.clone(),
+            encoder: RowEncoder::default(),
+            busy_timeout: config.busy_timeout,
+        };
+        Ok(Sqlite {
+            queue: SpanQueue::start("sqlite", config.queue, writer)?,
+            path: config.path,
+            identifier: config.identifier,
+            reader: Mutex::new(reader),
+        })
+    }
+}
+
+impl Sink for Sqlite {
+    fn persist(&self, trace: &Trace) {
+        // A snapshot is not a finished span; the table holds finished ones.
+        if let Some(span) = FinishedSpan::from_trace(trace) {
+            self.persist_span(&span);
+        }
+    }
+
+    #[inline]
+    fn persist_span(&self, span: &FinishedSpan<'_>) {
+        self.queue.push(span);
+    }
+
+    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)?;
+        let query = Query::new(filter, self.identifier.as_deref());
+        let conn = lock(&self.reader);
+        let sql_error = |e: rusqlite::Error| schema::store_error(&self.path, &e);
+        let mut statement = conn.prepare_cached(&query.sql).map_err(sql_error)?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(&query.params))
+            .map_err(sql_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(sql_error)? {
+            let trace = row::decode(row).map_err(|problem| Error::Store {
+                location: self.path.display().to_string(),
+                problem,
+            })?;
+            if filter.matches(&trace) {
+                out.push(trace);
+            }
+        }
+        // The SQL orders by the stored text; rows written with other UTC offsets (possible
+        // from Python) are put in time order here. Stable, so ties keep insertion order.
+        out.sort_by_key(|t| t.started_at);
+        Ok(out)
+    }
+
+    fn flush(&self, deadline: Instant) -> Result<(), Error> {
+        self.queue.flush(deadline)
+    }
+
+    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
+        self.queue.shutdown(deadline)
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.queue.stats()
+    }
+
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// The writer thread's side: one connection, one cached insert, one transaction per batch.
+struct SqliteWriter {
+    conn: Connection,
+    identifier: Option<String>,
+    encoder: RowEncoder,
+    busy_timeout: Duration,
+}
+
+impl SqliteWriter {
+    fn try_write(&mut self, batch: &[Trace]) -> rusqlite::Result<()> {
+        // IMMEDIATE takes the write lock up front (waiting up to the busy timeout), so a
+        // batch never fails half-way for another writer.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(row::INSERT)?;
+            let mut insert_events = tx.prepare_cached(row::INSERT_EVENTS)?;
+            for trace in batch {
+                self.encoder.insert(
+                    &mut insert,
+                    &mut insert_events,
+                    trace,
+                    self.identifier.as_deref(),
+                )?;
+            }
+        }
+        tx.commit()
+    }
+}
+
+impl Writer for SqliteWriter {
+    fn write(&mut self, batch: &[Trace]) -> Result<(), String> {
+        // The busy timeout already waited once per attempt; a few more attempts ride out a
+        // long checkpoint or a burst from other processes. A failed attempt rolled back,
+        // so retrying never writes a span twice.
+        let mut backoff = Duration::from_millis(10);
+        for attempt in 1.. {
+            match self.try_write(batch) {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if attempt < 5
+                        && matches!(
+                            e.sqlite_error_code(),
+                            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                        ) =>
+                {
+                    std::thread::sleep(backoff.min(self.busy_timeout));
+                    backoff *= 4;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+}

@@ -1,0 +1,151 @@
+//! The reference's `traces` table, opened without harming what is already in the file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::{Error, StoreProblem};
+
+/// The reference's statements, byte for byte (SQLite keeps their text in `sqlite_master`).
+const CREATE_TABLE: &str = "
+                CREATE TABLE IF NOT EXISTS traces (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    trace_id TEXT NOT NULL,
+                    span_id TEXT NOT NULL,
+                    span_kind TEXT NOT NULL,
+                    span_name TEXT NOT NULL,
+                    span_status TEXT NOT NULL,
+                    scope_name TEXT,
+                    scope_version TEXT,
+                    resource_attributes BLOB,
+                    parent_span_id TEXT,
+                    started_at TEXT NOT NULL,
+                    ended_at TEXT,
+                    attributes BLOB,
+                    identifier TEXT,
+                    conversation_id TEXT,
+                    subcontext_id TEXT
+                )
+                ";
+
+const CREATE_INDEXES: [&str; 5] = [
+    "
+                CREATE INDEX IF NOT EXISTS idx_traces_trace_id_started_at
+                ON traces (trace_id, started_at)
+                ",
+    "
+                CREATE INDEX IF NOT EXISTS idx_traces_conversation_id_started_at
+                ON traces (conversation_id, started_at)
+                ",
+    "
+                CREATE INDEX IF NOT EXISTS idx_traces_conversation_id_subcontext_id_started_at
+                ON traces (conversation_id, subcontext_id, started_at)
+                ",
+    "
+                CREATE INDEX IF NOT EXISTS idx_traces_trace_id
+                ON traces (trace_id)
+                ",
+    "
+                CREATE INDEX IF NOT EXISTS idx_traces_span_id
+                ON traces (span_id)
+                ",
+];
+
+/// tracekit's own addition, in a table of its own so the reference's stays exact: span
+/// events (the reference has none), by the row of their span.
+const CREATE_EVENTS: &str = "CREATE TABLE IF NOT EXISTS tracekit_events (
+    trace_row INTEGER PRIMARY KEY,
+    events BLOB NOT NULL
+)";
+
+/// The reference's columns, in order.
+pub(super) const COLUMNS: [&str; 16] = [
+    "id",
+    "trace_id",
+    "span_id",
+    "span_kind",
+    "span_name",
+    "span_status",
+    "scope_name",
+    "scope_version",
+    "resource_attributes",
+    "parent_span_id",
+    "started_at",
+    "ended_at",
+    "attributes",
+    "identifier",
+    "conversation_id",
+    "subcontext_id",
+];
+
+/// Turns a SQLite error about `path` into the crate's error.
+pub(super) fn store_error(path: &Path, e: &rusqlite::Error) -> Error {
+    let problem = match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => StoreProblem::NotADatabase,
+        _ => StoreProblem::Backend(e.to_string()),
+    };
+    Error::Store {
+        location: path.display().to_string(),
+        problem,
+    }
+}
+
+/// Opens `path` (creating the file if missing), checks it and sets up the tables.
+pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, Error> {
+    let location = || path.display().to_string();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Error::Store {
+                location: location(),
+                problem: StoreProblem::MissingDirectory,
+            });
+        }
+    }
+    let conn = connect(path, busy_timeout)?;
+    let err = |e: rusqlite::Error| store_error(path, &e);
+    // Reading the schema first: a file that is not a database fails here, before anything
+    // is written to it.
+    let found: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('traces') ORDER BY cid")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(err)?;
+    if !found.is_empty() && found != COLUMNS {
+        return Err(Error::Store {
+            location: location(),
+            problem: StoreProblem::ForeignTable {
+                found: found.join(", "),
+            },
+        });
+    }
+    // WAL lets readers, this process's other tracers and other processes write the file at
+    // once; NORMAL sync is durable across a crash of the process (not of the machine).
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(err)?;
+    // IMMEDIATE: two processes opening one new file at once wait for each other (busy
+    // timeout) instead of failing to upgrade a read.
+    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(err)?;
+    tx.execute_batch(CREATE_TABLE).map_err(err)?;
+    for index in CREATE_INDEXES {
+        tx.execute_batch(index).map_err(err)?;
+    }
+    tx.execute_batch(CREATE_EVENTS).map_err(err)?;
+    tx.commit().map_err(err)?;
+    Ok(conn)
+}
+
+/// Another connection to a file that [`open`] set up.
+pub(super) fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| store_error(path, &e))?;
+    conn.busy_timeout(busy_timeout)
+        .map_err(|e| store_error(path, &e))?;
+    Ok(conn)
+}
