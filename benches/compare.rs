@@ -521,12 +521,55 @@ fn compare(c: &mut Criterion) {
     g.finish();
 }
 
+/// The caller's side of a store: a root span into `Tracer::sqlite` against the same span into
+/// `Tracer::in_memory` (issue 11: at most 1.5×). The store's writer thread runs beside; each
+/// sample flushes outside the timed part, so the queue never fills (nothing is dropped).
+fn stores(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("tracekit-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = tracekit::Tracer::sqlite_with(
+        tracekit::stores::SqliteConfig::new(dir.join("compare.db")).queue_capacity(1 << 20),
+    )
+    .unwrap();
+    let memory = tracekit::Tracer::in_memory(1 << 20);
+    let timed_into = |tracer: &tracekit::Tracer, iters: u64| {
+        let start = Instant::now();
+        (0..iters).for_each(|_| tracekit_root(tracer));
+        let elapsed = start.elapsed();
+        tracer.flush().unwrap();
+        elapsed
+    };
+    let mut g = c.benchmark_group("root span, 2 attributes, into a store (caller's thread)");
+    g.bench_function("Tracer::in_memory", |b| {
+        b.iter_custom(|n| timed_into(&memory, n.min(1 << 19)))
+    });
+    g.bench_function("Tracer::sqlite", |b| {
+        b.iter_custom(|n| timed_into(&sqlite, n.min(1 << 19)))
+    });
+    g.finish();
+    let mut ratios = Vec::new();
+    for _ in 0..25 {
+        let m = timed_into(&memory, 20_000);
+        let s = timed_into(&sqlite, 20_000);
+        ratios.push(s.as_secs_f64() / m.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "\nroot span into a store: interleaved, 25 rounds\n  Tracer::sqlite / Tracer::in_memory = {:.3} ({:.3}-{:.3})",
+        ratios[12], ratios[6], ratios[18]
+    );
+    let stats = sqlite.stats();
+    assert_eq!(stats.spans_dropped + stats.sink_failures, 0, "{stats:?}");
+    drop(sqlite);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = compare
+    targets = compare, stores
 }
 criterion_main!(benches);

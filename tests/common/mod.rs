@@ -4,6 +4,9 @@
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
+pub mod dynamodb;
+pub mod reference;
+
 use tracekit::{Sink, Trace, TraceFilter, Tracer};
 
 /// A writer whose bytes the test can read back.

@@ -185,6 +185,9 @@ pub use ids::{ParseIdError, SpanId, TraceId};
 pub use instrument::Instrumented;
 pub use sink::{FailureLog, Sink, SinkStats};
 pub use span::{Span, SpanBuilder, SpanGuard};
+#[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
+pub use stores::DynamoDbConfig;
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
 pub use tracer::{Stats, Tracer, DEFAULT_DEADLINE};

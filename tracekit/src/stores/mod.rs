@@ -2,7 +2,8 @@
 //!
 //! | store | feature | constructor |
 //! | --- | --- | --- |
-//! | an embedded SQLite file | `sqlite` (default) | [`Tracer::sqlite`](crate::Tracer::sqlite), [`Tracer::sqlite_with`](crate::Tracer::sqlite_with)`(`[`SqliteConfig`]`)` |
+//! | an embedded SQLite file | `sqlite` (default) | `Tracer::sqlite(path)`, `Tracer::sqlite_with(SqliteConfig)` |
+//! | a DynamoDB table, for fleets | `dynamodb` | `Tracer::dynamodb(DynamoDbConfig)` |
 //!
 //! A store is a [`Sink`](crate::Sink) like any other, built so that tracing stays cheap: the
 //! traced thread packs each finished span into a buffer of its own, exactly as the in-memory
@@ -17,15 +18,20 @@
 //! The rows are the reference's (`SqliteTracer` of `generative-ai-toolkit`), so the Python
 //! toolkit and tracekit read each other's traces from one file. Attribute values are stored
 //! as the reference's JSON; how its tagged values (`__bytes__`, `__datetime__`, ...) read back
-//! is in [`SqliteConfig`]'s docs.
+//! is in `SqliteConfig`'s docs; DynamoDB items are the reference's `DynamoDbTracer`'s.
 
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 #[cfg(feature = "sqlite")]
 mod json;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "dynamodb"))]
 mod queue;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
+pub use dynamodb::DynamoDbConfig;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteConfig;

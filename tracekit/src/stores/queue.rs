@@ -30,6 +30,9 @@ pub(crate) trait Writer: Send + 'static {
     fn write(&mut self, batch: &[Trace]) -> Result<(), String>;
 }
 
+/// The writer is woken each time this many spans (or a batch, if smaller) are queued.
+const WAKE_EVERY: usize = 1024;
+
 /// How a queue is sized and paced.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct QueueConfig {
@@ -143,7 +146,7 @@ impl SpanQueue {
             record::encode(span, indexes, &mut pending.bytes);
             pending.len += 1;
         }
-        if (queued + 1).is_multiple_of(config.batch_size) {
+        if (queued + 1).is_multiple_of(config.batch_size.min(WAKE_EVERY)) {
             shared.wake_writer();
         }
     }
@@ -309,7 +312,8 @@ impl Shared {
             let idle = state.requested == state.completed;
             self.progress.notify_all();
             drop(state);
-            if idle && self.queued.load(Ordering::Relaxed) < self.config.batch_size {
+            if idle && self.queued.load(Ordering::Relaxed) < self.config.batch_size.min(WAKE_EVERY)
+            {
                 std::thread::park_timeout(self.config.linger);
             }
         }

@@ -1,0 +1,170 @@
+//! The Python reference toolkit (`generative-ai-toolkit` on PyPI, CPython ≥ 3.13) in a venv,
+//! for the interop tests.
+//!
+//! The interpreter is `$TRACEKIT_REFERENCE_PYTHON` when set (a Python with the toolkit
+//! installed, as `scripts/reference-venv.sh` makes), else a venv under `target/` is built
+//! from the first CPython 3.13 found (`python3.13` on `PATH`, then pyenv's). With none, the
+//! tests say so loudly and skip.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// The venv's interpreter, or `None` (after a loud message) when no CPython 3.13 exists.
+pub fn python() -> Option<PathBuf> {
+    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    PYTHON
+        .get_or_init(|| {
+            if let Some(given) = std::env::var_os("TRACEKIT_REFERENCE_PYTHON") {
+                return Some(PathBuf::from(given));
+            }
+            let Some(base) = find_313() else {
+                eprintln!(
+                    "\n!!! SKIPPED: no CPython 3.13 found (python3.13 on PATH or under ~/.pyenv/versions), \
+                     so the Python reference toolkit did not run. Install one, or set TRACEKIT_REFERENCE_PYTHON.\n"
+                );
+                return None;
+            };
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/reference-venv");
+            let python = venv.join("bin/python");
+            let installed = python.exists()
+                && Command::new(&python)
+                    .args(["-c", "import generative_ai_toolkit, boto3"])
+                    .status()
+                    .is_ok_and(|s| s.success());
+            if !installed {
+                run(Command::new(&base).args(["-m", "venv"]).arg(&venv));
+                run(Command::new(&python).args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "generative-ai-toolkit==0.23.0",
+                    "boto3",
+                ]));
+            }
+            Some(python)
+        })
+        .clone()
+}
+
+fn find_313() -> Option<PathBuf> {
+    let on_path = Command::new("python3.13").arg("--version").output();
+    if on_path.is_ok_and(|o| o.status.success()) {
+        return Some(PathBuf::from("python3.13"));
+    }
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")))?;
+    let mut versions: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("3.13"))
+        .map(|e| e.path().join("bin/python3"))
+        .filter(|p| p.exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+fn run(cmd: &mut Command) {
+    let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(status.success(), "{cmd:?} failed: {status}");
+}
+
+/// Runs `script` with the reference's Python and `args`; returns its stdout.
+pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A Python helper the scripts share: `enc(v)` makes any attribute value JSON-safe and
+/// exact (`{"float": repr}`, `{"int": str}`, `{"bytes": [..]}`, maps as `[[k, v], ..]`).
+pub const PY_ENC: &str = r#"
+import datetime, json, math
+def enc(v):
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return {"int": str(v)}
+    if isinstance(v, float):
+        return {"float": repr(v)}
+    if isinstance(v, (bytes, bytearray)):
+        return {"bytes": list(v)}
+    if isinstance(v, (datetime.datetime, datetime.date, datetime.time)):
+        return {"iso": v.isoformat()}
+    if isinstance(v, (list, tuple)):
+        return [enc(x) for x in v]
+    if isinstance(v, (set, frozenset)):
+        return {"set": sorted(enc(x) for x in v)}
+    if isinstance(v, dict):
+        return [[k, enc(x)] for k, x in v.items()]
+    return {"repr": repr(v)}
+def trace_json(t):
+    d = t.as_dict()
+    return {
+        "span_name": d["span_name"], "span_kind": d["span_kind"], "trace_id": d["trace_id"],
+        "span_id": d["span_id"], "parent_span_id": d["parent_span_id"],
+        "started_at": d["started_at"].isoformat(), "ended_at": d["ended_at"].isoformat() if d["ended_at"] else None,
+        "span_status": d["span_status"], "scope": [d["scope"]["name"], d["scope"]["version"]],
+        "attributes": enc(dict(d["attributes"])), "resource_attributes": enc(dict(d["resource_attributes"])),
+    }
+"#;
+
+/// The `enc` form of a tracekit value, for comparing with what Python read.
+pub fn enc(v: &tracekit::Value) -> serde_json::Value {
+    use serde_json::json;
+    use tracekit::Value;
+    match v {
+        Value::Null => json!(null),
+        Value::Bool(b) => json!(b),
+        Value::Int(n) => json!({"int": n.to_string()}),
+        Value::UInt(n) => json!({"int": n.to_string()}),
+        Value::Float(f) => json!({"float": python_float(*f)}),
+        Value::String(s) => json!(s.as_str()),
+        Value::Array(items) => items.iter().map(enc).collect(),
+        Value::Map(map) => map.iter().map(|(k, v)| json!([k, enc(v)])).collect(),
+    }
+}
+
+/// Python's `repr` of a float, via a round trip through its text (compared as floats).
+fn python_float(f: f64) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "inf" } else { "-inf" }.into()
+    } else {
+        format!("{f:e}")
+    }
+}
+
+/// Whether two `enc` forms are equal, floats compared by value (bits for NaN kinds aside).
+pub fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Object(x), J::Object(y)) if x.contains_key("float") && y.contains_key("float") => {
+            let p = |v: &J| v.as_str().unwrap().parse::<f64>().unwrap();
+            let (x, y) = (p(&x["float"]), p(&y["float"]));
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
