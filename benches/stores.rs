@@ -203,6 +203,8 @@ fn stores(c: &mut Criterion) {
     );
     assert_eq!(dropped, 0);
 
+    dynamodb(20_000);
+
     let path = dir.path().join("million.db");
     let tracer = big_file(&path, 10_000, 100);
     let mut g = c.benchmark_group("get_traces on 1 000 000 spans");
@@ -237,6 +239,83 @@ fn stores(c: &mut Criterion) {
         "  unindexed / by conversation = {:.0}x",
         timings[2].1.as_secs_f64() / timings[0].1.as_secs_f64()
     );
+}
+
+/// DynamoDB, if `TRACEKIT_DYNAMODB_ENDPOINT` names a server (`scripts/dynamodb-local.sh
+/// start` prints one): tracekit's batched writes against one `PutItem` per span through the
+/// same SDK (the reference's way), and the reference itself if its Python is given.
+fn dynamodb(spans: u64) {
+    let Ok(url) = std::env::var("TRACEKIT_DYNAMODB_ENDPOINT") else {
+        println!("\nDynamoDB: not run (set TRACEKIT_DYNAMODB_ENDPOINT)");
+        return;
+    };
+    let table = format!("bench-{}-{}", std::process::id(), fastrand_suffix());
+    let config = tracekit::DynamoDbConfig::new(&table)
+        .endpoint(&url)
+        .region("us-east-1")
+        .static_credentials("local", "local")
+        .create_table(true)
+        .queue_capacity(spans as usize);
+    let tracer = Tracer::dynamodb(config).unwrap();
+    let start = Instant::now();
+    (0..spans).for_each(|i| span(&tracer, i));
+    tracer.flush_within(Duration::from_secs(600)).unwrap();
+    let batched = spans as f64 / start.elapsed().as_secs_f64();
+    assert_eq!(tracer.stats().spans_persisted, spans);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let put_item = runtime.block_on(async {
+        use aws_sdk_dynamodb::types::AttributeValue as Av;
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "bench",
+            ))
+            .load()
+            .await;
+        let client = aws_sdk_dynamodb::Client::new(&conf);
+        let n = spans / 4;
+        let start = Instant::now();
+        for i in 0..n {
+            let id = tracekit::TraceId::random();
+            let attributes = std::collections::HashMap::from([
+                ("ai.trace.type".to_owned(), Av::S("tool-invocation".into())),
+                ("i".to_owned(), Av::N(i.to_string())),
+            ]);
+            client
+                .put_item()
+                .table_name(&table)
+                .item("pk", Av::S(format!("TRACE#{id}")))
+                .item(
+                    "sk",
+                    Av::S(format!("SPAN#_#{i:017x}#{}", tracekit::SpanId::random())),
+                )
+                .item("trace_id", Av::S(id.to_string()))
+                .item("span_name", Av::S("tool".into()))
+                .item("span_kind", Av::S("CLIENT".into()))
+                .item("span_status", Av::S("UNSET".into()))
+                .item("started_at", Av::S("2026-11-21T22:40:58.426782Z".into()))
+                .item("ended_at", Av::S("2026-11-21T22:40:58.426795Z".into()))
+                .item("attributes", Av::M(attributes))
+                .condition_expression("attribute_not_exists(pk) AND attribute_not_exists(sk)")
+                .send()
+                .await
+                .unwrap();
+        }
+        n as f64 / start.elapsed().as_secs_f64()
+    });
+    println!("\nDynamoDB (local dynalite at {url}):");
+    println!("  tracekit, BatchWriteItem of 25 from the writer thread: {batched:.0} spans/s");
+    println!("  one PutItem per span, same SDK, same server: {put_item:.0} spans/s; tracekit / that = {:.1}x", batched / put_item);
+}
+
+fn fastrand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        % 1_000_000_007
 }
 
 fn median(v: &[f64]) -> f64 {

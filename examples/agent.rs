@@ -1,8 +1,9 @@
 //! A small weather agent, traced end to end. Offline and deterministic: the "LLM" follows a
 //! script (ask for the weather tool, then the unit-conversion tool, then answer).
 //!
-//! Run it with `cargo run --example agent`. Spans print as they end (children first), then the
-//! conversation is read back by `ai.conversation.id` and drawn as a tree.
+//! Run it with `cargo run --example agent`. Spans print as they end (children first) and are
+//! stored in `traces.db` (SQLite, the reference toolkit's format) in the working directory;
+//! then the conversation is read back from the file by `ai.conversation.id` and drawn as a tree.
 
 use std::collections::HashMap;
 
@@ -171,8 +172,10 @@ fn print_tree(spans: &[Trace]) {
 }
 
 fn main() -> Result<(), tracekit::Error> {
-    let memory = Tracer::in_memory(1000);
-    let tracer = Tracer::tee([memory.clone(), Tracer::human_readable(std::io::stdout())]);
+    // Spans go to a SQLite file in the reference toolkit's format (read back from there) and
+    // print on the terminal as they end.
+    let store = Tracer::sqlite("traces.db")?;
+    let tracer = Tracer::tee([store, Tracer::human_readable(std::io::stdout())]);
     tracer.set_resource_attribute("service.name", "WeatherAgent");
 
     let agent = WeatherAgent {
@@ -181,19 +184,30 @@ fn main() -> Result<(), tracekit::Error> {
             model_id: "scripted-weather-v1",
         },
     };
-    let conversation_id = "01JZAJ75QJP9K1BFZM8SJRBB1B";
+    // A new conversation each run: the file keeps the earlier ones.
+    let conversation_id = format!("conv-{}", tracekit::SpanId::random());
     println!("== spans as they end ==\n");
     let answer = agent.converse(
-        conversation_id,
+        &conversation_id,
         "user123",
         "What's the weather in Amsterdam, in Fahrenheit?",
     );
     println!("== answer ==\n{answer}\n");
-
-    let spans =
-        tracer.get_traces(&TraceFilter::new().attribute("ai.conversation.id", conversation_id))?;
+    // Everything is written once the last handle goes (or on flush/shutdown).
+    tracer.shutdown()?;
+    let stats = tracer.stats();
     println!(
-        "== conversation {conversation_id}: {} spans ==",
+        "tracer stats: {} accepted, {} persisted, {} dropped, {} failed\n",
+        stats.spans_accepted, stats.spans_persisted, stats.spans_dropped, stats.sink_failures
+    );
+    drop((agent, tracer));
+
+    // Read the conversation back from the file, as a later run or another process would.
+    let spans = Tracer::sqlite("traces.db")?.get_traces(
+        &TraceFilter::new().attribute("ai.conversation.id", conversation_id.as_str()),
+    )?;
+    println!(
+        "== conversation {conversation_id}, read back from traces.db: {} spans ==",
         spans.len()
     );
     print_tree(&spans);
@@ -207,12 +221,6 @@ fn main() -> Result<(), tracekit::Error> {
         })
         .sum();
     println!("total tokens: {total_tokens}");
-
-    tracer.shutdown()?;
-    let stats = tracer.stats();
-    println!(
-        "tracer stats: {} accepted, {} persisted, {} failed",
-        stats.spans_accepted, stats.spans_persisted, stats.sink_failures
-    );
+    println!("\n(open the file with `sqlite3 traces.db` or the Python toolkit's SqliteTracer; see the README)");
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `Tracer::dynamodb` against a real DynamoDB-compatible server (dynalite, started by
 //! `scripts/dynamodb-local.sh`): items, filters, pagination, throttling and unprocessed items.
+#![cfg(feature = "dynamodb")]
 
 mod common;
 

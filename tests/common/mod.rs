@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
+#[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod reference;
 

@@ -50,7 +50,7 @@ const BATCH_WRITE_MAX: usize = 25;
 /// # Writing
 ///
 /// Spans are queued on the traced thread (no I/O there) and written by the store's own
-/// thread in `BatchWriteItem` requests of up to 25 items. Throttling, server errors and
+/// thread in `BatchWriteItem` requests of up to 25 items, four in flight at a time. Throttling, server errors and
 /// `UnprocessedItems` are retried with exponential backoff and full jitter. A retried span
 /// stays one item: its key is made from the span alone (trace, identifier, start time and
 /// span id), and a put of an existing key replaces the item with the same content.
@@ -596,6 +596,9 @@ struct DynamoWriter {
     ttl_seconds: Option<i64>,
 }
 
+/// `BatchWriteItem` requests one writer keeps in flight.
+const IN_FLIGHT: usize = 4;
+
 /// Attempts per request before its spans count as failed.
 const ATTEMPTS: u32 = 10;
 
@@ -625,13 +628,30 @@ impl Writer for DynamoWriter {
             .collect();
         let (client, table) = (self.client.clone(), self.table.clone());
         let failed = self.runtime.run(async move {
+            // A few requests in flight at once: each waits mostly on the network.
+            let mut in_flight = tokio::task::JoinSet::new();
             let mut failed = 0usize;
             let mut first_error = None;
+            let mut settle = |done: Result<Result<(), (usize, String)>, tokio::task::JoinError>| {
+                let (n, e) = match done {
+                    Ok(Ok(())) => return,
+                    Ok(Err(failure)) => failure,
+                    Err(e) => (BATCH_WRITE_MAX, format!("a request task failed: {e}")),
+                };
+                failed += n;
+                first_error.get_or_insert(e);
+            };
             for request in requests {
-                if let Err((n, e)) = write_batch(&client, &table, request).await {
-                    failed += n;
-                    first_error.get_or_insert(e);
+                if in_flight.len() == IN_FLIGHT {
+                    if let Some(done) = in_flight.join_next().await {
+                        settle(done);
+                    }
                 }
+                let (client, table) = (client.clone(), table.clone());
+                in_flight.spawn(async move { write_batch(&client, &table, request).await });
+            }
+            while let Some(done) = in_flight.join_next().await {
+                settle(done);
             }
             first_error.map(|e| (failed, e))
         });
