@@ -120,10 +120,20 @@
 //! [`Iterator`] ([`tracers::TraceStream`]), or as an async `Stream` with the `stream`
 //! feature. `#[traced(stream)]` keeps a span open until a returned stream or iterator is done.
 //!
+//! # Stores
+//!
+//! Traces outlive the process in the reference toolkit's formats, so Python and Rust agents
+//! read each other's: `Tracer::sqlite("traces.db")?` (an embedded file, on by default) and
+//! `Tracer::dynamodb(DynamoDbConfig::new("traces"))?` (a table a fleet shares). Both pack
+//! spans on the traced thread as cheaply as the in-memory store and write them in batches on
+//! a thread of their own; see [`stores`].
+//!
 //! # Cargo features
 //!
 //! | Feature  | What it adds                                                                  |
 //! |----------|-------------------------------------------------------------------------------|
+//! | `sqlite` (default) | `Tracer::sqlite` and [`stores::SqliteConfig`]: rusqlite with SQLite compiled in (nothing to install), miniz_oxide for the reference's compressed bytes |
+//! | `dynamodb` | `Tracer::dynamodb` and `DynamoDbConfig`: the AWS SDK for DynamoDB (plain HTTP and HTTPS clients, the standard credential chain) on a tokio runtime of the store's own |
 //! | `stream` | `futures_core::Stream` for [`tracers::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
 //!
 //! # More

@@ -245,14 +245,22 @@ impl Runtime {
     }
 
     /// Runs `future` on the runtime and waits for it from this (non-async) thread; works
-    /// inside another runtime too, since this thread only waits on a channel.
-    fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
+    /// inside another runtime too, since this thread only waits on a channel. A future that
+    /// panics (inside the SDK) is an error, not a panic here.
+    fn run<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, StoreProblem> {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.0.as_ref().expect("running").spawn(async move {
+        let Some(runtime) = &self.0 else {
+            return Err(StoreProblem::Backend("the store has shut down".into()));
+        };
+        runtime.spawn(async move {
             let _ = tx.send(future.await);
         });
-        rx.recv()
-            .expect("the runtime runs every task it is given to completion")
+        rx.recv().map_err(|_| {
+            StoreProblem::Backend("a request panicked inside the AWS SDK; see stderr".into())
+        })
     }
 }
 
@@ -299,13 +307,17 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
 impl DynamoDb {
     fn open(config: DynamoDbConfig) -> Result<DynamoDb, Error> {
         let runtime = std::sync::Arc::new(Runtime::new()?);
-        let client = runtime.run(client(config.clone()));
         let table = config.table.clone();
+        let client = runtime
+            .run(client(config.clone()))
+            .map_err(|problem| store_error(&table, problem))?;
         let check = {
             let (client, config) = (client.clone(), config.clone());
             runtime.run(async move { ensure_table(&client, &config).await })
         };
-        check.map_err(|problem| store_error(&table, problem))?;
+        check
+            .and_then(|checked| checked)
+            .map_err(|problem| store_error(&table, problem))?;
         let reader = Reader {
             runtime: runtime.clone(),
             client: client.clone(),
@@ -485,6 +497,7 @@ impl Sink for DynamoDb {
             .reader
             .runtime
             .run(async move { reader.items(&filter_owned).await })
+            .and_then(|items| items)
             .map_err(|problem| store_error(&self.reader.table, problem))?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
@@ -656,8 +669,9 @@ impl Writer for DynamoWriter {
             first_error.map(|e| (failed, e))
         });
         match failed {
-            None => Ok(()),
-            Some((n, e)) => Err(format!("{n} spans not written: {e}")),
+            Ok(None) => Ok(()),
+            Ok(Some((n, e))) => Err(format!("{n} spans not written: {e}")),
+            Err(problem) => Err(problem.to_string()),
         }
     }
 }
