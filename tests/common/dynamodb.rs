@@ -2,7 +2,8 @@
 //! `.ci/run` does), else `scripts/dynamodb-local.sh start` (npm dynalite). Without either,
 //! the tests say so loudly and skip.
 
-use std::path::Path;
+#![allow(dead_code)]
+
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -15,7 +16,7 @@ pub fn endpoint() -> Option<String> {
             if let Ok(url) = std::env::var("TRACEKIT_DYNAMODB_ENDPOINT") {
                 return Some(url);
             }
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dynamodb-local.sh");
+            let script = crate::common::reference::workspace_root().join("scripts/dynamodb-local.sh");
             match Command::new("bash").arg(&script).arg("start").output() {
                 Ok(out) if out.status.success() => {
                     Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())

@@ -4,8 +4,6 @@
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
-#[cfg(feature = "dynamodb")]
-pub mod dynamodb;
 pub mod reference;
 
 use tracekit::{Sink, Trace, TraceFilter, Tracer};

@@ -27,7 +27,7 @@ pub fn python() -> Option<PathBuf> {
                 );
                 return None;
             };
-            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/reference-venv");
+            let venv = workspace_root().join("target/reference-venv");
             let python = venv.join("bin/python");
             let installed = python.exists()
                 && Command::new(&python)
@@ -48,6 +48,15 @@ pub fn python() -> Option<PathBuf> {
             Some(python)
         })
         .clone()
+}
+
+/// The repository's root (these helpers are compiled into packages at and below it).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .find(|d| d.join("scripts/dynamodb-local.sh").exists())
+        .unwrap_or(here)
+        .to_path_buf()
 }
 
 fn find_313() -> Option<PathBuf> {

@@ -1,16 +1,18 @@
 //! `Tracer::dynamodb` against a real DynamoDB-compatible server (dynalite, started by
 //! `scripts/dynamodb-local.sh`): items, filters, pagination, throttling and unprocessed items.
-#![cfg(feature = "dynamodb")]
 
+#[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/common/dynamodb.rs"]
+mod server;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use common::dynamodb::{config, endpoint, unique_table};
 use serde_json::json;
+use server::{config, endpoint, unique_table};
 use tracekit::{
     Error, SpanKind, SpanStatus, StoreProblem, Timestamp, Trace, TraceFilter, Tracer, Value,
 };
