@@ -8,6 +8,8 @@
 //!   Python with `generative-ai-toolkit`, the reference's own `SqliteTracer` on this machine.
 //! * Two threads at 25 000 spans/s each for two seconds (half of 100 000/s) with the default
 //!   queue: nothing may be dropped.
+//! * DynamoDB (with this package's `dynamodb` feature and `TRACEKIT_DYNAMODB_ENDPOINT`):
+//!   batched writes against one `PutItem` per span.
 //! * `get_traces` on a file of 1 000 000 spans (10 000 conversations of 100 spans): by
 //!   conversation (the reference's index) against a filter on an attribute no index covers.
 //!
@@ -241,9 +243,18 @@ fn stores(c: &mut Criterion) {
     );
 }
 
+/// Without the `dynamodb` feature of this package, says how to include these rows.
+#[cfg(not(feature = "dynamodb"))]
+fn dynamodb(_spans: u64) {
+    println!(
+        "\nDynamoDB: not run (cargo bench -p tracekit-benches --bench stores --features dynamodb)"
+    );
+}
+
 /// DynamoDB, if `TRACEKIT_DYNAMODB_ENDPOINT` names a server (`scripts/dynamodb-local.sh
 /// start` prints one): tracekit's batched writes against one `PutItem` per span through the
-/// same SDK (the reference's way), and the reference itself if its Python is given.
+/// same SDK (the reference's way).
+#[cfg(feature = "dynamodb")]
 fn dynamodb(spans: u64) {
     let Ok(url) = std::env::var("TRACEKIT_DYNAMODB_ENDPOINT") else {
         println!("\nDynamoDB: not run (set TRACEKIT_DYNAMODB_ENDPOINT)");
@@ -310,6 +321,7 @@ fn dynamodb(spans: u64) {
     println!("  one PutItem per span, same SDK, same server: {put_item:.0} spans/s; tracekit / that = {:.1}x", batched / put_item);
 }
 
+#[cfg(feature = "dynamodb")]
 fn fastrand_suffix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
