@@ -7,36 +7,9 @@ mod common;
 #[path = "../tests/common/dynamodb.rs"]
 mod server;
 
-use common::reference::{enc, python, same, PY_ENC};
+use common::reference::{agent_turn, enc, python, run_python, same, PY_ENC};
 use serde_json::json;
-use tracekit::{SpanKind, SpanStatus, TraceFilter, Tracer, Value};
-
-/// Spans with every kind of value, as an agent turn with a tool call.
-fn agent_turn(tracer: &Tracer, conversation: &str) {
-    tracer.set_resource_attribute("service.name", "RustAgent");
-    let turn = tracer.span("converse").kind(SpanKind::Server).start();
-    turn.add_inheritable_attribute("ai.conversation.id", conversation);
-    turn.add_inheritable_attribute(
-        "ai.auth.context",
-        Value::from(json!({"principal_id": "user123"})),
-    );
-    let tool = tracer.span("get_weather").kind(SpanKind::Client).start();
-    tool.add_attribute("ai.trace.type", "tool-invocation");
-    tool.add_attribute(
-        "ai.tool.input",
-        Value::from(json!({"city": "Zürich 😀", "z": 1, "a": [1.5, null, true]})),
-    );
-    tool.add_attribute("u64.max", u64::MAX);
-    tool.add_attribute("i64.min", i64::MIN);
-    tool.add_attribute("beyond.2^53", (1i64 << 53) + 1);
-    tool.add_attribute("third", 1.0 / 3.0);
-    tool.add_attribute("big", 1e300);
-    tool.add_attribute("tiny", 5e-324);
-    tool.add_attribute("inf", f64::INFINITY);
-    tool.add_attribute("nan", f64::NAN);
-    tool.add_attribute("control", "tab\t nul\0 quote\" \u{7f}");
-    tool.set_status(SpanStatus::Error);
-}
+use tracekit::{TraceFilter, Tracer, Value};
 
 /// The environment boto3 needs to reach the local DynamoDB-compatible server.
 fn boto_env(url: &str) -> [(&'static str, String); 4] {
@@ -46,27 +19,6 @@ fn boto_env(url: &str) -> [(&'static str, String); 4] {
         ("AWS_ACCESS_KEY_ID", "local".into()),
         ("AWS_SECRET_ACCESS_KEY", "local".into()),
     ]
-}
-
-fn run_python_env(
-    python: &std::path::Path,
-    script: &str,
-    args: &[&str],
-    env: &[(&str, String)],
-) -> String {
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
@@ -92,7 +44,7 @@ print(json.dumps({{'by_trace': [trace_json(x) for x in by_trace], 'by_conversati
 "
     );
     let trace_id = written[0].trace_id.to_string();
-    let out = run_python_env(&python, &script, &[&table, &trace_id], &boto_env(&url));
+    let out = run_python(&python, &script, &[&table, &trace_id], &boto_env(&url));
     let read: serde_json::Value = serde_json::from_str(&out).unwrap();
     let spans = read["by_trace"].as_array().unwrap();
     assert_eq!(spans.len(), 2);
@@ -170,7 +122,7 @@ with t.trace('parent', span_kind='SERVER', resource_attributes={'service.name': 
         child.add_attribute('a.nested', {'k': [1, 'two', {'z': True}]})
 print(parent.trace_id)
 ";
-    let trace_id = run_python_env(&python, script, &[&table], &boto_env(&url));
+    let trace_id = run_python(&python, script, &[&table], &boto_env(&url));
     let tracer = Tracer::dynamodb(server::config(&url, &table).identifier("PyAgent")).unwrap();
     let spans = tracer
         .get_traces(&TraceFilter::new().trace_id(trace_id.trim().parse().unwrap()))

@@ -13,19 +13,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use server::{config, endpoint, unique_table};
-use tracekit::{
-    Error, SpanKind, SpanStatus, StoreProblem, Timestamp, Trace, TraceFilter, Tracer, Value,
-};
-
-fn micros(t: Timestamp) -> Timestamp {
-    let n = t.unix_nanos();
-    Timestamp::from_unix_nanos(n - n.rem_euclid(1_000))
-}
+use tracekit::{Error, SpanKind, SpanStatus, StoreProblem, Trace, TraceFilter, Tracer, Value};
 
 /// A span as DynamoDB gives it back: times to the microsecond, attributes sorted by key.
-fn as_stored(mut t: Trace) -> Trace {
-    t.started_at = micros(t.started_at);
-    t.ended_at = t.ended_at.map(micros);
+fn as_stored(t: Trace) -> Trace {
+    let mut t = common::in_microseconds(t);
     let sort = |a: &tracekit::Attributes| -> tracekit::Attributes {
         let mut entries: Vec<(String, Value)> =
             a.iter().map(|(k, v)| (k.to_owned(), sorted(v))).collect();

@@ -2,98 +2,26 @@
 //! be exactly what a sink that keeps `Trace`s receives, for any values, from any thread.
 
 mod common;
+#[path = "common/spans.rs"]
+mod spans;
 
 use common::pair;
 use proptest::prelude::*;
-use tracekit::{
-    FinishedSpan, Map, Scope, Sink, SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value,
-};
+use spans::{attrs, record, shape};
+use tracekit::{FinishedSpan, Sink, Trace, TraceFilter, Tracer};
 
 fn by_start(mut spans: Vec<Trace>) -> Vec<Trace> {
     spans.sort_by_key(|t| t.started_at);
     spans
 }
 
-fn value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::Int),
-        (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
-        any::<f64>()
-            .prop_filter("NaN is not equal to itself", |f| !f.is_nan())
-            .prop_map(Value::Float),
-        ".{0,40}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((".{0,8}", inner), 0..4)
-                .prop_map(|entries| Value::Map(entries.into_iter().collect::<Map>())),
-        ]
-    })
-}
-
-fn kind() -> impl Strategy<Value = SpanKind> {
-    prop::sample::select(vec![
-        SpanKind::Internal,
-        SpanKind::Server,
-        SpanKind::Client,
-        SpanKind::Producer,
-        SpanKind::Consumer,
-    ])
-}
-
-fn status() -> impl Strategy<Value = SpanStatus> {
-    prop::sample::select(vec![SpanStatus::Unset, SpanStatus::Ok, SpanStatus::Error])
-}
-
-type Attrs = Vec<(String, Value)>;
-
-fn attrs() -> impl Strategy<Value = Attrs> {
-    prop::collection::vec(("[a-z.]{1,12}", value()), 0..6)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn spans_read_back_exactly_as_ended(
-        name in ".{0,30}",
-        kind in kind(),
-        status in status(),
-        own in attrs(),
-        inheritable in attrs(),
-        child_own in attrs(),
-        events in prop::collection::vec(("[a-z]{1,8}", attrs()), 0..3),
-        resource in attrs(),
-        scope in prop::option::of(("[a-z]{1,8}", "[0-9.]{1,6}")),
-    ) {
+    fn spans_read_back_exactly_as_ended(shape in shape("[a-z.]{1,12}"), child_own in attrs("[a-z.]{1,12}")) {
         let (tee, memory, kept) = pair(100);
-        for (k, v) in &resource {
-            tee.set_resource_attribute(k.clone(), v.clone());
-        }
-        {
-            let mut builder = tee.span(name.clone()).kind(kind);
-            if let Some((n, v)) = &scope {
-                builder = builder.scope(Scope::new(n.clone(), v.clone()));
-            }
-            for (k, v) in &own {
-                builder = builder.attribute(k.clone(), v.clone());
-            }
-            let parent = builder.start();
-            for (k, v) in &inheritable {
-                parent.add_inheritable_attribute(k.clone(), v.clone());
-            }
-            for (event, attributes) in &events {
-                parent.add_event(event.clone(), attributes.clone());
-            }
-            parent.set_status(status);
-            let child = tee.trace("child");
-            for (k, v) in &child_own {
-                child.add_attribute(k.clone(), v.clone());
-            }
-        }
+        record(&tee, &shape, &child_own);
         let stored = memory.get_traces(&TraceFilter::new()).unwrap();
         let expected = by_start(kept.spans());
         prop_assert_eq!(stored.len(), 2);

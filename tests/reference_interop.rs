@@ -4,37 +4,10 @@
 
 mod common;
 
-use common::reference::{enc, python, run_python, same, PY_ENC};
+use common::reference::{agent_turn, enc, python, run_python, same, PY_ENC};
 use serde_json::json;
 use tracekit::stores::SqliteConfig;
-use tracekit::{SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value};
-
-/// Spans with every kind of value, as an agent turn with a tool call.
-fn agent_turn(tracer: &Tracer, conversation: &str) {
-    tracer.set_resource_attribute("service.name", "RustAgent");
-    let turn = tracer.span("converse").kind(SpanKind::Server).start();
-    turn.add_inheritable_attribute("ai.conversation.id", conversation);
-    turn.add_inheritable_attribute(
-        "ai.auth.context",
-        Value::from(json!({"principal_id": "user123"})),
-    );
-    let tool = tracer.span("get_weather").kind(SpanKind::Client).start();
-    tool.add_attribute("ai.trace.type", "tool-invocation");
-    tool.add_attribute(
-        "ai.tool.input",
-        Value::from(json!({"city": "Zürich 😀", "z": 1, "a": [1.5, null, true]})),
-    );
-    tool.add_attribute("u64.max", u64::MAX);
-    tool.add_attribute("i64.min", i64::MIN);
-    tool.add_attribute("beyond.2^53", (1i64 << 53) + 1);
-    tool.add_attribute("third", 1.0 / 3.0);
-    tool.add_attribute("big", 1e300);
-    tool.add_attribute("tiny", 5e-324);
-    tool.add_attribute("inf", f64::INFINITY);
-    tool.add_attribute("nan", f64::NAN);
-    tool.add_attribute("control", "tab\t nul\0 quote\" \u{7f}");
-    tool.set_status(SpanStatus::Error);
-}
+use tracekit::{SpanStatus, Trace, TraceFilter, Tracer, Value};
 
 #[test]
 fn the_reference_reads_a_file_tracekit_wrote() {
@@ -59,7 +32,7 @@ print(json.dumps({{'by_trace': [trace_json(x) for x in by_trace], 'by_conversati
 "
     );
     let trace_id = written[0].trace_id.to_string();
-    let out = run_python(&python, &script, &[path.to_str().unwrap(), &trace_id]);
+    let out = run_python(&python, &script, &[path.to_str().unwrap(), &trace_id], &[]);
     let read: serde_json::Value = serde_json::from_str(&out).unwrap();
     let read_spans = read["by_trace"].as_array().unwrap();
     assert_eq!(read_spans.len(), 2);
@@ -80,10 +53,7 @@ fn check_same_span(theirs: &serde_json::Value, ours: &Trace) {
         theirs["parent_span_id"],
         json!(ours.parent_span_id.map(|p| p.to_string()))
     );
-    let micros = |t: tracekit::Timestamp| {
-        let n = t.unix_nanos();
-        tracekit::Timestamp::from_unix_nanos(n - n.rem_euclid(1000)).to_string()
-    };
+    let micros = |t: tracekit::Timestamp| t.truncated_to_micros().to_string();
     assert_eq!(theirs["started_at"], micros(ours.started_at));
     assert_eq!(theirs["ended_at"], micros(ours.ended_at.unwrap()));
     assert_eq!(
@@ -131,7 +101,7 @@ with t.trace('parent', span_kind='SERVER', resource_attributes={{'service.name':
 print(json.dumps([trace_json(x) for x in t.get_traces(trace_id=parent.trace_id)]))
 "
     );
-    let out = run_python(&python, &script, &[path.to_str().unwrap()]);
+    let out = run_python(&python, &script, &[path.to_str().unwrap()], &[]);
     let theirs: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
 
     let tracer = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("PyAgent")).unwrap();

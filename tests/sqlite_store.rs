@@ -3,35 +3,22 @@
 //! file survives restarts, several writers, a killed writer and other people's files.
 
 mod common;
+#[path = "common/spans.rs"]
+mod spans;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::Kept;
+use common::{in_microseconds as as_stored, Kept};
 use proptest::prelude::*;
+use spans::{record, shape};
 use tracekit::stores::SqliteConfig;
 use tracekit::tracers::Overflow;
-use tracekit::{
-    Error, Map, Scope, SpanKind, SpanStatus, StoreProblem, Timestamp, Trace, TraceFilter, Tracer,
-    Value,
-};
+use tracekit::{Error, Map, Scope, SpanKind, StoreProblem, Trace, TraceFilter, Tracer, Value};
 
 fn temp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
-}
-
-/// What the file keeps of a timestamp: microseconds, as the reference.
-fn micros(t: Timestamp) -> Timestamp {
-    let n = t.unix_nanos();
-    Timestamp::from_unix_nanos(n - n.rem_euclid(1_000))
-}
-
-/// A span as the store returns it: times cut to microseconds.
-fn as_stored(mut t: Trace) -> Trace {
-    t.started_at = micros(t.started_at);
-    t.ended_at = t.ended_at.map(micros);
-    t
 }
 
 /// A tee into a SQLite file and a `Kept`: `(tee, kept)`.
@@ -39,32 +26,6 @@ fn store(path: &Path) -> (Tracer, Kept) {
     let kept = Kept::default();
     let tee = Tracer::tee([Tracer::sqlite(path).unwrap(), Tracer::new(kept.clone())]);
     (tee, kept)
-}
-
-fn value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::Int),
-        (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
-        any::<f64>()
-            .prop_filter("NaN is not equal to itself", |f| !f.is_nan())
-            .prop_map(Value::Float),
-        ".{0,40}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((".{0,8}", inner), 0..4)
-                .prop_map(|entries| Value::Map(entries.into_iter().collect::<Map>())),
-        ]
-    })
-}
-
-type Attrs = Vec<(String, Value)>;
-
-fn attrs() -> impl Strategy<Value = Attrs> {
-    prop::collection::vec((".{1,12}", value()), 0..6)
 }
 
 /// Exact equality, attribute order included, with floats compared by their bits.
@@ -79,40 +40,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
-    fn spans_read_back_exactly_as_ended(
-        name in ".{0,30}",
-        kind in prop::sample::select(vec![SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer]),
-        status in prop::sample::select(vec![SpanStatus::Unset, SpanStatus::Ok, SpanStatus::Error]),
-        own in attrs(),
-        inheritable in attrs(),
-        events in prop::collection::vec(("[a-z]{1,8}", attrs()), 0..3),
-        resource in attrs(),
-        scope in prop::option::of(("[a-z]{1,8}", "[0-9.]{1,6}")),
-    ) {
+    fn spans_read_back_exactly_as_ended(shape in shape(".{1,12}")) {
         let dir = temp();
         let path = dir.path().join("t.db");
         let (tee, kept) = store(&path);
-        for (k, v) in &resource {
-            tee.set_resource_attribute(k.clone(), v.clone());
-        }
-        {
-            let mut builder = tee.span(name.clone()).kind(kind);
-            if let Some((n, v)) = &scope {
-                builder = builder.scope(Scope::new(n.clone(), v.clone()));
-            }
-            for (k, v) in &own {
-                builder = builder.attribute(k.clone(), v.clone());
-            }
-            let parent = builder.start();
-            for (k, v) in &inheritable {
-                parent.add_inheritable_attribute(k.clone(), v.clone());
-            }
-            for (event, attributes) in &events {
-                parent.add_event(event.clone(), attributes.clone());
-            }
-            parent.set_status(status);
-            drop(tee.trace("child"));
-        }
+        record(&tee, &shape, &Vec::new());
         drop(tee);
         // A new tracer on the same file: what the writer committed, read back from disk.
         let reopened = Tracer::sqlite(&path).unwrap();

@@ -43,6 +43,13 @@ pub fn named(tracer: &Tracer, name: &str) -> Trace {
     found.remove(0)
 }
 
+/// A span as a store returns it: times cut to the microsecond, as the reference keeps them.
+pub fn in_microseconds(mut t: Trace) -> Trace {
+    t.started_at = t.started_at.truncated_to_micros();
+    t.ended_at = t.ended_at.map(tracekit::Timestamp::truncated_to_micros);
+    t
+}
+
 /// Span names in `get_traces` order.
 pub fn names(spans: &[Trace]) -> Vec<String> {
     spans.iter().map(|t| t.span_name.to_string()).collect()

@@ -83,12 +83,14 @@ fn run(cmd: &mut Command) {
     assert!(status.success(), "{cmd:?} failed: {status}");
 }
 
-/// Runs `script` with the reference's Python and `args`; returns its stdout.
-pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
+/// Runs `script` with the reference's Python, `args` and extra environment variables;
+/// returns its stdout.
+pub fn run_python(python: &Path, script: &str, args: &[&str], env: &[(&str, String)]) -> String {
     let out = Command::new(python)
         .arg("-c")
         .arg(script)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("run python");
     assert!(
@@ -97,6 +99,41 @@ pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Spans with every kind of value, as an agent turn with a tool call.
+pub fn agent_turn(tracer: &tracekit::Tracer, conversation: &str) {
+    tracer.set_resource_attribute("service.name", "RustAgent");
+    let turn = tracer
+        .span("converse")
+        .kind(tracekit::SpanKind::Server)
+        .start();
+    turn.add_inheritable_attribute("ai.conversation.id", conversation);
+    turn.add_inheritable_attribute(
+        "ai.auth.context",
+        tracekit::Value::from(serde_json::json!({"principal_id": "user123"})),
+    );
+    let tool = tracer
+        .span("get_weather")
+        .kind(tracekit::SpanKind::Client)
+        .start();
+    tool.add_attribute("ai.trace.type", "tool-invocation");
+    tool.add_attribute(
+        "ai.tool.input",
+        tracekit::Value::from(
+            serde_json::json!({"city": "Zürich 😀", "z": 1, "a": [1.5, null, true]}),
+        ),
+    );
+    tool.add_attribute("u64.max", u64::MAX);
+    tool.add_attribute("i64.min", i64::MIN);
+    tool.add_attribute("beyond.2^53", (1i64 << 53) + 1);
+    tool.add_attribute("third", 1.0 / 3.0);
+    tool.add_attribute("big", 1e300);
+    tool.add_attribute("tiny", 5e-324);
+    tool.add_attribute("inf", f64::INFINITY);
+    tool.add_attribute("nan", f64::NAN);
+    tool.add_attribute("control", "tab\t nul\0 quote\" \u{7f}");
+    tool.set_status(tracekit::SpanStatus::Error);
 }
 
 /// A Python helper the scripts share: `enc(v)` makes any attribute value JSON-safe and

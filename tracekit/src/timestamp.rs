@@ -130,6 +130,17 @@ impl Timestamp {
         self.0
     }
 
+    /// Cut to whole microseconds (towards the past): what the stores keep, as the reference
+    /// toolkit's clock has no finer digits.
+    ///
+    /// ```
+    /// let t = tracekit::Timestamp::from_unix_nanos(1_999);
+    /// assert_eq!(t.truncated_to_micros().unix_nanos(), 1_000);
+    /// ```
+    pub const fn truncated_to_micros(self) -> Timestamp {
+        Timestamp(self.0 - self.0.rem_euclid(1_000))
+    }
+
     /// From a `SystemTime` (saturating outside 1677..2262).
     pub fn from_system_time(t: SystemTime) -> Timestamp {
         let nanos = match t.duration_since(UNIX_EPOCH) {

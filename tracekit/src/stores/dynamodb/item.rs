@@ -65,8 +65,7 @@ fn truthy(v: &Value) -> bool {
 
 /// A timestamp as the reference stores it: ISO 8601, microseconds, `Z`.
 fn iso_z(t: Timestamp) -> String {
-    let nanos = t.unix_nanos();
-    let micros = Timestamp::from_unix_nanos(nanos - nanos.rem_euclid(1_000)).to_string();
+    let micros = t.truncated_to_micros().to_string();
     match micros.strip_suffix("+00:00") {
         Some(base) => format!("{base}Z"),
         None => micros,

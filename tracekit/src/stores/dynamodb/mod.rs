@@ -4,7 +4,7 @@ mod item;
 
 use std::future::Future;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -19,8 +19,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::queue::{QueueConfig, SpanQueue, Writer};
+use super::store::{ReadBack, Store};
 use crate::tracers::Overflow;
-use crate::{Error, FinishedSpan, Sink, SinkStats, StoreProblem, Trace, TraceFilter, Tracer};
+use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use item::{Item, Layout};
 
 /// The most items one `BatchWriteItem` request may carry.
@@ -204,14 +205,8 @@ impl Tracer {
     /// [`Error::Store`](crate::Error::Store) here rather than failures later.
     #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
     pub fn dynamodb(config: DynamoDbConfig) -> Result<Tracer, Error> {
-        Ok(Tracer::new(DynamoDb::open(config)?))
+        Ok(Tracer::new(open(config)?))
     }
-}
-
-/// The sink behind [`Tracer::dynamodb`].
-struct DynamoDb {
-    queue: SpanQueue,
-    reader: Reader,
 }
 
 /// What reads need: the client, on the store's runtime.
@@ -304,40 +299,39 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
-impl DynamoDb {
-    fn open(config: DynamoDbConfig) -> Result<DynamoDb, Error> {
-        let runtime = std::sync::Arc::new(Runtime::new()?);
-        let table = config.table.clone();
-        let client = runtime
-            .run(client(config.clone()))
-            .map_err(|problem| store_error(&table, problem))?;
-        let check = {
-            let (client, config) = (client.clone(), config.clone());
-            runtime.run(async move { ensure_table(&client, &config).await })
-        };
-        check
-            .and_then(|checked| checked)
-            .map_err(|problem| store_error(&table, problem))?;
-        let reader = Reader {
-            runtime: runtime.clone(),
-            client: client.clone(),
-            table: config.table.clone(),
-            gsi_name: config.gsi_name.clone(),
-            identifier: config.identifier.clone(),
-            allow_scan: config.allow_scan,
-        };
-        let writer = DynamoWriter {
-            runtime,
-            client,
-            table: config.table.clone(),
-            identifier: config.identifier.clone(),
-            ttl_seconds: config.ttl.map(|t| t.as_secs() as i64),
-        };
-        Ok(DynamoDb {
-            queue: SpanQueue::start("dynamodb", config.queue, writer)?,
-            reader,
-        })
-    }
+/// Checks the table and starts the writer: the sink behind [`Tracer::dynamodb`].
+fn open(config: DynamoDbConfig) -> Result<Store<Reader>, Error> {
+    let runtime = std::sync::Arc::new(Runtime::new()?);
+    let table = config.table.clone();
+    let client = runtime
+        .run(client(config.clone()))
+        .map_err(|problem| store_error(&table, problem))?;
+    let check = {
+        let (client, config) = (client.clone(), config.clone());
+        runtime.run(async move { ensure_table(&client, &config).await })
+    };
+    check
+        .and_then(|checked| checked)
+        .map_err(|problem| store_error(&table, problem))?;
+    let reader = Reader {
+        runtime: runtime.clone(),
+        client: client.clone(),
+        table: config.table.clone(),
+        gsi_name: config.gsi_name.clone(),
+        identifier: config.identifier.clone(),
+        allow_scan: config.allow_scan,
+    };
+    let writer = DynamoWriter {
+        runtime,
+        client,
+        table: config.table.clone(),
+        identifier: config.identifier.clone(),
+        ttl_seconds: config.ttl.map(|t| t.as_secs() as i64),
+    };
+    Ok(Store {
+        queue: SpanQueue::start(Reader::NAME, config.queue, writer)?,
+        reader,
+    })
 }
 
 async fn client(config: DynamoDbConfig) -> Client {
@@ -477,53 +471,21 @@ async fn ensure_table(client: &Client, config: &DynamoDbConfig) -> Result<(), St
     Ok(())
 }
 
-impl Sink for DynamoDb {
-    fn persist(&self, trace: &Trace) {
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
+impl ReadBack for Reader {
+    const NAME: &'static str = "dynamodb";
 
-    #[inline]
-    fn persist_span(&self, span: &FinishedSpan<'_>) {
-        self.queue.push(span);
-    }
-
-    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)?;
-        let reader = self.reader.clone();
-        let filter_owned = filter.clone();
+    fn candidates(&self, filter: &TraceFilter, each: &mut dyn FnMut(Trace)) -> Result<(), Error> {
+        let reader = self.clone();
+        let filter = filter.clone();
         let items = self
-            .reader
             .runtime
-            .run(async move { reader.items(&filter_owned).await })
+            .run(async move { reader.items(&filter).await })
             .and_then(|items| items)
-            .map_err(|problem| store_error(&self.reader.table, problem))?;
-        let mut out = Vec::with_capacity(items.len());
+            .map_err(|problem| store_error(&self.table, problem))?;
         for item in &items {
-            let trace = item::decode(item).map_err(|p| store_error(&self.reader.table, p))?;
-            if filter.matches(&trace) {
-                out.push(trace);
-            }
+            each(item::decode(item).map_err(|p| store_error(&self.table, p))?);
         }
-        out.sort_by_key(|t| t.started_at);
-        Ok(out)
-    }
-
-    fn flush(&self, deadline: Instant) -> Result<(), Error> {
-        self.queue.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
-        self.queue.shutdown(deadline)
-    }
-
-    fn stats(&self) -> SinkStats {
-        self.queue.stats()
-    }
-
-    fn name(&self) -> &'static str {
-        "dynamodb"
+        Ok(())
     }
 }
 
@@ -536,32 +498,28 @@ impl Reader {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let page = if let Some(trace_id) = filter.trace_id {
+            // Both keys are a partition key and the sort-key prefix.
+            let key = if let Some(trace_id) = filter.trace_id {
+                Some((None, "pk", item::pk(trace_id)))
+            } else {
+                conversation.map(|conversation| {
+                    let sub = filter.attributes.get("ai.subcontext.id");
+                    (
+                        Some(&self.gsi_name),
+                        "conversation_id",
+                        item::conversation_key(conversation, sub),
+                    )
+                })
+            };
+            let page = if let Some((index, name, value)) = key {
                 self.client
                     .query()
                     .table_name(&self.table)
+                    .set_index_name(index.cloned())
                     .key_condition_expression("#n0 = :v0 AND begins_with(#n1, :v1)")
-                    .expression_attribute_names("#n0", "pk")
+                    .expression_attribute_names("#n0", name)
                     .expression_attribute_names("#n1", "sk")
-                    .expression_attribute_values(":v0", Av::S(item::pk(trace_id)))
-                    .expression_attribute_values(":v1", Av::S(prefix.clone()))
-                    .scan_index_forward(true)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map(|o| (o.items.unwrap_or_default(), o.last_evaluated_key))
-                    .map_err(|e| describe(&e))
-            } else if let Some(conversation) = conversation {
-                let key =
-                    item::conversation_key(conversation, filter.attributes.get("ai.subcontext.id"));
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(&self.gsi_name)
-                    .key_condition_expression("#n0 = :v0 AND begins_with(#n1, :v1)")
-                    .expression_attribute_names("#n0", "conversation_id")
-                    .expression_attribute_names("#n1", "sk")
-                    .expression_attribute_values(":v0", Av::S(key))
+                    .expression_attribute_values(":v0", Av::S(value))
                     .expression_attribute_values(":v1", Av::S(prefix.clone()))
                     .scan_index_forward(true)
                     .set_exclusive_start_key(start.take())

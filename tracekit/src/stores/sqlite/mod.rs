@@ -5,13 +5,14 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::queue::{QueueConfig, SpanQueue, Writer};
+use super::store::{ReadBack, Store};
 use crate::tracers::Overflow;
-use crate::{lock, Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
+use crate::{lock, Error, Trace, TraceFilter, Tracer};
 use row::{Query, RowEncoder};
 
 /// How to open a SQLite store; [`Tracer::sqlite_with`](crate::Tracer::sqlite_with) opens it.
@@ -175,98 +176,66 @@ impl Tracer {
     /// [`Tracer::sqlite`] with settings: identifier, queue, batches, busy timeout.
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn sqlite_with(config: SqliteConfig) -> Result<Tracer, Error> {
-        Ok(Tracer::new(Sqlite::open(config)?))
+        Ok(Tracer::new(open(config)?))
     }
 }
 
-/// The sink behind [`Tracer::sqlite`].
-struct Sqlite {
+/// How [`Tracer::sqlite`] reads back: its own connection (WAL lets it read while the writer
+/// writes), only rows of its identifier.
+struct SqliteReader {
     path: PathBuf,
     identifier: Option<String>,
-    queue: SpanQueue,
-    /// For `get_traces`; WAL lets it read while the writer writes.
-    reader: Mutex<Connection>,
+    conn: Mutex<Connection>,
 }
 
-impl Sqlite {
-    fn open(config: SqliteConfig) -> Result<Sqlite, Error> {
-        let conn = schema::open(&config.path, config.busy_timeout)?;
-        // The indexes on random ids take a page per insert anywhere in them: a cache that
-        // holds them keeps the writer from re-reading and spilling pages mid-batch.
-        conn.pragma_update(None, "cache_size", -65_536)
-            .map_err(|e| schema::store_error(&config.path, &e))?;
-        // Checkpointing less often copies a page rewritten by many batches into the file once
-        // (the WAL may grow to about 64 MiB between checkpoints).
-        conn.pragma_update(None, "wal_autocheckpoint", 16_384)
-            .map_err(|e| schema::store_error(&config.path, &e))?;
-        let reader = schema::connect(&config.path, config.busy_timeout)?;
-        let writer = SqliteWriter {
-            conn,
-            identifier: config.identifier.clone(),
-            encoder: RowEncoder::default(),
-            busy_timeout: config.busy_timeout,
-        };
-        Ok(Sqlite {
-            queue: SpanQueue::start("sqlite", config.queue, writer)?,
+/// Opens the file and starts its writer: the sink behind [`Tracer::sqlite`].
+fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
+    let conn = schema::open(&config.path, config.busy_timeout)?;
+    // The indexes on random ids take a page per insert anywhere in them: a cache that
+    // holds them keeps the writer from re-reading and spilling pages mid-batch.
+    conn.pragma_update(None, "cache_size", -65_536)
+        .map_err(|e| schema::store_error(&config.path, &e))?;
+    // Checkpointing less often copies a page rewritten by many batches into the file once
+    // (the WAL may grow to about 64 MiB between checkpoints).
+    conn.pragma_update(None, "wal_autocheckpoint", 16_384)
+        .map_err(|e| schema::store_error(&config.path, &e))?;
+    let reader = schema::connect(&config.path, config.busy_timeout)?;
+    let writer = SqliteWriter {
+        conn,
+        identifier: config.identifier.clone(),
+        encoder: RowEncoder::default(),
+        busy_timeout: config.busy_timeout,
+    };
+    Ok(Store {
+        queue: SpanQueue::start(SqliteReader::NAME, config.queue, writer)?,
+        reader: SqliteReader {
             path: config.path,
             identifier: config.identifier,
-            reader: Mutex::new(reader),
-        })
-    }
+            conn: Mutex::new(reader),
+        },
+    })
 }
 
-impl Sink for Sqlite {
-    fn persist(&self, trace: &Trace) {
-        // A snapshot is not a finished span; the table holds finished ones.
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
+impl ReadBack for SqliteReader {
+    const NAME: &'static str = "sqlite";
 
-    #[inline]
-    fn persist_span(&self, span: &FinishedSpan<'_>) {
-        self.queue.push(span);
-    }
-
-    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)?;
+    fn candidates(&self, filter: &TraceFilter, each: &mut dyn FnMut(Trace)) -> Result<(), Error> {
         let query = Query::new(filter, self.identifier.as_deref());
-        let conn = lock(&self.reader);
+        let conn = lock(&self.conn);
         let sql_error = |e: rusqlite::Error| schema::store_error(&self.path, &e);
         let mut statement = conn.prepare_cached(&query.sql).map_err(sql_error)?;
         let mut rows = statement
             .query(rusqlite::params_from_iter(&query.params))
             .map_err(sql_error)?;
-        let mut out = Vec::new();
+        // The SQL orders by the stored text; `Store` sorts by time, which differs only for
+        // rows written with other UTC offsets (possible from Python).
         while let Some(row) = rows.next().map_err(sql_error)? {
-            let trace = row::decode(row).map_err(|problem| Error::Store {
+            each(row::decode(row).map_err(|problem| Error::Store {
                 location: self.path.display().to_string(),
                 problem,
-            })?;
-            if filter.matches(&trace) {
-                out.push(trace);
-            }
+            })?);
         }
-        // The SQL orders by the stored text; rows written with other UTC offsets (possible
-        // from Python) are put in time order here. Stable, so ties keep insertion order.
-        out.sort_by_key(|t| t.started_at);
-        Ok(out)
-    }
-
-    fn flush(&self, deadline: Instant) -> Result<(), Error> {
-        self.queue.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
-        self.queue.shutdown(deadline)
-    }
-
-    fn stats(&self) -> SinkStats {
-        self.queue.stats()
-    }
-
-    fn name(&self) -> &'static str {
-        "sqlite"
+        Ok(())
     }
 }
 

@@ -79,8 +79,7 @@ impl RowEncoder {
 /// A timestamp as the reference writes it (Python's `isoformat()` of a UTC datetime):
 /// microseconds, left out when zero, and `+00:00`.
 pub(super) fn iso(t: Timestamp) -> String {
-    let nanos = t.unix_nanos();
-    Timestamp::from_unix_nanos(nanos - nanos.rem_euclid(1_000)).to_string()
+    t.truncated_to_micros().to_string()
 }
 
 /// The reference's `attributes.get(key) or None`: a falsy value (absent, null, false, 0, "",
