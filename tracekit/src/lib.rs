@@ -164,6 +164,7 @@ mod filter;
 mod finished;
 mod ids;
 mod instrument;
+pub mod propagation;
 mod record;
 pub mod render;
 mod sink;
@@ -193,6 +194,7 @@ pub use filter::TraceFilter;
 pub use finished::FinishedSpan;
 pub use ids::{ParseIdError, SpanId, TraceId};
 pub use instrument::Instrumented;
+pub use propagation::RemoteContext;
 pub use sink::{FailureLog, Sink, SinkStats};
 pub use span::{Span, SpanBuilder, SpanGuard};
 #[cfg(feature = "dynamodb")]

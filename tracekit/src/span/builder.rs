@@ -9,6 +9,7 @@ use super::link::ParentLink;
 use super::{Span, SpanGuard};
 use crate::context;
 use crate::instrument::Instrumented;
+use crate::propagation::RemoteContext;
 use crate::{Key, Scope, SpanId, SpanKind, Timestamp, TraceId, Tracer, Value};
 
 /// How a span started under the current span links to it.
@@ -24,7 +25,7 @@ enum ParentChoice {
     Current,
     Root,
     Span(Option<SpanRef>),
-    Remote(TraceId, SpanId),
+    Remote(TraceId, SpanId, Option<Box<str>>),
 }
 
 /// Configures a span before starting it: from [`Tracer::span`].
@@ -141,10 +142,40 @@ impl<'a> SpanBuilder<'a> {
         self
     }
 
+    /// Continues a caller's trace from another process, as [`propagation::extract`] read it:
+    /// the span gets the caller's trace id and the caller's span as its parent, its baggage
+    /// entries become inheritable attributes, and its `tracestate` goes on to the span's own
+    /// outgoing calls.
+    ///
+    /// Pass `None` (an `extract` that found no valid `traceparent`) to start a new trace:
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use tracekit::{propagation, Tracer};
+    ///
+    /// let tracer = Tracer::in_memory(10);
+    /// let no_headers = HashMap::<String, String>::new();
+    /// let span = tracer.span("handle").remote(propagation::extract(&no_headers)).start();
+    /// assert!(span.trace_id().is_some()); // a trace of its own
+    /// ```
+    ///
+    /// [`propagation::extract`]: crate::propagation::extract
+    pub fn remote(mut self, context: impl Into<Option<RemoteContext>>) -> Self {
+        let Some(context) = context.into() else {
+            return self;
+        };
+        let (trace_id, span_id, trace_state, baggage) = context.into_parts();
+        self.parent = ParentChoice::Remote(trace_id, span_id, trace_state.map(Into::into));
+        for entry in baggage {
+            self = self.inheritable_attribute(entry.key, entry.value);
+        }
+        self
+    }
+
     /// Continues a trace started elsewhere (another process): the span gets `trace_id` and
-    /// `parent_span_id`; nothing is inherited.
+    /// `parent_span_id`; nothing is inherited. [`SpanBuilder::remote`] also restores baggage.
     pub fn remote_parent(mut self, trace_id: TraceId, parent_span_id: SpanId) -> Self {
-        self.parent = ParentChoice::Remote(trace_id, parent_span_id);
+        self.parent = ParentChoice::Remote(trace_id, parent_span_id, None);
         self
     }
 
@@ -306,9 +337,9 @@ impl<'a> SpanBuilder<'a> {
             },
             ParentChoice::Root | ParentChoice::Span(None) => None,
             ParentChoice::Span(Some(p)) => Some(Parent::Local(ParentLink::counted(p))),
-            ParentChoice::Remote(trace_id, id) => {
+            ParentChoice::Remote(trace_id, id, trace_state) => {
                 header.trace_id = trace_id;
-                Some(Parent::Remote(id))
+                Some(Parent::Remote(id, trace_state))
             }
         };
         match parent {

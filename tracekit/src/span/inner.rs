@@ -59,7 +59,8 @@ pub(super) enum Parent {
     /// A span of this process (see `link` for when the link is a borrow).
     Local(ParentLink),
     /// A span of another process.
-    Remote(SpanId),
+    /// A caller's span in another process, with the `tracestate` its request carried.
+    Remote(SpanId, Option<Box<str>>),
 }
 
 impl Parent {
@@ -74,7 +75,7 @@ impl Parent {
         match self {
             Parent::Root => None,
             Parent::Local(p) => Some(p.get().header.span_id),
-            Parent::Remote(id) => Some(*id),
+            Parent::Remote(id, _) => Some(*id),
         }
     }
 }
@@ -212,6 +213,27 @@ impl SpanInner {
             out.overlay(&lock(&span.state).inheritable);
         }
         out
+    }
+
+    /// The span's trace and span ids.
+    pub(crate) fn ids(&self) -> (TraceId, SpanId) {
+        (self.header.trace_id, self.header.span_id)
+    }
+
+    /// What crosses a process boundary with the span: its inheritable attributes (its own
+    /// over its ancestors'), and the `tracestate` its trace arrived with, if any.
+    pub(crate) fn propagated(&self) -> (Attributes, Option<&str>) {
+        let mut attributes = self.inherited();
+        attributes.overlay(&lock(&self.state).inheritable);
+        let mut cursor = self;
+        let trace_state = loop {
+            match &cursor.header.parent {
+                Parent::Local(p) => cursor = p.get(),
+                Parent::Remote(_, state) => break state.as_deref(),
+                Parent::Root => break None,
+            }
+        };
+        (attributes, trace_state)
     }
 
     /// A flattened copy of the span as it is now; `None` once it has ended.
