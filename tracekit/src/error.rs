@@ -37,6 +37,16 @@ pub enum Error {
         /// What went wrong.
         problem: StoreProblem,
     },
+    /// A setting (an environment variable, or a value given in code) is not valid.
+    #[error("{setting}={value:?} is not valid: {problem}")]
+    Config {
+        /// The variable or option, e.g. `OTEL_EXPORTER_OTLP_TIMEOUT`.
+        setting: &'static str,
+        /// The value given (secrets, such as header values, shown as `***`).
+        value: String,
+        /// What is wrong and what is expected.
+        problem: String,
+    },
     /// The backend reported a failure.
     #[error("the `{sink}` tracer failed to {operation}: {message}")]
     Sink {

@@ -160,11 +160,14 @@ mod as_tracer;
 mod attributes;
 mod context;
 mod error;
+pub mod exporters;
 mod filter;
 mod finished;
 mod ids;
 mod instrument;
 pub mod propagation;
+#[cfg(any(feature = "sqlite", feature = "dynamodb", feature = "otlp"))]
+mod queue;
 mod record;
 pub mod render;
 mod sink;
@@ -190,6 +193,9 @@ pub use as_tracer::AsTracer;
 pub use attributes::{Attributes, Iter, Key};
 pub use context::{Context, ContextGuard, FutureExt, WithContext};
 pub use error::{Error, StoreProblem};
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub use exporters::{Compression, OtlpConfig, Protocol};
 pub use filter::TraceFilter;
 pub use finished::FinishedSpan;
 pub use ids::{ParseIdError, SpanId, TraceId};

@@ -124,8 +124,8 @@ fn percent_encode(value: &str, out: &mut String) {
     }
 }
 
-/// `None` for a `%` not followed by two hex digits.
-fn percent_decode(value: &str) -> Option<String> {
+/// `None` for a `%` not followed by two hex digits; invalid UTF-8 becomes U+FFFD.
+pub(crate) fn percent_decode(value: &str) -> Option<String> {
     if !value.contains('%') {
         return Some(value.to_owned());
     }

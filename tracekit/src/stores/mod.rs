@@ -24,8 +24,6 @@
 mod dynamodb;
 #[cfg(feature = "sqlite")]
 mod json;
-#[cfg(any(feature = "sqlite", feature = "dynamodb"))]
-mod queue;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "dynamodb"))]

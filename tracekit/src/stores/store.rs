@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::queue::SpanQueue;
+use crate::queue::SpanQueue;
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
 
 /// How a store reads spans back.

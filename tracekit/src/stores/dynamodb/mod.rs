@@ -18,8 +18,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::queue::{QueueConfig, SpanQueue, Writer};
 use super::store::{ReadBack, Store};
+use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
 use crate::tracers::Overflow;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use item::{Item, Layout};
@@ -574,7 +574,7 @@ const IN_FLIGHT: usize = 4;
 const ATTEMPTS: u32 = 10;
 
 impl Writer for DynamoWriter {
-    fn write(&mut self, batch: &[Trace]) -> Result<(), String> {
+    fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
         let layout = Layout {
             identifier: self.identifier.as_deref(),
             ttl_seconds: self.ttl_seconds,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use super::queue::{QueueConfig, SpanQueue, Writer};
 use super::store::{ReadBack, Store};
+use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
 use crate::tracers::Overflow;
 use crate::{lock, Error, Trace, TraceFilter, Tracer};
 use row::{Query, RowEncoder};
@@ -269,7 +269,7 @@ impl SqliteWriter {
 }
 
 impl Writer for SqliteWriter {
-    fn write(&mut self, batch: &[Trace]) -> Result<(), String> {
+    fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
         // The busy timeout already waited once per attempt; a few more attempts ride out a
         // long checkpoint or a burst from other processes. A failed attempt rolled back,
         // so retrying never writes a span twice.

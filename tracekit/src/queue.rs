@@ -1,4 +1,5 @@
-//! The stores' hand-off from traced code to a writer thread: a bounded queue of packed spans.
+//! The hand-off from traced code to a writer thread, for stores and exporters: a bounded
+//! queue of packed spans.
 //!
 //! The traced thread does what the in-memory store does: it packs the span into its stripe's
 //! buffer (a lock no other thread takes, but the writer's brief swap) with the in-memory
@@ -23,11 +24,49 @@ use crate::stripe::{self, CachePadded, STRIPES};
 use crate::tracers::Overflow;
 use crate::{lock, Error, FailureLog, FinishedSpan, SinkStats, Trace};
 
-/// What a store does with a batch, on its writer thread.
+/// What a store or exporter does with a batch, on its writer thread.
 pub(crate) trait Writer: Send + 'static {
-    /// Stores `batch` (ordered as the spans ended). An error counts every span of the batch
-    /// as failed; retrying what can be retried is the writer's job.
-    fn write(&mut self, batch: &[Trace]) -> Result<(), String>;
+    /// Stores or sends `batch` (ordered as the spans ended). An error counts every span of
+    /// the batch as failed; retrying what can be retried is the writer's job, pacing its
+    /// retries with `pace`.
+    fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String>;
+}
+
+/// What a writer may ask of its queue in the middle of a batch: a wait between retries that
+/// shutdown cuts short once its deadline has passed.
+pub(crate) struct Pace<'a> {
+    shared: &'a Shared,
+}
+
+impl Pace<'_> {
+    /// Counts `n` spans of the batch as failed while the rest were delivered (a backend's
+    /// partial success).
+    pub(crate) fn reject(&self, n: u64, why: &dyn std::fmt::Display) {
+        self.shared.failures.record_many(self.shared.name, n, why);
+    }
+
+    /// Waits `duration`; `false` (at once, or as soon as it is so) when the queue is shutting
+    /// down and its deadline has passed: the writer should give up the batch then.
+    pub(crate) fn sleep(&self, duration: Duration) -> bool {
+        let end = Instant::now() + duration;
+        let mut state = lock(&self.shared.state);
+        loop {
+            let now = Instant::now();
+            if state.give_up_at.is_some_and(|at| now >= at) {
+                return false;
+            }
+            if now >= end {
+                return true;
+            }
+            let until = state.give_up_at.map_or(end, |at| at.min(end));
+            state = self
+                .shared
+                .progress
+                .wait_timeout(state, until.saturating_duration_since(now))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
 }
 
 /// The writer is woken each time this many spans (or a batch, if smaller) are queued.
@@ -80,6 +119,8 @@ struct State {
     /// The highest ticket whose pass has been written.
     completed: u64,
     stop: bool,
+    /// Shutdown's deadline: a writer's retries stop there.
+    give_up_at: Option<Instant>,
     finished: bool,
 }
 
@@ -187,7 +228,12 @@ impl SpanQueue {
 
     /// Flushes, then stops the writer; later spans are dropped and counted.
     pub(crate) fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
-        lock(&self.shared.state).stop = true;
+        {
+            let mut state = lock(&self.shared.state);
+            state.stop = true;
+            state.give_up_at = Some(state.give_up_at.map_or(deadline, |at| at.min(deadline)));
+            self.shared.progress.notify_all();
+        }
         let flushed = self.shared.flush("shutdown", deadline);
         if flushed.is_ok() {
             if let Some(worker) = lock(&self.worker).take() {
@@ -321,7 +367,8 @@ impl Shared {
 
     fn write(&self, writer: &mut impl Writer, batch: &mut Vec<Trace>) {
         let n = batch.len();
-        match catch_unwind(AssertUnwindSafe(|| writer.write(batch))) {
+        let pace = Pace { shared: self };
+        match catch_unwind(AssertUnwindSafe(|| writer.write(batch, &pace))) {
             Ok(Ok(())) => {}
             Ok(Err(message)) => self.failures.record_many(self.name, n as u64, &message),
             Err(panic) => self.failures.record_many(
