@@ -42,7 +42,7 @@ impl Pace<'_> {
     /// Counts `n` spans of the batch as failed while the rest were delivered (a backend's
     /// partial success).
     pub(crate) fn reject(&self, n: u64, why: &dyn std::fmt::Display) {
-        self.shared.failures.record_many(self.shared.name, n, why);
+        self.shared.fail(n, why);
     }
 
     /// Waits `duration`; `false` (at once, or as soon as it is so) when the queue is shutting
@@ -98,6 +98,8 @@ struct Shared {
     closed: AtomicBool,
     dropped: AtomicU64,
     failures: FailureLog,
+    /// The latest failure, for the error of a flush during which spans failed.
+    last_failure: Mutex<String>,
     state: Mutex<State>,
     /// Signalled after every pass and batch: flushes and blocked callers wait on it.
     progress: Condvar,
@@ -144,6 +146,7 @@ impl SpanQueue {
             closed: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
             failures: FailureLog::new(),
+            last_failure: Mutex::new(String::new()),
             state: Mutex::new(State::default()),
             progress: Condvar::new(),
             writer: OnceLock::new(),
@@ -220,8 +223,8 @@ impl SpanQueue {
         }
     }
 
-    /// Returns once every span pushed before the call is written (or failed), or errs at the
-    /// deadline.
+    /// Returns once every span pushed before the call is written, or errs at the deadline
+    /// (saying how many still wait), or when spans failed meanwhile (saying how many, and why).
     pub(crate) fn flush(&self, deadline: Instant) -> Result<(), Error> {
         self.shared.flush("flush", deadline)
     }
@@ -235,7 +238,8 @@ impl SpanQueue {
             self.shared.progress.notify_all();
         }
         let flushed = self.shared.flush("shutdown", deadline);
-        if flushed.is_ok() {
+        // Unless the pass itself is still running, the writer has stopped.
+        if !matches!(flushed, Err(Error::Timeout { .. })) {
             if let Some(worker) = lock(&self.worker).take() {
                 let _ = worker.join();
             }
@@ -272,6 +276,23 @@ impl Shared {
     }
 
     fn flush(&self, operation: &'static str, deadline: Instant) -> Result<(), Error> {
+        let failed_before = self.failures.count();
+        self.wait_for_pass(operation, deadline)?;
+        let failed = self.failures.count() - failed_before;
+        if failed > 0 {
+            return Err(Error::Sink {
+                sink: self.name,
+                operation,
+                message: format!(
+                    "{failed} spans could not be delivered (counted in Tracer::stats); the latest error: {}",
+                    lock(&self.last_failure)
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn wait_for_pass(&self, operation: &'static str, deadline: Instant) -> Result<(), Error> {
         let started = Instant::now();
         let mut state = lock(&self.state);
         state.requested += 1;
@@ -333,11 +354,7 @@ impl Shared {
                 }
                 debug_assert_eq!(unreadable, 0, "a record this module packed must unpack");
                 if unreadable > 0 {
-                    self.failures.record_many(
-                        self.name,
-                        unreadable,
-                        &"a queued span could not be unpacked",
-                    );
+                    self.fail(unreadable, &"a queued span could not be unpacked");
                     self.queued
                         .fetch_sub(unreadable as usize, Ordering::Relaxed);
                 }
@@ -365,14 +382,18 @@ impl Shared {
         }
     }
 
+    fn fail(&self, n: u64, why: &dyn std::fmt::Display) {
+        *lock(&self.last_failure) = why.to_string();
+        self.failures.record_many(self.name, n, why);
+    }
+
     fn write(&self, writer: &mut impl Writer, batch: &mut Vec<Trace>) {
         let n = batch.len();
         let pace = Pace { shared: self };
         match catch_unwind(AssertUnwindSafe(|| writer.write(batch, &pace))) {
             Ok(Ok(())) => {}
-            Ok(Err(message)) => self.failures.record_many(self.name, n as u64, &message),
-            Err(panic) => self.failures.record_many(
-                self.name,
+            Ok(Err(message)) => self.fail(n as u64, &message),
+            Err(panic) => self.fail(
                 n as u64,
                 &format_args!("panicked: {}", panic_message(&*panic)),
             ),

@@ -1,0 +1,398 @@
+//! `Tracer::otlp` against a local endpoint of the test's own: what goes over the wire,
+//! batching, and every fault the exporter must ride out without touching the traced code.
+
+#[path = "../tests/common/otlp_receiver.rs"]
+mod receiver;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use receiver::{Behaviour, Receiver, Request};
+use tracekit::{traced, Compression, Error, OtlpConfig, Protocol, SpanKind, Tracer, Value};
+
+/// A configuration for `receiver` that sends quickly and retries quickly.
+fn config(url: &str) -> OtlpConfig {
+    OtlpConfig::new(url)
+        .batch_delay(Duration::from_millis(20))
+        .timeout(Duration::from_millis(500))
+        .service_name("test-agent")
+}
+
+fn spans(request: &Request) -> Vec<Span> {
+    ExportTraceServiceRequest::decode(&request.body[..])
+        .unwrap()
+        .resource_spans
+        .into_iter()
+        .flat_map(|r| r.scope_spans)
+        .flat_map(|s| s.spans)
+        .collect()
+}
+
+fn all_spans(receiver: &Receiver) -> Vec<Span> {
+    receiver.requests().iter().flat_map(spans).collect()
+}
+
+fn attr<'a>(span: &'a Span, key: &str) -> Option<&'a V> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+}
+
+fn emit(tracer: &Tracer, n: usize, name: &str) {
+    for i in 0..n {
+        tracer
+            .span(name.to_owned())
+            .attribute("i", i as i64)
+            .start()
+            .end();
+    }
+}
+
+struct Agent {
+    tracer: Tracer,
+}
+
+impl Agent {
+    #[traced(kind = Client)]
+    fn call_llm(&self, prompt: &str) -> Result<String, std::io::Error> {
+        self.tracer.current_trace().add_attribute(
+            "ai.llm.request",
+            Value::from(serde_json::json!({"prompt": prompt, "params": {"temperature": 0.2, "stop": ["\n"]}})),
+        );
+        Err(std::io::Error::other("the model is overloaded"))
+    }
+
+    #[traced]
+    fn converse(&self, input: &str) -> String {
+        self.tracer
+            .current_trace()
+            .add_inheritable_attribute("ai.conversation.id", "c-1");
+        self.call_llm(input).unwrap_or_else(|e| e.to_string())
+    }
+}
+
+#[test]
+fn spans_arrive_gzipped_with_their_headers_and_types() {
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(config(&receiver.url()).header("x-api-key", "k-123")).unwrap();
+    let agent = Agent { tracer };
+    assert_eq!(agent.converse("hi"), "the model is overloaded");
+    agent.tracer.flush().unwrap();
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "one batch");
+    let r = &requests[0];
+    assert_eq!(r.header("content-type"), Some("application/x-protobuf"));
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.header("x-api-key"), Some("k-123"));
+    assert!(r.header("user-agent").unwrap().starts_with("tracekit/"));
+    let request = ExportTraceServiceRequest::decode(&r.body[..]).unwrap();
+    let resource = request.resource_spans[0].resource.as_ref().unwrap();
+    assert!(resource.attributes.iter().any(|kv| kv.key == "service.name"
+        && kv.value.as_ref().unwrap().value == Some(V::StringValue("test-agent".into()))));
+
+    let spans = spans(r);
+    let llm = spans.iter().find(|s| s.name == "call_llm").unwrap();
+    let turn = spans.iter().find(|s| s.name == "converse").unwrap();
+    assert_eq!(llm.trace_id, turn.trace_id);
+    assert_eq!(llm.parent_span_id, turn.span_id);
+    assert!(turn.parent_span_id.is_empty());
+    assert_eq!(llm.kind, 3, "CLIENT");
+    let status = llm.status.as_ref().unwrap();
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (2, "the model is overloaded")
+    );
+    assert_eq!(
+        attr(llm, "ai.conversation.id"),
+        Some(&V::StringValue("c-1".into()))
+    );
+    let Some(V::KvlistValue(request_attr)) = attr(llm, "ai.llm.request") else {
+        panic!(
+            "nested values are key-value lists, not JSON text: {:?}",
+            attr(llm, "ai.llm.request")
+        );
+    };
+    let params = request_attr
+        .values
+        .iter()
+        .find(|kv| kv.key == "params")
+        .unwrap();
+    let Some(V::KvlistValue(params)) = &params.value.as_ref().unwrap().value else {
+        panic!()
+    };
+    assert_eq!(
+        params.values[0].value.as_ref().unwrap().value,
+        Some(V::DoubleValue(0.2))
+    );
+    assert!(llm.end_time_unix_nano >= llm.start_time_unix_nano);
+    assert!(r.compressed_len < r.body.len());
+}
+
+#[test]
+fn json_bodies_when_asked() {
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(
+        config(&receiver.url())
+            .protocol(Protocol::HttpJson)
+            .compression(Compression::None),
+    )
+    .unwrap();
+    tracer
+        .span("json")
+        .kind(SpanKind::Server)
+        .attribute("n", 3)
+        .start()
+        .end();
+    tracer.flush().unwrap();
+    let r = &receiver.requests()[0];
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("content-encoding"), None);
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let span = &body["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    assert_eq!(span["name"], "json");
+    assert_eq!(span["kind"], 2);
+    assert_eq!(
+        span["traceId"].as_str().unwrap().len(),
+        32,
+        "hex ids: {span}"
+    );
+    assert_eq!(span["attributes"][0]["value"]["intValue"], "3");
+}
+
+#[test]
+fn batches_hold_at_most_batch_size_spans() {
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(config(&receiver.url()).batch_size(10)).unwrap();
+    emit(&tracer, 35, "s");
+    tracer.flush().unwrap();
+    let sizes: Vec<usize> = receiver.requests().iter().map(|r| spans(r).len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 35);
+    assert!(sizes.iter().all(|&n| n <= 10), "{sizes:?}");
+    let stats = tracer.stats();
+    assert_eq!(
+        (
+            stats.spans_persisted,
+            stats.sink_failures,
+            stats.spans_dropped
+        ),
+        (35, 0, 0)
+    );
+}
+
+#[test]
+fn a_lingering_span_is_sent_without_a_flush() {
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(config(&receiver.url())).unwrap();
+    emit(&tracer, 1, "lonely");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receiver.requests().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(all_spans(&receiver).len(), 1);
+}
+
+/// The fault sequence, phase by phase: refused, reset, hung past the timeout, 500,
+/// 429 with Retry-After, and recovered. Everything retryable arrives; the 500 batch is
+/// failed and counted, and never retried.
+#[test]
+fn rides_out_refusals_resets_hangs_and_errors() {
+    // Refused: nothing listens on the port yet.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let tracer = Tracer::otlp(config(&url).retry_for(Duration::from_secs(30))).unwrap();
+    emit(&tracer, 5, "while-down");
+    assert!(
+        tracer.flush_within(Duration::from_millis(400)).is_err(),
+        "nothing can be delivered yet"
+    );
+    assert_eq!(tracer.stats().spans_pending, 5, "waiting, not lost");
+    // The endpoint comes back: the waiting spans arrive.
+    let receiver = Receiver::start_on(port);
+    tracer.flush_within(Duration::from_secs(20)).unwrap();
+    assert_eq!(all_spans(&receiver).len(), 5);
+
+    // Reset mid-request, then a hang past the 500 ms timeout, then 503: all retried.
+    receiver.script([
+        Behaviour::Reset,
+        Behaviour::Hang(Duration::from_millis(1500)),
+        Behaviour::Status(503, vec![]),
+    ]);
+    emit(&tracer, 3, "after-faults");
+    tracer.flush_within(Duration::from_secs(20)).unwrap();
+    let arrived = all_spans(&receiver);
+    assert_eq!(
+        arrived.iter().filter(|s| s.name == "after-faults").count() % 3,
+        0
+    );
+    assert!(arrived.iter().any(|s| s.name == "after-faults"));
+    assert_eq!(tracer.stats().sink_failures, 0);
+
+    // 500: not retried, the batch is counted as failed.
+    let before = receiver.requests().len();
+    receiver.script([Behaviour::Status(500, vec![])]);
+    emit(&tracer, 4, "server-error");
+    let err = tracer.flush_within(Duration::from_secs(20)).unwrap_err();
+    assert!(
+        err.to_string().contains("4 spans could not be delivered"),
+        "{err}"
+    );
+    assert_eq!(receiver.requests().len(), before + 1, "one try only");
+    assert_eq!(tracer.stats().sink_failures, 4);
+
+    // 429 with Retry-After: 1 — waited for, then delivered.
+    receiver.script([Behaviour::Status(429, vec![("retry-after", "1".into())])]);
+    let started = Instant::now();
+    emit(&tracer, 2, "throttled");
+    tracer.flush_within(Duration::from_secs(20)).unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
+    let throttled = all_spans(&receiver)
+        .iter()
+        .filter(|s| s.name == "throttled")
+        .count();
+    assert_eq!(throttled, 4, "sent twice: rejected once, then accepted");
+
+    let stats = tracer.stats();
+    assert_eq!(stats.spans_accepted, 14);
+    assert_eq!(
+        (
+            stats.sink_failures,
+            stats.spans_dropped,
+            stats.spans_pending
+        ),
+        (4, 0, 0)
+    );
+}
+
+#[test]
+fn partial_success_counts_the_rejected_spans() {
+    let receiver = Receiver::start();
+    receiver.script([Behaviour::Partial(2, "spans too old")]);
+    let tracer =
+        Tracer::otlp(config(&receiver.url()).batch_delay(Duration::from_secs(60))).unwrap();
+    emit(&tracer, 5, "s");
+    let err = tracer.flush().unwrap_err();
+    assert!(err.to_string().contains("spans too old"), "{err}");
+    // The first request rejected two spans (or all, had the exporter sent fewer then).
+    let first = spans(&receiver.requests()[0]).len() as u64;
+    let stats = tracer.stats();
+    assert_eq!(stats.sink_failures, first.min(2), "{stats:?}");
+    assert_eq!(stats.spans_persisted + stats.sink_failures, 5, "{stats:?}");
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_and_the_caller_never_waits() {
+    let receiver = Receiver::start();
+    receiver.script([Behaviour::Hang(Duration::from_millis(1500))]);
+    let tracer = Tracer::otlp(config(&receiver.url()).queue_capacity(10).batch_size(10)).unwrap();
+    emit(&tracer, 10, "first");
+    // Let the exporter take the first batch and hang on it.
+    std::thread::sleep(Duration::from_millis(200));
+    emit(&tracer, 100, "more");
+    tracer.flush_within(Duration::from_secs(20)).unwrap();
+    let stats = tracer.stats();
+    let delivered = all_spans(&receiver)
+        .iter()
+        .filter(|s| s.name == "more")
+        .count() as u64;
+    assert_eq!(stats.spans_dropped + delivered, 100, "{stats:?}");
+    assert!(stats.spans_dropped >= 90 - 10, "{stats:?}");
+    assert_eq!(stats.sink_failures, 0);
+}
+
+#[test]
+fn shutdown_says_what_it_could_not_deliver() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tracer = Tracer::otlp(
+        config(&format!("http://127.0.0.1:{port}")).batch_delay(Duration::from_secs(60)),
+    )
+    .unwrap();
+    emit(&tracer, 7, "never-delivered");
+    let started = Instant::now();
+    let err = tracer
+        .shutdown_within(Duration::from_millis(600))
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by its deadline"
+    );
+    // At the deadline: still queued, or just given up and counted, whichever came first.
+    let message = err.to_string();
+    assert!(
+        message.contains("7 spans still queued")
+            || message.contains("7 spans could not be delivered"),
+        "{err}"
+    );
+    // The exporter gives the batch up at the deadline and counts it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tracer.stats().sink_failures < 7 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = tracer.stats();
+    assert_eq!(
+        (stats.sink_failures, stats.spans_pending),
+        (7, 0),
+        "{stats:?}"
+    );
+    // Spans after shutdown are dropped and counted.
+    emit(&tracer, 1, "late");
+    assert_eq!(tracer.stats().spans_dropped, 1);
+}
+
+#[test]
+fn a_failing_backend_leaves_the_users_errors_alone() {
+    let receiver = Receiver::start();
+    receiver.script((0..10).map(|_| Behaviour::Status(400, vec![])));
+    let agent = Agent {
+        tracer: Tracer::otlp(config(&receiver.url())).unwrap(),
+    };
+    for _ in 0..3 {
+        assert_eq!(agent.converse("x"), "the model is overloaded");
+    }
+    let err = agent.tracer.flush().unwrap_err();
+    assert!(
+        err.to_string().contains("6 spans could not be delivered"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("HTTP 400: scripted failure"),
+        "{err}"
+    );
+    assert_eq!(agent.tracer.stats().sink_failures, 6);
+}
+
+#[test]
+fn otel_sdk_disabled_gives_a_no_op_tracer() {
+    let config =
+        OtlpConfig::from_vars(|name| (name == "OTEL_SDK_DISABLED").then(|| "true".into())).unwrap();
+    let tracer = Tracer::otlp(config).unwrap();
+    assert!(!tracer.is_enabled());
+}
+
+#[test]
+fn bad_settings_are_errors_at_start() {
+    let err = Tracer::otlp(OtlpConfig::new("localhost:4318")).unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err}");
+    let err =
+        Tracer::otlp(OtlpConfig::new("https://x").ca_file("/nonexistent/ca.pem")).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    let not_pem = std::env::temp_dir().join(format!("tracekit-not-pem-{}", std::process::id()));
+    std::fs::write(&not_pem, "hello").unwrap();
+    let err = Tracer::otlp(OtlpConfig::new("https://x").ca_file(&not_pem)).unwrap_err();
+    assert!(err.to_string().contains("no PEM certificate"), "{err}");
+    std::fs::remove_file(not_pem).ok();
+}
