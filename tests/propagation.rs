@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use tracekit::propagation::{self, extract, inject, Propagator, RemoteContext};
-use tracekit::{SpanKind, Tracer, Value};
+use tracekit::{traced, SpanKind, Tracer, Value};
 
 use common::{all, named};
 
@@ -296,4 +296,71 @@ proptest! {
         let back: Vec<&str> = remote.baggage().iter().map(|e| e.value.as_str()).collect();
         prop_assert_eq!(back, values.iter().map(String::as_str).collect::<Vec<_>>());
     }
+}
+
+struct Service {
+    tracer: Tracer,
+}
+
+impl Service {
+    #[traced(kind = Server, parent = extract(headers), inheritable("ai.agent.name" = "tool-service"))]
+    fn handle(&self, headers: &HashMap<String, String>) -> usize {
+        let _step = self.tracer.trace("step");
+        headers.len()
+    }
+
+    #[traced(kind = Server, parent = remote)]
+    async fn handle_async(&self, remote: &Option<RemoteContext>) {
+        tokio::task::yield_now().await;
+        drop(self.tracer.trace("async-step"));
+    }
+}
+
+#[test]
+fn traced_handlers_continue_the_callers_trace() {
+    let carrier = headers(&[
+        ("traceparent", PARENT),
+        ("baggage", "ai.conversation.id=c-5,ai.agent.name=caller"),
+    ]);
+    let service = Service {
+        tracer: Tracer::in_memory(10),
+    };
+    service.handle(&carrier);
+    let handle = named(&service.tracer, "handle");
+    assert_eq!(handle.span_kind, SpanKind::Server);
+    assert_eq!(
+        handle.trace_id.to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    assert_eq!(
+        handle.parent_span_id.unwrap().to_string(),
+        "b7ad6b7169203331"
+    );
+    let step = named(&service.tracer, "step");
+    assert_eq!(step.attributes.get("ai.conversation.id").unwrap(), "c-5");
+    assert_eq!(
+        step.attributes.get("ai.agent.name").unwrap(),
+        "tool-service",
+        "the handler's own wins"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(service.handle_async(&extract(&carrier)));
+    let step = named(&service.tracer, "async-step");
+    assert_eq!(step.trace_id, handle.trace_id);
+    assert_eq!(
+        step.parent_span_id,
+        Some(named(&service.tracer, "handle_async").span_id)
+    );
+    // No context: a trace of its own.
+    runtime.block_on(service.handle_async(&None));
+    assert_eq!(
+        all(&service.tracer)
+            .iter()
+            .filter(|t| t.parent_span_id.is_none())
+            .count(),
+        1
+    );
 }

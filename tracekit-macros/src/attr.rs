@@ -7,7 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{parenthesized, Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
 const OPTIONS: &str =
-    "`name`, `kind`, `tracer`, `attributes(..)`, `inheritable(..)`, `output`, `stream`, `crate`";
+    "`name`, `kind`, `tracer`, `parent`, `attributes(..)`, `inheritable(..)`, `output`, `stream`, `crate`";
 const KINDS: [&str; 5] = ["Internal", "Server", "Client", "Producer", "Consumer"];
 
 /// Where the span's tracer comes from.
@@ -30,6 +30,9 @@ pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     pub(crate) kind: Option<Ident>,
     pub(crate) tracer: Option<TracerArg>,
+    /// `parent = <expr>`: a caller's context from another process (a `RemoteContext`, or an
+    /// `Option` of one).
+    pub(crate) parent: Option<Expr>,
     pub(crate) attributes: Vec<Attribute>,
     pub(crate) inheritable: Vec<Attribute>,
     /// The `output` keyword (for error spans) and the attribute key.
@@ -85,6 +88,17 @@ impl Parse for Args {
                         once(&mut seen, "tracer", key.span())?;
                         input.parse::<Token![=]>()?;
                         args.tracer = Some(parse_tracer(input)?);
+                    }
+                    "parent" => {
+                        once(&mut seen, "parent", key.span())?;
+                        input.parse::<Token![=]>().map_err(|_| {
+                            syn::Error::new(
+                                key.span(),
+                                "`parent` needs a caller's context: \
+                                 `parent = tracekit::propagation::extract(&headers)`",
+                            )
+                        })?;
+                        args.parent = Some(input.parse()?);
                     }
                     "attributes" | "inheritable" => {
                         once(&mut seen, &key.to_string(), key.span())?;

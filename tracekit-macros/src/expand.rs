@@ -256,6 +256,10 @@ impl Gen<'_> {
             .kind
             .clone()
             .unwrap_or_else(|| format_ident!("Internal"));
+        // The caller's context goes first, so `inheritable(..)` given here wins over baggage.
+        let remote = args.parent.as_ref().map(|parent| {
+            quote_spanned! {parent.span()=> .remote(#krate::__private::remote_parent(#parent)) }
+        });
         let attributes = args
             .attributes
             .iter()
@@ -279,7 +283,7 @@ impl Gen<'_> {
                         );
                         &SCOPE
                     },
-                ) #(#attributes)* #(#inheritable)*)
+                ) #remote #(#attributes)* #(#inheritable)*)
             } else {
                 ::core::option::Option::None
             }

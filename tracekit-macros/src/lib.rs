@@ -42,6 +42,7 @@ use proc_macro::TokenStream;
 /// | `kind = Client` | `Internal` (default), `Server`, `Client`, `Producer`, `Consumer` |
 /// | `tracer = <expr>` | where the tracer comes from (default `self.tracer`) |
 /// | `tracer = current` | the tracer of the enclosing span; no span if there is none |
+/// | `parent = <expr>` | continues a caller's trace from another process (a `RemoteContext` or an `Option` of one) |
 /// | `attributes("key" = <expr>, ..)` | attributes set when the span starts |
 /// | `inheritable("key" = <expr>, ..)` | inheritable attributes set when the span starts |
 /// | `output = "key"` | records the return value (the `Ok` value of a `Result`) |
@@ -132,6 +133,38 @@ use proc_macro::TokenStream;
 /// # let span = &ctx.tracer.get_traces(&Default::default()).unwrap()[0];
 /// # assert_eq!(span.attributes.get("ai.tool.input"), Some(&"rust".into()));
 /// # assert_eq!(span.attributes.get("ai.agent.name"), Some(&"planner".into()));
+/// ```
+///
+/// ## Serving a request: `parent`
+///
+/// A request handler continues its caller's trace in one line: `parent` takes what
+/// `tracekit::propagation::extract` read from the request's headers (a `RemoteContext`, an
+/// `Option<RemoteContext>`, or a reference to either). The span joins the caller's trace as
+/// a child of the caller's span, with the caller's baggage as inheritable attributes; with
+/// `None` it starts a trace of its own.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use tracekit::{propagation, traced, Tracer};
+///
+/// struct Service { tracer: Tracer }
+/// impl Service {
+///     #[traced(kind = Server, parent = propagation::extract(headers))]
+///     fn handle(&self, headers: &HashMap<String, String>) -> &'static str {
+///         "done"
+///     }
+/// }
+///
+/// let headers = HashMap::from([
+///     ("traceparent".to_string(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_string()),
+///     ("baggage".to_string(), "ai.conversation.id=c-7".to_string()),
+/// ]);
+/// let service = Service { tracer: Tracer::in_memory(10) };
+/// service.handle(&headers);
+/// let span = &service.tracer.get_traces(&Default::default()).unwrap()[0];
+/// assert_eq!(span.trace_id.to_string(), "0af7651916cd43dd8448eb211c80319c");
+/// assert_eq!(span.parent_span_id.unwrap().to_string(), "b7ad6b7169203331");
+/// assert_eq!(span.attributes.get("ai.conversation.id"), Some(&"c-7".into()));
 /// ```
 ///
 /// ## Errors, panics, outputs

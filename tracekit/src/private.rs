@@ -36,7 +36,8 @@ pub use serde::Serialize;
 use crate::instrument::Instrumented;
 use crate::span::SpanRef;
 use crate::{
-    AsTracer, Key, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus, Tracer, Value,
+    AsTracer, Key, RemoteContext, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus,
+    Tracer, Value,
 };
 
 // The span's description, shared by every shape.
@@ -59,6 +60,46 @@ pub fn builder<'a>(
     scope: &'static Scope,
 ) -> SpanBuilder<'a> {
     tracer.span(name).kind(kind).static_scope(scope)
+}
+
+/// What `#[traced(parent = ..)]` takes: a caller's context, if there is one.
+#[diagnostic::on_unimplemented(
+    message = "`#[traced(parent = ..)]` takes a `RemoteContext` or an `Option<RemoteContext>`, not `{Self}`",
+    label = "not a caller's context",
+    note = "read one from the request's headers: `parent = tracekit::propagation::extract(&headers)`"
+)]
+pub trait RemoteParent {
+    /// The context to continue, if any.
+    fn into_remote(self) -> Option<RemoteContext>;
+}
+
+impl RemoteParent for RemoteContext {
+    fn into_remote(self) -> Option<RemoteContext> {
+        Some(self)
+    }
+}
+
+impl RemoteParent for Option<RemoteContext> {
+    fn into_remote(self) -> Option<RemoteContext> {
+        self
+    }
+}
+
+impl RemoteParent for &RemoteContext {
+    fn into_remote(self) -> Option<RemoteContext> {
+        Some(self.clone())
+    }
+}
+
+impl RemoteParent for &Option<RemoteContext> {
+    fn into_remote(self) -> Option<RemoteContext> {
+        self.clone()
+    }
+}
+
+#[inline]
+pub fn remote_parent(parent: impl RemoteParent) -> Option<RemoteContext> {
+    parent.into_remote()
 }
 
 /// The instrumenting crate, from its `CARGO_PKG_*` (when built by cargo).

@@ -34,10 +34,13 @@ pub(crate) trait Writer: Send + 'static {
 
 /// What a writer may ask of its queue in the middle of a batch: a wait between retries that
 /// shutdown cuts short once its deadline has passed.
+// Only the OTLP exporter retries with it so far.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 pub(crate) struct Pace<'a> {
     shared: &'a Shared,
 }
 
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 impl Pace<'_> {
     /// Counts `n` spans of the batch as failed while the rest were delivered (a backend's
     /// partial success).

@@ -47,6 +47,7 @@ mod baggage;
 mod carrier;
 mod traceparent;
 
+#[cfg(feature = "otlp")]
 pub(crate) use baggage::percent_decode;
 pub use baggage::{
     BaggageEntry, MAX_BYTES as MAX_BAGGAGE_BYTES, MAX_ENTRIES as MAX_BAGGAGE_ENTRIES,
