@@ -1,26 +1,421 @@
-use tracekit::{OtlpConfig, SpanKind, Tracer, Value};
+//! `Tracer::otlp` against a real OpenTelemetry backend, Arize Phoenix (started by
+//! `scripts/phoenix.sh`, or found at `$TRACEKIT_PHOENIX_URL`), and what it sends decoded by an
+//! independent decoder, Python's `opentelemetry-proto`.
+
+#[path = "../tests/common/otlp_receiver.rs"]
+mod receiver;
+#[allow(dead_code)]
+#[path = "../examples/two_services.rs"]
+mod two_services;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+use tracekit::{traced, OtlpConfig, SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Phoenix's URL, or `None` after a loud message when it cannot be started.
+fn phoenix() -> Option<String> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TRACEKIT_PHOENIX_URL") {
+            return Some(url);
+        }
+        script("start")
+    })
+    .clone()
+}
+
+/// The Python that has `opentelemetry-proto` (Phoenix's venv).
+fn python() -> Option<String> {
+    static PYTHON: OnceLock<Option<String>> = OnceLock::new();
+    PYTHON.get_or_init(|| script("python")).clone()
+}
+
+fn script(verb: &str) -> Option<String> {
+    let out = Command::new("bash")
+        .arg(root().join("scripts/phoenix.sh"))
+        .arg(verb)
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        }
+        other => {
+            eprintln!(
+                "\n!!! SKIPPED: `scripts/phoenix.sh {verb}` failed (it needs CPython 3.11-3.13 and PyPI), \
+                 so the Phoenix tests did not run: {other:?}\n"
+            );
+            None
+        }
+    }
+}
+
+fn unique(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("tracekit-{what}-{nanos}")
+}
+
+fn config(url: &str, project: &str) -> OtlpConfig {
+    OtlpConfig::new(url)
+        .resource_attribute("openinference.project.name", project)
+        .batch_delay(Duration::from_millis(50))
+}
+
+/// The project's spans once `n` have been ingested (ingestion is asynchronous).
+fn phoenix_spans(url: &str, project: &str, n: usize) -> Vec<Json> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got: Json = ureq::get(format!("{url}/v1/projects/{project}/spans?limit=1000"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_json().ok())
+            .unwrap_or(Json::Null);
+        let spans = got["data"].as_array().cloned().unwrap_or_default();
+        if spans.len() >= n || Instant::now() > deadline {
+            assert_eq!(
+                spans.len(),
+                n,
+                "Phoenix has {} of {n} spans: {got}",
+                spans.len()
+            );
+            return spans;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn by_name<'a>(spans: &'a [Json], name: &str) -> &'a Json {
+    spans
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no span {name}"))
+}
+
+struct Agent {
+    tracer: Tracer,
+}
+
+impl Agent {
+    #[traced(kind = Server, inheritable("ai.conversation.id" = conversation))]
+    fn converse(&self, conversation: &str) -> String {
+        let _ = self.plan();
+        self.tracer
+            .current_trace()
+            .add_event("thinking", [("step", 1)]);
+        "done".into()
+    }
+
+    #[traced("llm-invocation", kind = Client)]
+    fn plan(&self) -> Result<(), std::io::Error> {
+        self.tracer.current_trace().add_attribute(
+            "ai.llm.request",
+            Value::from(
+                json!({"model": "m-1", "params": {"temperature": 0.25, "stop": ["a", "b"]}}),
+            ),
+        );
+        self.tracer
+            .current_trace()
+            .add_attribute("ai.llm.tokens", 42);
+        Err(std::io::Error::other("model overloaded"))
+    }
+}
+
 #[test]
-fn probe() {
-    let tracer = Tracer::otlp(
-        OtlpConfig::new("http://127.0.0.1:6006")
-            .resource_attribute("openinference.project.name", "probe1")
-            .service_name("svc"),
+fn spans_appear_in_phoenix_with_links_status_and_typed_attributes() {
+    let Some(url) = phoenix() else { return };
+    let project = unique("links");
+    let agent = Agent {
+        tracer: Tracer::otlp(config(&url, &project).service_name("weather-agent")).unwrap(),
+    };
+    agent.converse("c-42");
+    agent.tracer.shutdown().unwrap();
+
+    let spans = phoenix_spans(&url, &project, 2);
+    let turn = by_name(&spans, "converse");
+    let llm = by_name(&spans, "llm-invocation");
+    assert_eq!(llm["context"]["trace_id"], turn["context"]["trace_id"]);
+    assert_eq!(llm["parent_id"], turn["context"]["span_id"]);
+    assert_eq!(turn["parent_id"], Json::Null);
+    assert_eq!(llm["status_code"], "ERROR");
+    assert_eq!(llm["status_message"], "model overloaded");
+    assert_eq!(turn["status_code"], "UNSET");
+    for span in [turn, llm] {
+        assert_eq!(span["attributes"]["ai.conversation.id"], "c-42");
+    }
+    // Phoenix flattens OTLP key-value lists into dotted keys and keeps arrays and numbers:
+    // proof that nested values went as kvlists, not as JSON text.
+    let attributes = &llm["attributes"];
+    assert_eq!(attributes["ai.llm.request.model"], "m-1");
+    assert_eq!(attributes["ai.llm.request.params.temperature"], 0.25);
+    assert_eq!(attributes["ai.llm.request.params.stop"], json!(["a", "b"]));
+    assert_eq!(attributes["ai.llm.tokens"], 42);
+    assert_eq!(turn["events"][0]["name"], "thinking");
+    assert_eq!(turn["events"][0]["attributes"]["step"], 1);
+}
+
+#[test]
+fn the_two_service_example_yields_one_trace() {
+    let Some(url) = phoenix() else { return };
+    let project = unique("two-services");
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let tools = format!("http://{}", server.server_addr());
+    let tool_tracer = two_services::tool_service_tracer(config(&url, &project)).unwrap();
+    let service =
+        std::thread::spawn(move || two_services::serve_tools(server, tool_tracer).unwrap());
+
+    let agent = two_services::Agent::new(
+        two_services::agent_tracer(config(&url, &project)).unwrap(),
+        &tools,
+    );
+    let (answer, trace_id) = agent.converse("conv-7", "Lisbon").unwrap();
+    assert_eq!(answer, "The forecast: sunny in Lisbon");
+    agent.stop().unwrap();
+    service.join().unwrap();
+
+    let spans = phoenix_spans(&url, &project, 4);
+    for span in &spans {
+        assert_eq!(
+            span["context"]["trace_id"],
+            trace_id.to_string(),
+            "one trace: {span}"
+        );
+        assert_eq!(
+            span["attributes"]["ai.conversation.id"], "conv-7",
+            "on every span: {span}"
+        );
+    }
+    let call = by_name(&spans, "call-tool");
+    let handler = by_name(&spans, "weather-tool");
+    assert_eq!(
+        handler["parent_id"], call["context"]["span_id"],
+        "the service continues the caller's span"
+    );
+    assert_eq!(
+        by_name(&spans, "lookup")["parent_id"],
+        handler["context"]["span_id"]
+    );
+    assert_eq!(
+        call["parent_id"],
+        by_name(&spans, "converse")["context"]["span_id"]
+    );
+}
+
+/// What tracekit sends, decoded by Python's `opentelemetry-proto` and compared field by field
+/// with the spans tracekit recorded.
+#[test]
+fn an_independent_decoder_reads_every_field() {
+    let Some(python) = python() else { return };
+    let receiver = receiver::Receiver::start();
+    let exported = Tracer::otlp(
+        OtlpConfig::new(receiver.url())
+            .service_name("decoded")
+            .resource_attribute("deployment.environment", "test")
+            .batch_delay(Duration::from_secs(60)),
     )
     .unwrap();
-    {
-        let _p = tracer
-            .span("parent")
-            .kind(SpanKind::Server)
-            .attribute(
-                "nested",
-                Value::from(serde_json::json!({"a": [1, 2], "b": {"c": true}})),
-            )
-            .start();
-        let c = tracer.span("child").start();
-        c.add_event("ev", [("x", 1)]);
-        c.set_status(tracekit::SpanStatus::Error);
-        c.add_attribute("exception.message", "boom");
+    let kept = Tracer::in_memory(100);
+    let agent = Agent {
+        tracer: Tracer::tee([kept.clone(), exported.clone()]),
+    };
+    agent.converse("c-1");
+    agent
+        .tracer
+        .span("odd-values")
+        .kind(SpanKind::Producer)
+        .attribute("big", u64::MAX)
+        .attribute("negative", i64::MIN)
+        .attribute("none", Value::Null)
+        .attribute("unicode", "ünï ✓")
+        .attribute(
+            "mixed",
+            Value::from(json!([1, 2.5, "x", true, null, {"k": []}])),
+        )
+        .start()
+        .set_status(SpanStatus::Ok);
+    exported.flush().unwrap();
+    let recorded = kept.get_traces(&TraceFilter::new()).unwrap();
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1);
+    let body = std::env::temp_dir().join(format!("{}.pb", unique("otlp-body")));
+    std::fs::write(&body, &requests[0].body).unwrap();
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(
+            "import sys, json\n\
+             from google.protobuf.json_format import MessageToDict\n\
+             from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest\n\
+             r = ExportTraceServiceRequest()\n\
+             r.ParseFromString(open(sys.argv[1], 'rb').read())\n\
+             print(json.dumps(MessageToDict(r, preserving_proto_field_name=True)))\n",
+        )
+        .arg(&body)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&body).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoded: Json = serde_json::from_slice(&out.stdout).unwrap();
+
+    let rs = &decoded["resource_spans"][0];
+    let resource = attributes(&rs["resource"]["attributes"]);
+    assert_eq!(resource["service.name"], json!({"string_value": "decoded"}));
+    assert_eq!(
+        resource["deployment.environment"],
+        json!({"string_value": "test"})
+    );
+    let scope = &rs["scope_spans"][0]["scope"];
+    assert_eq!(
+        scope["name"], "tracekit-otlp-tests",
+        "#[traced] records the instrumenting crate"
+    );
+    let spans: Vec<&Json> = rs["scope_spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["spans"].as_array().unwrap())
+        .collect();
+    assert_eq!(spans.len(), recorded.len());
+    for trace in &recorded {
+        let span = spans
+            .iter()
+            .find(|s| s["name"] == trace.span_name.as_ref())
+            .unwrap_or_else(|| panic!("{} not sent", trace.span_name));
+        compare(trace, span);
     }
-    tracer.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+}
+
+fn attributes(list: &Json) -> HashMap<String, Json> {
+    list.as_array()
+        .map(|l| {
+            l.iter()
+                .map(|kv| (kv["key"].as_str().unwrap().to_owned(), kv["value"].clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn hex(base64: &Json) -> String {
+    let text = base64.as_str().unwrap_or_default();
+    let bytes = decode_base64(text);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_base64(text: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|&c| c != b'=') {
+        bits = bits << 6 | alphabet.iter().position(|&a| a == c).unwrap() as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+/// One span, field by field: Python's reading of the bytes against tracekit's record.
+fn compare(trace: &Trace, span: &Json) {
+    assert_eq!(hex(&span["trace_id"]), trace.trace_id.to_string());
+    assert_eq!(hex(&span["span_id"]), trace.span_id.to_string());
+    assert_eq!(
+        hex(&span["parent_span_id"]),
+        trace
+            .parent_span_id
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+    );
+    let kind = format!("SPAN_KIND_{}", trace.span_kind.as_str());
+    assert_eq!(span["kind"], kind.as_str());
+    // 64-bit integers come as strings in protobuf's JSON: exact nanoseconds.
+    assert_eq!(
+        span["start_time_unix_nano"],
+        trace.started_at.unix_nanos().to_string()
+    );
+    assert_eq!(
+        span["end_time_unix_nano"],
+        trace.ended_at.unwrap().unix_nanos().to_string()
+    );
+    match trace.span_status {
+        SpanStatus::Unset => assert_eq!(span.get("status"), None, "{span}"),
+        SpanStatus::Ok => assert_eq!(span["status"]["code"], "STATUS_CODE_OK"),
+        SpanStatus::Error => {
+            assert_eq!(span["status"]["code"], "STATUS_CODE_ERROR");
+            assert_eq!(
+                span["status"]["message"],
+                trace
+                    .attributes
+                    .get("exception.message")
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+            );
+        }
+    }
+    let sent = attributes(&span["attributes"]);
+    assert_eq!(sent.len(), trace.attributes.len());
+    for (key, value) in trace.attributes.iter() {
+        assert_eq!(sent[key], any_value(value), "attribute {key}");
+    }
+    assert_eq!(
+        span["events"].as_array().map_or(0, Vec::len),
+        trace.events.len()
+    );
+    for (event, sent) in trace
+        .events
+        .iter()
+        .zip(span["events"].as_array().into_iter().flatten())
+    {
+        assert_eq!(sent["name"], event.name.as_ref());
+        assert_eq!(
+            sent["time_unix_nano"],
+            event.timestamp.unix_nanos().to_string()
+        );
+        let sent = attributes(&sent["attributes"]);
+        for (key, value) in event.attributes.iter() {
+            assert_eq!(sent[key], any_value(value));
+        }
+    }
+}
+
+/// A value as protobuf's JSON shows an `AnyValue`.
+fn any_value(value: &Value) -> Json {
+    match value {
+        Value::Null => json!({}),
+        Value::Bool(b) => json!({"bool_value": b}),
+        Value::Int(i) => json!({"int_value": i.to_string()}),
+        Value::UInt(u) if *u > i64::MAX as u64 => json!({"string_value": u.to_string()}),
+        Value::UInt(u) => json!({"int_value": u.to_string()}),
+        Value::Float(f) => json!({"double_value": f}),
+        Value::String(s) => json!({"string_value": s.as_str()}),
+        Value::Array(items) if items.is_empty() => json!({"array_value": {}}),
+        Value::Array(items) => {
+            json!({"array_value": {"values": items.iter().map(any_value).collect::<Vec<_>>()}})
+        }
+        Value::Map(map) if map.is_empty() => json!({"kvlist_value": {}}),
+        Value::Map(map) => json!({"kvlist_value": {"values": map
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": any_value(v)}))
+            .collect::<Vec<_>>()}}),
+    }
 }
