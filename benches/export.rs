@@ -1,0 +1,201 @@
+//! OTLP export: the caller's cost, and how fast spans reach a collector.
+//!
+//! * The caller's side: a root span with two attributes into `Tracer::otlp` against the same
+//!   span into `Tracer::in_memory` (issue 12: at most 1.5×). The exporter thread runs beside,
+//!   sending to a local endpoint that discards; each chunk is flushed outside the timed part.
+//! * Throughput: 20 000 spans ended as fast as one thread can, timed until the exporter has
+//!   delivered them all (encoded as protobuf, gzipped, accepted by the local endpoint), for
+//!   tracekit and for the OpenTelemetry SDK's `BatchSpanProcessor` with `opentelemetry-otlp`'s
+//!   HTTP exporter (protobuf, gzip, reqwest's blocking client), in the same run against the
+//!   same endpoint. Both queues hold the whole run and batches are 512 spans, so neither
+//!   drops.
+//!
+//! `cargo bench -p tracekit-benches --bench export --features otlp`. See BENCHMARKS.md.
+
+#[path = "../tests/common/otlp_receiver.rs"]
+mod receiver;
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use tracekit::{Compression, OtlpConfig, Protocol, SpanKind, Tracer};
+
+const SPANS: u64 = 20_000;
+
+fn tracekit_span(tracer: &Tracer, i: u64) {
+    drop(
+        tracer
+            .span("tool")
+            .kind(SpanKind::Client)
+            .attribute("ai.trace.type", "tool-invocation")
+            .attribute("i", i)
+            .start(),
+    );
+}
+
+fn otlp(url: &str, capacity: usize) -> Tracer {
+    Tracer::otlp(
+        OtlpConfig::new(url)
+            .service_name("bench")
+            .queue_capacity(capacity),
+    )
+    .unwrap()
+}
+
+fn caller(c: &mut Criterion) {
+    let receiver = receiver::Receiver::discarding();
+    let exporter = otlp(&receiver.url(), 1 << 18);
+    let memory = Tracer::in_memory(1 << 18);
+    let timed_into = |tracer: &Tracer, iters: u64| {
+        let mut elapsed = Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let chunk = left.min(1 << 17);
+            let start = Instant::now();
+            (0..chunk).for_each(|i| tracekit_span(tracer, i));
+            elapsed += start.elapsed();
+            tracer.flush_within(Duration::from_secs(120)).unwrap();
+            left -= chunk;
+        }
+        elapsed
+    };
+    let mut g = c.benchmark_group("root span, 2 attributes, exported (caller's thread)");
+    g.bench_function("Tracer::in_memory", |b| {
+        b.iter_custom(|n| timed_into(&memory, n))
+    });
+    g.bench_function("Tracer::otlp", |b| {
+        b.iter_custom(|n| timed_into(&exporter, n))
+    });
+    g.finish();
+    let mut ratios = Vec::new();
+    for _ in 0..25 {
+        let m = timed_into(&memory, 20_000);
+        let o = timed_into(&exporter, 20_000);
+        ratios.push(o.as_secs_f64() / m.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "\nroot span exported: interleaved, 25 rounds\n  Tracer::otlp / Tracer::in_memory = {:.3} ({:.3}-{:.3})",
+        ratios[12], ratios[6], ratios[18]
+    );
+    let stats = exporter.stats();
+    assert_eq!(stats.spans_dropped + stats.sink_failures, 0, "{stats:?}");
+}
+
+/// tracekit: `SPANS` spans until flushed, with `config`'s encoding.
+fn tracekit_export(url: &str, protocol: Protocol, compression: Compression) -> Duration {
+    let tracer = Tracer::otlp(
+        OtlpConfig::new(url)
+            .service_name("bench")
+            .queue_capacity(SPANS as usize)
+            .protocol(protocol)
+            .compression(compression),
+    )
+    .unwrap();
+    let start = Instant::now();
+    (0..SPANS).for_each(|i| tracekit_span(&tracer, i));
+    tracer.flush_within(Duration::from_secs(120)).unwrap();
+    let elapsed = start.elapsed();
+    let stats = tracer.stats();
+    assert_eq!(stats.spans_persisted, SPANS, "{stats:?}");
+    elapsed
+}
+
+/// The OpenTelemetry SDK: a batch processor in front of opentelemetry-otlp's HTTP exporter.
+fn opentelemetry_export(url: &str) -> Duration {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{url}/v1/traces"))
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_compression(opentelemetry_otlp::Compression::Gzip)
+        .build()
+        .unwrap();
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(SPANS as usize)
+                .with_max_export_batch_size(512)
+                .build(),
+        )
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name("bench")
+                .build(),
+        )
+        .build();
+    let tracer = provider.tracer("bench");
+    let start = Instant::now();
+    for i in 0..SPANS {
+        let mut span = tracer
+            .span_builder("tool")
+            .with_kind(opentelemetry::trace::SpanKind::Client)
+            .start(&tracer);
+        span.set_attribute(KeyValue::new("ai.trace.type", "tool-invocation"));
+        span.set_attribute(KeyValue::new("i", i as i64));
+        span.end();
+    }
+    provider.force_flush().unwrap();
+    let elapsed = start.elapsed();
+    provider.shutdown().unwrap();
+    elapsed
+}
+
+/// `iters` runs of `f`, timed by `f` itself.
+fn repeated(f: impl Fn() -> Duration) -> impl FnMut(u64) -> Duration {
+    move |iters| (0..iters).map(|_| f()).sum()
+}
+
+fn throughput(c: &mut Criterion) {
+    let receiver = receiver::Receiver::discarding();
+    let url = receiver.url();
+    let mut g = c.benchmark_group("export 20 000 spans to a local collector, until delivered");
+    g.throughput(Throughput::Elements(SPANS));
+    g.sample_size(10);
+    g.bench_function("tracekit (protobuf, gzip)", |b| {
+        b.iter_custom(repeated(|| {
+            tracekit_export(&url, Protocol::HttpProtobuf, Compression::Gzip)
+        }))
+    });
+    g.bench_function("opentelemetry-otlp batch (protobuf, gzip)", |b| {
+        b.iter_custom(repeated(|| opentelemetry_export(&url)))
+    });
+    g.bench_function("tracekit (protobuf, no compression)", |b| {
+        b.iter_custom(repeated(|| {
+            tracekit_export(&url, Protocol::HttpProtobuf, Compression::None)
+        }))
+    });
+    g.bench_function("tracekit (JSON, gzip)", |b| {
+        b.iter_custom(repeated(|| {
+            tracekit_export(&url, Protocol::HttpJson, Compression::Gzip)
+        }))
+    });
+    g.finish();
+    let mut ratios = Vec::new();
+    for _ in 0..9 {
+        let t = tracekit_export(&url, Protocol::HttpProtobuf, Compression::Gzip);
+        let o = opentelemetry_export(&url);
+        ratios.push(o.as_secs_f64() / t.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "\nexport throughput: interleaved, 9 rounds\n  opentelemetry-otlp time / tracekit time = {:.2} ({:.2}-{:.2})",
+        ratios[4], ratios[2], ratios[6]
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
+    targets = caller, throughput
+}
+criterion_main!(benches);
