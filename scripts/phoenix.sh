@@ -59,7 +59,7 @@ case "${1:-}" in
       setsid "$venv/bin/phoenix" serve >"$tools/phoenix-$port.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 600); do
-      if curl -fsS "$url/healthz" >/dev/null 2>&1; then echo "$url"; exit 0; fi
+      if "$venv/bin/python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url/healthz" 2>/dev/null; then echo "$url"; exit 0; fi
       if ! running; then break; fi
       sleep 0.1
     done

@@ -128,12 +128,22 @@
 //! spans on the traced thread as cheaply as the in-memory store and write them in batches on
 //! a thread of their own; see [`stores`].
 //!
+//! # Across services
+//!
+//! `Tracer::otlp(OtlpConfig::from_env()?)?` sends spans to any OpenTelemetry backend over
+//! OTLP/HTTP from an exporter thread (see [`exporters`]). [`propagation::inject`] and
+//! [`propagation::extract`] carry the trace and the conversation across processes as W3C
+//! `traceparent` and `baggage` headers; a handler continues its caller's trace with
+//! [`SpanBuilder::remote`] or `#[traced(parent = extract(&headers))]`.
+//!
 //! # Cargo features
 //!
 //! | Feature  | What it adds                                                                  |
 //! |----------|-------------------------------------------------------------------------------|
 //! | `sqlite` (default) | `Tracer::sqlite` and [`stores::SqliteConfig`]: rusqlite with SQLite compiled in (nothing to install), miniz_oxide for the reference's compressed bytes |
 //! | `dynamodb` | `Tracer::dynamodb` and `DynamoDbConfig`: the AWS SDK for DynamoDB (plain HTTP and HTTPS clients, the standard credential chain) on a tokio runtime of the store's own |
+//! | `otlp` | `Tracer::otlp` and `OtlpConfig`: OTLP/HTTP with `opentelemetry-proto`'s prost types (no tonic), ureq with rustls, flate2 for gzip |
+//! | `http` | [`propagation`] on `http::HeaderMap` |
 //! | `stream` | `futures_core::Stream` for [`tracers::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
 //!
 //! # More
