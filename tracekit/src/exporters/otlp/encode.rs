@@ -21,27 +21,10 @@ const SAMPLED: u32 = 0x01;
 /// The request for `batch`: spans grouped by resource (the exporter's, under each span's
 /// own resource attributes), then by scope, in the order they came.
 pub(super) fn request(batch: &[Trace], resource: &[(Key, Value)]) -> ExportTraceServiceRequest {
-    let mut groups: Vec<(&Attributes, Vec<(&Scope, Vec<Span>)>)> = Vec::new();
+    let mut groups: Vec<ResourceGroup<'_>> = Vec::new();
     for trace in batch {
-        let g = match groups
-            .iter()
-            .position(|(r, _)| **r == trace.resource_attributes)
-        {
-            Some(g) => g,
-            None => {
-                groups.push((&trace.resource_attributes, Vec::new()));
-                groups.len() - 1
-            }
-        };
-        let scopes = &mut groups[g].1;
-        let s = match scopes.iter().position(|(s, _)| **s == trace.scope) {
-            Some(s) => s,
-            None => {
-                scopes.push((&trace.scope, Vec::new()));
-                scopes.len() - 1
-            }
-        };
-        scopes[s].1.push(span(trace));
+        let scopes = group(&mut groups, &trace.resource_attributes);
+        group(scopes, &trace.scope).push(span(trace));
     }
     let resource_spans = groups
         .into_iter()
@@ -76,11 +59,25 @@ pub(super) fn request(batch: &[Trace], resource: &[(Key, Value)]) -> ExportTrace
     ExportTraceServiceRequest { resource_spans }
 }
 
-fn span(trace: &Trace) -> Span {
-    let status_message = match (trace.span_status, trace.attributes.get("exception.message")) {
-        (SpanStatus::Error, Some(Value::String(message))) => message.to_string(),
-        _ => String::new(),
+/// Spans of one resource, by scope, in the order they came.
+type ResourceGroup<'a> = (&'a Attributes, Vec<(&'a Scope, Vec<Span>)>);
+
+/// The entry of `groups` for `key`, added last if it is new (groups are few: a linear search).
+fn group<'g, 'a, K: PartialEq, V: Default>(
+    groups: &'g mut Vec<(&'a K, V)>,
+    key: &'a K,
+) -> &'g mut V {
+    let i = match groups.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            groups.push((key, V::default()));
+            groups.len() - 1
+        }
     };
+    &mut groups[i].1
+}
+
+fn span(trace: &Trace) -> Span {
     Span {
         trace_id: trace.trace_id.to_bytes().to_vec(),
         span_id: trace.span_id.to_bytes().to_vec(),
@@ -112,13 +109,20 @@ fn span(trace: &Trace) -> Span {
         dropped_events_count: 0,
         links: Vec::new(),
         dropped_links_count: 0,
-        status: (trace.span_status != SpanStatus::Unset).then(|| Status {
-            message: status_message,
-            code: match trace.span_status {
-                SpanStatus::Ok => status::StatusCode::Ok,
-                _ => status::StatusCode::Error,
-            } as i32,
-        }),
+        status: match trace.span_status {
+            SpanStatus::Unset => None,
+            SpanStatus::Ok => Some(Status {
+                message: String::new(),
+                code: status::StatusCode::Ok as i32,
+            }),
+            SpanStatus::Error => Some(Status {
+                message: match trace.attributes.get("exception.message") {
+                    Some(Value::String(message)) => message.to_string(),
+                    _ => String::new(),
+                },
+                code: status::StatusCode::Error as i32,
+            }),
+        },
     }
 }
 
