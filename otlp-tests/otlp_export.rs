@@ -396,3 +396,80 @@ fn bad_settings_are_errors_at_start() {
     assert!(err.to_string().contains("no PEM certificate"), "{err}");
     std::fs::remove_file(not_pem).ok();
 }
+
+/// An HTTPS endpoint with a self-signed certificate for `localhost`: answers every request
+/// with 200. Returns its port and the certificate (PEM).
+fn https_endpoint() -> (u16, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = cert.cert.pem();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into()),
+            )
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let tls = rustls::ServerConnection::new(config).unwrap();
+                let mut stream = BufReader::new(rustls::StreamOwned::new(tls, tcp));
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if stream.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if stream.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                    if stream.get_mut().write_all(ok).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, pem)
+}
+
+#[test]
+fn https_with_a_ca_file_for_a_self_signed_collector() {
+    let (port, pem) = https_endpoint();
+    let ca = std::env::temp_dir().join(format!("tracekit-ca-{}-{port}.pem", std::process::id()));
+    std::fs::write(&ca, pem).unwrap();
+    let url = format!("https://localhost:{port}");
+
+    let trusted = Tracer::otlp(config(&url).ca_file(&ca)).unwrap();
+    emit(&trusted, 3, "over-tls");
+    trusted.flush().unwrap();
+    assert_eq!(trusted.stats().spans_persisted, 3);
+
+    // The bundled roots do not know the certificate: refused at once, not retried.
+    let untrusted = Tracer::otlp(config(&url)).unwrap();
+    emit(&untrusted, 2, "refused");
+    let err = untrusted.flush().unwrap_err();
+    assert!(
+        err.to_string().to_ascii_lowercase().contains("certificate"),
+        "{err}"
+    );
+    assert_eq!(untrusted.stats().sink_failures, 2);
+    std::fs::remove_file(ca).ok();
+}

@@ -308,7 +308,7 @@ impl Shared {
                     operation,
                     timeout: deadline.saturating_duration_since(started),
                     detail: format!(
-                        "{} spans still queued for the `{}` store",
+                        "{} spans still queued in the `{}` tracer",
                         self.queued.load(Ordering::Relaxed),
                         self.name
                     ),

@@ -154,6 +154,11 @@ impl Transport {
                 classify(status, retry_after, &bytes, self.protocol)
             }
             Err(e) => match e {
+                // rustls reports a certificate it does not trust as invalid data: trying again
+                // cannot help.
+                ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                    Attempt::Fail(format!("cannot send to {}: {io}", self.endpoint))
+                }
                 ureq::Error::Io(_)
                 | ureq::Error::Timeout(_)
                 | ureq::Error::HostNotFound
