@@ -5,12 +5,50 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 /// Somewhere [`inject`](super::inject) writes headers (an outgoing request's).
+///
+/// Implement it for another client's header type:
+///
+/// ```
+/// use tracekit::propagation::{inject, Injector};
+///
+/// struct Headers(Vec<(String, String)>);
+/// impl Injector for Headers {
+///     fn set(&mut self, name: &'static str, value: String) {
+///         self.0.retain(|(k, _)| k != name);
+///         self.0.push((name.to_owned(), value));
+///     }
+/// }
+///
+/// let tracer = tracekit::Tracer::in_memory(1);
+/// let span = tracer.trace("call");
+/// let mut headers = Headers(Vec::new());
+/// inject(&span, &mut headers);
+/// assert_eq!(headers.0[0].0, "traceparent");
+/// ```
 pub trait Injector {
     /// Sets header `name` (lowercase) to `value`, replacing what it held.
     fn set(&mut self, name: &'static str, value: String);
 }
 
 /// Somewhere [`extract`](super::extract) reads headers from (an incoming request's).
+///
+/// ```
+/// use tracekit::propagation::{extract, Extractor};
+///
+/// struct Headers(Vec<(String, String)>);
+/// impl Extractor for Headers {
+///     fn get_all<'a>(&'a self, name: &str) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+///         let name = name.to_owned();
+///         Box::new(self.0.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(&name)).map(|(_, v)| v.as_str()))
+///     }
+/// }
+///
+/// let headers = Headers(vec![(
+///     "Traceparent".into(),
+///     "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+/// )]);
+/// assert!(extract(&headers).is_some());
+/// ```
 pub trait Extractor {
     /// Every value of header `name` (given in lowercase; matched without regard to case), in
     /// order.

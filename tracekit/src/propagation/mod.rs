@@ -268,12 +268,33 @@ fn baggage_text(value: &Value) -> std::borrow::Cow<'_, str> {
 
 /// Writes `span`'s context into `carrier` with the default allowlist
 /// ([`Propagator::inject`]).
+///
+/// ```
+/// use std::collections::HashMap;
+/// let tracer = tracekit::Tracer::in_memory(1);
+/// let span = tracer.span("call").inheritable_attribute("ai.conversation.id", "c 1").start();
+/// let mut headers = HashMap::new();
+/// tracekit::propagation::inject(&span, &mut headers);
+/// assert_eq!(headers["baggage"], "ai.conversation.id=c%201");
+/// ```
 pub fn inject<C: Injector + ?Sized>(span: &Span, carrier: &mut C) {
     Propagator::default().inject(span, carrier)
 }
 
 /// Reads a caller's context from `carrier` with the default allowlist
 /// ([`Propagator::extract`]).
+///
+/// ```
+/// use std::collections::HashMap;
+/// let headers = HashMap::from([
+///     ("traceparent".to_string(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_string()),
+///     ("baggage".to_string(), "ai.conversation.id=c%201,ai.auth.context=forged".to_string()),
+/// ]);
+/// let remote = tracekit::propagation::extract(&headers).unwrap();
+/// assert_eq!(remote.span_id().to_string(), "b7ad6b7169203331");
+/// assert_eq!(remote.baggage().len(), 1, "ai.auth.context is not allowlisted");
+/// assert_eq!(remote.baggage()[0].value, "c 1");
+/// ```
 pub fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<RemoteContext> {
     Propagator::default().extract(carrier)
 }

@@ -606,6 +606,20 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_values_never_panic() {
+        // A cheap fuzz: every variable at once, with values built from the characters the
+        // parsers split on.
+        let alphabet: Vec<char> = "=,%:/ab1 \t\u{0}é".chars().collect();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..5_000 {
+            let value: String = (0..rng.usize(0..24))
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let _ = OtlpConfig::from_vars(|_| Some(value.clone()));
+        }
+    }
+
+    #[test]
     fn a_bad_url_from_code_is_caught_when_the_tracer_starts() {
         let err = OtlpConfig::new("not a url").validate().unwrap_err();
         assert!(
