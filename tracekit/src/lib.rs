@@ -173,6 +173,7 @@ mod error;
 pub mod exporters;
 mod filter;
 mod finished;
+pub mod genai;
 mod ids;
 mod instrument;
 pub mod propagation;
