@@ -1,6 +1,5 @@
 //! Streamed LLM calls: time to the first chunk, and how many came.
 
-use std::pin::Pin;
 use std::time::Instant;
 
 use super::{GenAi, CHUNKS, TIME_TO_FIRST_CHUNK_MS};
@@ -75,7 +74,7 @@ impl<S: futures_core::Stream> futures_core::Stream for Chunks<S> {
     type Item = S::Item;
 
     fn poll_next(
-        self: Pin<&mut Self>,
+        self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<S::Item>> {
         let this = self.project();

@@ -23,7 +23,7 @@
 //! let turn = genai.agent_turn(&tracer, "weather-agent", "conv-1").start();
 //! {
 //!     let call = genai.chat(&tracer, "anthropic", "claude-sonnet-4").start();
-//!     genai.record_usage(&call, &Usage::new(1_200, 300).cache_read(1_000));
+//!     genai.record_usage(&call, "claude-sonnet-4", &Usage::new(1_200, 300).cache_read(1_000));
 //! }
 //! drop(turn);
 //! let llm = &tracer.get_traces(&Default::default()).unwrap()[1]; // by start time
@@ -43,10 +43,12 @@
 mod chunks;
 mod content;
 mod pricing;
+mod secrets;
 
 pub use chunks::Chunks;
 pub use content::{Message, Role};
 pub use pricing::{Price, PriceTable, Usage};
+pub use secrets::mask_secrets;
 
 use crate::{Key, Span, SpanBuilder, SpanKind, Tracer, Value};
 
@@ -534,11 +536,11 @@ impl GenAi {
         )
     }
 
-    /// Records an LLM call's tokens and its cost: `gen_ai.usage.*`, the reference's
+    /// Records an LLM call's tokens and their cost: `gen_ai.usage.*`, the reference's
     /// `ai.llm.response.usage`, OpenInference's `llm.token_count.*`, and [`COST_USD`] with
-    /// [`COST_TABLE`], or [`UNPRICED`] when the table does not know the model (the span's
-    /// response model if recorded, else its request model).
-    pub fn record_usage(&self, span: &Span, usage: &Usage) {
+    /// [`COST_TABLE`] for `model` (the one that answered, which is the one billed), or
+    /// [`UNPRICED`] when the table does not know it.
+    pub fn record_usage(&self, span: &Span, model: &str, usage: &Usage) {
         let c = self.conventions;
         if c.opentelemetry {
             span.add_attribute("gen_ai.usage.input_tokens", usage.input);
@@ -575,22 +577,7 @@ impl GenAi {
                 usage.reasoning,
             );
         }
-        let model = span.snapshot().and_then(|s| {
-            [
-                "gen_ai.response.model",
-                "gen_ai.request.model",
-                "llm.model_name",
-                "ai.llm.request.model.id",
-            ]
-            .iter()
-            .find_map(|k| {
-                s.attributes
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-        });
-        match model.as_deref().and_then(|m| self.prices.cost(m, usage)) {
+        match self.prices.cost(model, usage) {
             Some(cost) => {
                 span.add_attribute(COST_USD, cost);
                 span.add_attribute(COST_TABLE, self.prices.label());

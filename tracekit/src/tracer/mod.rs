@@ -126,6 +126,24 @@ impl Tracer {
         (Tracer::new(sink), stream)
     }
 
+    /// Runs `hook` on every span (and snapshot) before this tracer sees it: mask e-mail
+    /// addresses and API keys ([`genai::mask_secrets`](crate::genai::mask_secrets)), drop
+    /// attributes, shorten values. Wrap the outermost tracer (a tee, say) so that no store or
+    /// exporter sees a span first. A hook that panics loses that span, counted as failed. See
+    /// [`Redact`](crate::tracers::Redact).
+    ///
+    /// ```
+    /// use tracekit::{genai, Tracer};
+    /// let memory = Tracer::in_memory(10);
+    /// let tracer = memory.clone().redacted(genai::mask_secrets);
+    /// tracer.span("call").attribute("ai.user.input", "mail me at jo@example.com").start().end();
+    /// let span = &memory.get_traces(&Default::default()).unwrap()[0];
+    /// assert_eq!(span.attributes.get("ai.user.input"), Some(&"mail me at [email]".into()));
+    /// ```
+    pub fn redacted(self, hook: impl Fn(&mut Trace) + Send + Sync + 'static) -> Tracer {
+        Tracer::new(crate::tracers::Redact::new(self, hook))
+    }
+
     /// Sends every span to each of `tracers` (in order; one failing does not stop the others)
     /// and reads back from the first. The tee has its own context: open spans on it, not on
     /// its members. See [`Tee`](crate::tracers::Tee).

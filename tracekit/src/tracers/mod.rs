@@ -13,6 +13,7 @@
 mod human_readable;
 mod in_memory;
 mod iterable;
+mod redact;
 mod structured_logs;
 mod tee;
 mod writer;
@@ -20,5 +21,6 @@ mod writer;
 pub use human_readable::{ColorChoice, HumanReadable};
 pub use in_memory::InMemory;
 pub use iterable::{Iterable, Overflow, TraceStream};
+pub use redact::{Redact, RedactFn};
 pub use structured_logs::StructuredLogs;
 pub use tee::Tee;
