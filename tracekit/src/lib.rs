@@ -166,6 +166,7 @@
     clippy::multiple_unsafe_ops_per_block
 )]
 
+pub mod analysis;
 mod as_tracer;
 mod attributes;
 mod context;

@@ -189,7 +189,7 @@ fn truncate(text: &str, max_length: usize, max_lines: Option<usize>, indent: usi
 
 /// Makes text safe for a terminal: newlines become `\n` (as the reference does), other
 /// control and bidi-override characters become `\xNN` / `\uNNNN`; tabs stay.
-fn escape(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c != '\t' && python::is_unprintable(c)) {
         return Cow::Borrowed(text);
     }

@@ -1,4 +1,5 @@
-//! Text renderings of spans for people.
+//! Renderings of spans: for people ([`tree`], [`timeline`], the reference's human-readable
+//! format) and for other tools ([`to_json`], [`to_jaeger_json`]).
 //!
 //! [`Trace::as_human_readable`](crate::Trace::as_human_readable) reproduces the reference's
 //! `Trace.as_human_readable()` byte for byte
@@ -7,10 +8,17 @@
 //! (`\x1b`, `\r`, ...) so recorded data cannot move the cursor, recolour or clear a terminal.
 
 mod human_readable;
+mod json;
+mod label;
 mod python;
 mod rules;
+mod timeline;
+mod tree;
 
 pub(crate) use human_readable::render as human_readable;
+pub use json::{to_jaeger_json, to_json};
+pub use timeline::{timeline, timeline_colored};
+pub use tree::tree;
 
 /// How [`Trace::as_human_readable_with`](crate::Trace::as_human_readable_with) lays text out.
 ///

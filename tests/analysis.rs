@@ -1,0 +1,342 @@
+//! `analysis::{summary, critical_path}` and `render::{tree, timeline, to_json, to_jaeger_json}`
+//! on hand-built traces with known times; renderer output pinned in tests/golden/render/.
+//! After an intended change: `TRACEKIT_BLESS=1 cargo test --test analysis`, then review the
+//! diff.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tracekit::analysis::{critical_path, summary};
+use tracekit::genai::{COST_TABLE, COST_USD, UNPRICED};
+use tracekit::render::{timeline, timeline_colored, to_jaeger_json, to_json, tree};
+use tracekit::tracers::ColorChoice;
+use tracekit::{Attributes, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId, Value};
+
+const T0: i64 = 1_795_300_816_000_000_000;
+
+fn at(ms: f64) -> Timestamp {
+    Timestamp::from_unix_nanos(T0 + (ms * 1e6) as i64)
+}
+
+fn span(
+    trace: u128,
+    id: u64,
+    parent: Option<u64>,
+    name: &str,
+    start: f64,
+    end: Option<f64>,
+) -> Trace {
+    let mut resource = Attributes::new();
+    resource.insert("service.name", "agent");
+    Trace {
+        span_name: name.to_owned().into(),
+        span_kind: SpanKind::Internal,
+        trace_id: TraceId::from_int(trace).unwrap(),
+        span_id: SpanId::from_int(id).unwrap(),
+        parent_span_id: parent.and_then(SpanId::from_int),
+        started_at: at(start),
+        ended_at: end.map(at),
+        attributes: Attributes::new(),
+        span_status: SpanStatus::Unset,
+        resource_attributes: resource,
+        scope: Scope::default(),
+        events: Vec::new(),
+        snapshot_at: end.is_none().then(|| at(start + 5.0)),
+    }
+}
+
+fn with(mut t: Trace, pairs: &[(&str, Value)]) -> Trace {
+    for (k, v) in pairs {
+        t.attributes.insert(k.to_string(), v.clone());
+    }
+    t
+}
+
+fn llm(t: Trace, model: &str, input: u64, output: u64, cost: Option<f64>) -> Trace {
+    let mut pairs = vec![
+        ("gen_ai.operation.name", Value::from("chat")),
+        ("gen_ai.request.model", Value::from(model)),
+        ("gen_ai.usage.input_tokens", Value::from(input)),
+        ("gen_ai.usage.output_tokens", Value::from(output)),
+    ];
+    match cost {
+        Some(usd) => {
+            pairs.push((COST_USD, Value::from(usd)));
+            pairs.push((COST_TABLE, Value::from("t (d)")));
+        }
+        None => pairs.push((UNPRICED, Value::from(true))),
+    }
+    with(t, &pairs)
+}
+
+fn tool(t: Trace) -> Trace {
+    with(t, &[("gen_ai.operation.name", Value::from("execute_tool"))])
+}
+
+/// A turn of 100 ms: an LLM call (0-40), two tools in parallel (40-70 and 40-90, the second
+/// failing), a last LLM call (90-98, a model without a price).
+fn turn() -> Vec<Trace> {
+    let mut failing = tool(span(1, 4, Some(1), "execute_tool search", 40.0, Some(90.0)));
+    failing.span_status = SpanStatus::Error;
+    vec![
+        span(1, 1, None, "invoke_agent planner", 0.0, Some(100.0)),
+        llm(
+            span(1, 2, Some(1), "chat claude-sonnet-4", 0.0, Some(40.0)),
+            "claude-sonnet-4",
+            1_200,
+            300,
+            Some(0.0081),
+        ),
+        tool(span(
+            1,
+            3,
+            Some(1),
+            "execute_tool weather",
+            40.0,
+            Some(70.0),
+        )),
+        failing,
+        llm(
+            span(1, 5, Some(1), "chat llama-3", 90.0, Some(98.0)),
+            "llama-3",
+            500,
+            20,
+            None,
+        ),
+    ]
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/render")
+        .join(name);
+    if std::env::var_os("TRACEKIT_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (TRACEKIT_BLESS=1 writes it)", path.display()));
+    assert_eq!(actual, expected, "{name} differs from its golden file");
+}
+
+#[test]
+fn summary_counts_tokens_cost_and_time() {
+    let s = summary(&turn());
+    assert_eq!(
+        (s.traces, s.spans, s.llm_calls, s.tool_calls, s.errors),
+        (1, 5, 2, 2, 1)
+    );
+    assert_eq!(
+        (s.tokens.input, s.tokens.output, s.tokens.total()),
+        (1_700, 320, 2_020)
+    );
+    assert!((s.cost_usd - 0.0081).abs() < 1e-12);
+    assert_eq!(s.unpriced_calls, 1, "never counted as free");
+    assert_eq!(s.models["claude-sonnet-4"].calls, 1);
+    assert_eq!(s.models["llama-3"].unpriced_calls, 1);
+    assert_eq!(s.wall_time, Duration::from_millis(100));
+    assert_eq!(s.llm_time, Duration::from_millis(48));
+    assert_eq!(
+        s.tool_time,
+        Duration::from_millis(50),
+        "parallel tools counted once"
+    );
+    assert_eq!(s.own_time, Duration::from_millis(2));
+}
+
+#[test]
+fn summary_reads_the_reference_usage_and_many_traces() {
+    let mut spans = turn();
+    spans.push(with(
+        span(2, 9, None, "llm-invocation", 200.0, Some(210.0)),
+        &[
+            ("ai.trace.type", Value::from("llm-invocation")),
+            (
+                "ai.llm.response.usage",
+                Value::from(json!({"inputTokens": 7, "outputTokens": 3, "totalTokens": 10})),
+            ),
+        ],
+    ));
+    let s = summary(&spans);
+    assert_eq!(
+        (s.traces, s.llm_calls, s.tokens.input, s.tokens.output),
+        (2, 3, 1_707, 323)
+    );
+    assert_eq!(
+        s.wall_time,
+        Duration::from_millis(110),
+        "each trace's own span of time"
+    );
+}
+
+#[test]
+fn critical_path_follows_the_last_to_finish() {
+    let path = critical_path(&turn());
+    let names: Vec<(&str, u128)> = path
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.self_time.as_millis()))
+        .collect();
+    // The failing tool (40-90) finished after the other (40-70): it is on the path.
+    assert_eq!(
+        names,
+        [
+            ("invoke_agent planner", 2),
+            ("chat claude-sonnet-4", 40),
+            ("execute_tool search", 50),
+            ("chat llama-3", 8)
+        ]
+    );
+    assert_eq!(path.total, Duration::from_millis(100));
+    assert_eq!(path.steps[1].depth, 1);
+}
+
+#[test]
+fn critical_path_ties_orphans_unended_and_skew() {
+    // Two children ending together: the later start wins, then the lower id.
+    let spans = vec![
+        span(1, 1, None, "root", 0.0, Some(10.0)),
+        span(1, 3, Some(1), "b", 2.0, Some(10.0)),
+        span(1, 2, Some(1), "a", 2.0, Some(10.0)),
+    ];
+    let names: Vec<String> = critical_path(&spans)
+        .steps
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["root", "a"]);
+
+    // An orphan (its parent is elsewhere), an unended snapshot, and a child that "ends"
+    // after its parent (another process's clock): no panic, times clamped.
+    let spans = vec![
+        span(1, 1, None, "root", 0.0, Some(10.0)),
+        span(1, 2, Some(1), "skewed", 5.0, Some(30.0)),
+        span(1, 7, Some(99), "orphan", 40.0, Some(50.0)),
+        span(1, 8, Some(7), "open", 42.0, None),
+    ];
+    let path = critical_path(&spans);
+    let steps: Vec<(&str, u128)> = path
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.self_time.as_millis()))
+        .collect();
+    assert_eq!(
+        steps,
+        [("root", 5), ("skewed", 5), ("orphan", 5), ("open", 5)]
+    );
+    assert_eq!(critical_path(&[]).steps.len(), 0);
+
+    // A parent loop in corrupt data: still rendered and walked.
+    let looped = vec![
+        span(1, 1, Some(2), "x", 0.0, Some(1.0)),
+        span(1, 2, Some(1), "y", 0.0, Some(1.0)),
+    ];
+    assert_eq!(critical_path(&looped).steps.len(), 2);
+    assert_eq!(tree(&looped).lines().count(), 2);
+}
+
+#[test]
+fn deep_and_wide_traces_do_not_overflow_or_crawl() {
+    let mut deep: Vec<Trace> = (1..=10_000u64)
+        .map(|i| {
+            span(
+                1,
+                i,
+                (i > 1).then(|| i - 1),
+                "d",
+                i as f64 * 0.001,
+                Some(100.0 - i as f64 * 0.001),
+            )
+        })
+        .collect();
+    deep.reverse();
+    assert_eq!(critical_path(&deep).steps.len(), 10_000);
+    assert_eq!(tree(&deep).lines().count(), 10_000);
+    let wide: Vec<Trace> = std::iter::once(span(1, 1, None, "root", 0.0, Some(1_000.0)))
+        .chain((2..=100_000u64).map(|i| span(1, i, Some(1), "w", 1.0, Some(2.0))))
+        .collect();
+    assert_eq!(tree(&wide).lines().count(), 100_000);
+    assert_eq!(summary(&wide).spans, 100_000);
+}
+
+#[test]
+fn tree_golden() {
+    let mut spans = turn();
+    spans.push(span(
+        1,
+        6,
+        Some(1),
+        "ünïcode 名前 \u{1b}[31mred",
+        98.0,
+        Some(99.0),
+    ));
+    spans.push(span(1, 7, Some(42), "orphan", 99.0, None));
+    golden("tree.txt", &tree(&spans));
+}
+
+#[test]
+fn timeline_goldens_wide_and_narrow() {
+    let mut spans = turn();
+    spans.push(span(
+        1,
+        6,
+        Some(1),
+        "ünïcode 名前 and a name far too long for a narrow label",
+        98.0,
+        Some(99.0),
+    ));
+    golden("timeline-100.txt", &timeline(&spans, 100));
+    golden("timeline-40.txt", &timeline(&spans, 40));
+    golden("timeline-10.txt", &timeline(&spans, 10));
+    let colored = timeline_colored(&spans, 100, ColorChoice::Always);
+    assert!(colored.contains("\x1b[31m="), "the failing tool in red");
+    assert_eq!(
+        timeline_colored(&spans, 100, ColorChoice::Never),
+        timeline(&spans, 100)
+    );
+    assert_eq!(timeline(&[], 80), "");
+}
+
+#[test]
+fn json_exports() {
+    let spans = turn();
+    let json = to_json(&spans);
+    assert_eq!(json["traces"].as_array().unwrap().len(), 1);
+    let first = &json["traces"][0]["spans"][1];
+    assert_eq!(first["name"], "chat claude-sonnet-4");
+    assert_eq!(first["parent_span_id"], "0000000000000001");
+    assert_eq!(first["duration_ms"], 40.0);
+    assert_eq!(first["attributes"]["gen_ai.usage.input_tokens"], 1_200);
+
+    let jaeger = to_jaeger_json(&spans);
+    let trace = &jaeger["data"][0];
+    assert_eq!(trace["traceID"], "00000000000000000000000000000001");
+    assert_eq!(trace["processes"]["p1"]["serviceName"], "agent");
+    let spans_json = trace["spans"].as_array().unwrap();
+    assert_eq!(spans_json.len(), 5);
+    let tool = spans_json
+        .iter()
+        .find(|s| s["operationName"] == "execute_tool search")
+        .unwrap();
+    assert_eq!(
+        tool["references"],
+        json!([{"refType": "CHILD_OF", "traceID": "00000000000000000000000000000001", "spanID": "0000000000000001"}])
+    );
+    assert_eq!(tool["startTime"], (T0 / 1_000 + 40_000));
+    assert_eq!(tool["duration"], 50_000);
+    assert_eq!(tool["processID"], "p1");
+    let tags = tool["tags"].as_array().unwrap();
+    assert!(tags.contains(&json!({"key": "error", "type": "bool", "value": true})));
+    assert!(tags.contains(
+        &json!({"key": "gen_ai.operation.name", "type": "string", "value": "execute_tool"})
+    ));
+    let llm = spans_json
+        .iter()
+        .find(|s| s["operationName"] == "chat claude-sonnet-4")
+        .unwrap();
+    assert!(llm["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"key": "gen_ai.usage.input_tokens", "type": "int64", "value": 1200})));
+    assert_eq!(spans_json[0]["references"], json!([]));
+}

@@ -1,0 +1,46 @@
+//! What the tree and the timeline write for a span: its mark, name, time, tokens and cost.
+
+use std::time::Duration;
+
+use super::human_readable::escape;
+use crate::analysis::{self, Role};
+use crate::{SpanStatus, Trace};
+
+/// `✓` ok, `✗` error, `•` unset, `…` still open (a snapshot).
+pub(crate) fn mark(t: &Trace) -> char {
+    match (t.ended_at, t.span_status) {
+        (None, _) => '…',
+        (_, SpanStatus::Ok) => '✓',
+        (_, SpanStatus::Error) => '✗',
+        (_, SpanStatus::Unset) => '•',
+    }
+}
+
+/// `850 µs`, `12.3 ms`, `1.23 s`, `2 m 05 s`.
+pub(crate) fn duration(d: Duration) -> String {
+    let micros = d.as_micros();
+    match micros {
+        0..=999 => format!("{micros} µs"),
+        1_000..=999_999 => format!("{:.1} ms", d.as_secs_f64() * 1e3),
+        1_000_000..=119_999_999 => format!("{:.2} s", d.as_secs_f64()),
+        _ => format!("{} m {:02} s", d.as_secs() / 60, d.as_secs() % 60),
+    }
+}
+
+/// The span's name, safe for a terminal.
+pub(crate) fn name(t: &Trace) -> String {
+    escape(&t.span_name).into_owned()
+}
+
+/// `in 1200 · out 300 · $0.0081` for an LLM call (`unpriced` without a cost), empty else.
+pub(crate) fn usage(t: &Trace) -> String {
+    if analysis::role(t) != Role::Llm {
+        return String::new();
+    }
+    let tokens = analysis::tokens(t);
+    let cost = match analysis::cost(t) {
+        Some(usd) => format!("${usd:.4}"),
+        None => "unpriced".to_owned(),
+    };
+    format!("in {} · out {} · {cost}", tokens.input, tokens.output)
+}
