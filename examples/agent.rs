@@ -3,12 +3,13 @@
 //!
 //! Run it with `cargo run --example agent`. Spans print as they end (children first) and are
 //! stored in `traces.db` (SQLite, the reference toolkit's format) in the working directory;
-//! then the conversation is read back from the file by `ai.conversation.id` and drawn as a tree.
-
-use std::collections::HashMap;
+//! then the conversation is read back from the file by `ai.conversation.id` and shown as a
+//! tree, a timeline and a summary of tokens, cost and time.
 
 use serde_json::json;
-use tracekit::{traced, Trace, TraceFilter, Tracer, Value};
+use tracekit::genai::{GenAi, Price, PriceTable, Usage};
+use tracekit::tracers::ColorChoice;
+use tracekit::{analysis, render, traced, TraceFilter, Tracer, Value};
 
 /// What the scripted model says next.
 enum Turn {
@@ -22,7 +23,7 @@ struct ScriptedLlm {
 }
 
 impl ScriptedLlm {
-    fn invoke(&self, messages: &[Value]) -> (Turn, Value) {
+    fn invoke(&self, messages: &[Value]) -> (Turn, Usage) {
         let tool_results = messages
             .iter()
             .filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
@@ -38,15 +39,16 @@ impl ScriptedLlm {
             },
             _ => Turn::Answer("It is 18 °C (64.4 °F) and sunny in Amsterdam.".into()),
         };
-        let input_tokens = 120 + 40 * messages.len() as u64;
-        let usage = json!({"inputTokens": input_tokens, "outputTokens": 25, "totalTokens": input_tokens + 25});
-        (turn, usage.into())
+        let usage = Usage::new(120 + 40 * messages.len() as u64, 25);
+        (turn, usage)
     }
 }
 
 struct WeatherAgent {
     tracer: Tracer,
     llm: ScriptedLlm,
+    /// Records tokens and cost in the conventions backends read (see `tracekit::genai`).
+    genai: GenAi,
 }
 
 #[derive(Debug)]
@@ -108,11 +110,10 @@ impl WeatherAgent {
             ),
         };
         // Inside a traced method the span is the tracer's current one.
-        self.tracer
-            .current_trace()
-            .add_attribute("ai.llm.response.output", output)
-            .add_attribute("ai.llm.response.stop.reason", stop_reason)
-            .add_attribute("ai.llm.response.usage", usage);
+        let span = self.tracer.current_trace();
+        span.add_attribute("ai.llm.response.output", output)
+            .add_attribute("ai.llm.response.stop.reason", stop_reason);
+        self.genai.record_usage(&span, self.llm.model_id, &usage);
         turn
     }
 
@@ -142,35 +143,6 @@ impl WeatherAgent {
     }
 }
 
-/// Draws the spans of one conversation as a tree with durations and token counts.
-fn print_tree(spans: &[Trace]) {
-    let mut children: HashMap<Option<tracekit::SpanId>, Vec<&Trace>> = HashMap::new();
-    for span in spans {
-        children.entry(span.parent_span_id).or_default().push(span);
-    }
-    fn walk(span: &Trace, depth: usize, children: &HashMap<Option<tracekit::SpanId>, Vec<&Trace>>) {
-        let ms = span.duration().map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-        let tokens = span
-            .attributes
-            .get("ai.llm.response.usage")
-            .and_then(|u| u.get("totalTokens"))
-            .map(|t| format!("  {t} tokens"))
-            .unwrap_or_default();
-        println!(
-            "{}{} [{}] {ms:.3} ms{tokens}",
-            "  ".repeat(depth),
-            span.span_name,
-            span.span_kind
-        );
-        for child in children.get(&Some(span.span_id)).into_iter().flatten() {
-            walk(child, depth + 1, children);
-        }
-    }
-    for root in children.get(&None).into_iter().flatten() {
-        walk(root, 0, &children);
-    }
-}
-
 fn main() -> Result<(), tracekit::Error> {
     // Spans go to a SQLite file in the reference toolkit's format (read back from there) and
     // print on the terminal as they end.
@@ -183,6 +155,9 @@ fn main() -> Result<(), tracekit::Error> {
         llm: ScriptedLlm {
             model_id: "scripted-weather-v1",
         },
+        // The bundled prices do not know the scripted model: give it a price of its own.
+        genai: GenAi::new()
+            .prices(PriceTable::bundled().with("scripted-weather-v1", Price::new(3.0, 15.0))),
     };
     // A new conversation each run: the file keeps the earlier ones.
     let conversation_id = format!("conv-{}", tracekit::SpanId::random());
@@ -210,17 +185,36 @@ fn main() -> Result<(), tracekit::Error> {
         "== conversation {conversation_id}, read back from traces.db: {} spans ==",
         spans.len()
     );
-    print_tree(&spans);
-    let total_tokens: u64 = spans
+    print!("{}", render::tree(&spans));
+    println!();
+    print!(
+        "{}",
+        render::timeline_colored(&spans, 100, ColorChoice::Auto)
+    );
+    let summary = analysis::summary(&spans);
+    let path = analysis::critical_path(&spans);
+    println!(
+        "\n{} LLM calls: {} tokens in, {} out, ${:.4}; {} tool calls, {} failed spans",
+        summary.llm_calls,
+        summary.tokens.input,
+        summary.tokens.output,
+        summary.cost_usd,
+        summary.tool_calls,
+        summary.errors
+    );
+    println!(
+        "time: {:?} in all, {:?} in the LLM, {:?} in tools, {:?} in the agent's own code",
+        summary.wall_time, summary.llm_time, summary.tool_time, summary.own_time
+    );
+    let slowest = path
+        .steps
         .iter()
-        .filter_map(|s| {
-            s.attributes
-                .get("ai.llm.response.usage")?
-                .get("totalTokens")?
-                .as_u64()
-        })
-        .sum();
-    println!("total tokens: {total_tokens}");
+        .max_by_key(|s| s.self_time)
+        .map_or("-", |s| s.name.as_str());
+    println!(
+        "critical path: {} spans; the most own time in `{slowest}`",
+        path.steps.len()
+    );
     println!("\n(open the file with `sqlite3 traces.db` or the Python toolkit's SqliteTracer; see the README)");
     Ok(())
 }
