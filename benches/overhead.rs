@@ -2,6 +2,10 @@
 //! `Tracer::noop()` (the cost of leaving the attribute in), and with `Tracer::in_memory`
 //! (the cost of recording).
 //!
+//! The `genai` group: an LLM-call span from `GenAi::chat` (name formatted, 9 attributes in
+//! three conventions) and with `record_usage` (tokens in three conventions and the cost),
+//! against a plain span with the same name and 2 attributes.
+//!
 //! `cargo bench --bench overhead`. Compare the rows with each other, not with other
 //! machines: absolute times on shared 2-core hosts are noisy.
 
@@ -119,5 +123,45 @@ fn overhead(c: &mut Criterion) {
     assert!(memory.tracer.stats().spans_accepted > 0);
 }
 
-criterion_group!(benches, overhead);
+fn genai(c: &mut Criterion) {
+    use tracekit::genai::{GenAi, Usage};
+    use tracekit::SpanKind;
+    let tracer = Tracer::in_memory(4096);
+    let helpers = GenAi::new();
+    let mut g = c.benchmark_group("genai");
+    g.bench_function("plain span, 2 attributes", |b| {
+        b.iter(|| {
+            tracer
+                .span("chat claude-sonnet-4")
+                .kind(SpanKind::Client)
+                .attribute("gen_ai.operation.name", "chat")
+                .attribute("gen_ai.request.model", black_box("claude-sonnet-4"))
+                .start()
+                .end()
+        })
+    });
+    g.bench_function("GenAi::chat (3 conventions)", |b| {
+        b.iter(|| {
+            helpers
+                .chat(&tracer, "anthropic", black_box("claude-sonnet-4"))
+                .start()
+                .end()
+        })
+    });
+    g.bench_function("GenAi::chat + record_usage", |b| {
+        b.iter(|| {
+            let span = helpers
+                .chat(&tracer, "anthropic", black_box("claude-sonnet-4"))
+                .start();
+            helpers.record_usage(
+                &span,
+                "claude-sonnet-4",
+                &Usage::new(1_200, 300).cache_read(1_000),
+            );
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, overhead, genai);
 criterion_main!(benches);

@@ -214,6 +214,61 @@ fn the_two_service_example_yields_one_trace() {
     );
 }
 
+#[test]
+fn genai_spans_show_their_kinds_and_tokens_in_phoenix() {
+    use tracekit::genai::{GenAi, Usage};
+    let Some(url) = phoenix() else { return };
+    let project = unique("genai");
+    let tracer = Tracer::otlp(config(&url, &project).service_name("genai-agent")).unwrap();
+    let genai = GenAi::new();
+    {
+        let _turn = genai.agent_turn(&tracer, "planner", "conv-g").start();
+        let call = genai.chat(&tracer, "anthropic", "claude-sonnet-4").start();
+        genai.record_usage(
+            &call,
+            "claude-sonnet-4",
+            &Usage::new(1_200, 300).cache_read(1_000),
+        );
+        drop(call);
+        drop(
+            genai
+                .execute_tool(&tracer, "weather", Some("call-1"))
+                .start(),
+        );
+    }
+    tracer.shutdown().unwrap();
+
+    let spans = phoenix_spans(&url, &project, 3);
+    assert_eq!(
+        by_name(&spans, "invoke_agent planner")["span_kind"],
+        "AGENT"
+    );
+    assert_eq!(by_name(&spans, "execute_tool weather")["span_kind"], "TOOL");
+    let llm = by_name(&spans, "chat claude-sonnet-4");
+    assert_eq!(llm["span_kind"], "LLM");
+    assert_eq!(llm["attributes"]["llm.token_count.prompt"], 1_200);
+    assert_eq!(llm["attributes"]["llm.token_count.completion"], 300);
+    assert_eq!(
+        llm["attributes"]["gen_ai.usage.cache_read.input_tokens"],
+        1_000
+    );
+    for span in &spans {
+        assert_eq!(
+            span["attributes"]["session.id"], "conv-g",
+            "Phoenix groups the session: {span}"
+        );
+    }
+    // Phoenix sums the tokens per trace.
+    let traces: Json = ureq::get(format!("{url}/v1/projects/{project}/traces"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(traces["data"][0]["token_count_prompt"], 1_200, "{traces}");
+    assert_eq!(traces["data"][0]["token_count_completion"], 300, "{traces}");
+}
+
 /// What tracekit sends, decoded by Python's `opentelemetry-proto` and compared field by field
 /// with the spans tracekit recorded.
 #[test]

@@ -128,6 +128,15 @@
 //! spans on the traced thread as cheaply as the in-memory store and write them in batches on
 //! a thread of their own; see [`stores`].
 //!
+//! # Agent semantics and analysis
+//!
+//! [`genai`] sets, for each agent turn, LLM call, tool call, retrieval, embedding, memory
+//! access or decision, the attributes of the reference toolkit, the OpenTelemetry GenAI
+//! conventions and OpenInference, with tokens and cost from a versioned price table.
+//! [`analysis`] sums tokens, cost and time and finds the critical path; [`render`] draws
+//! trees and timelines and exports JSON and Jaeger JSON. [`Tracer::redacted`] cleans every
+//! span (e-mail addresses, API keys) before any tracer sees it.
+//!
 //! # Across services
 //!
 //! `Tracer::otlp(OtlpConfig::from_env()?)?` sends spans to any OpenTelemetry backend over

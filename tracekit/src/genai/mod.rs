@@ -542,53 +542,65 @@ impl GenAi {
     /// [`UNPRICED`] when the table does not know it.
     pub fn record_usage(&self, span: &Span, model: &str, usage: &Usage) {
         let c = self.conventions;
+        let mut attributes: Vec<(&'static str, Value)> = Vec::with_capacity(16);
         if c.opentelemetry {
-            span.add_attribute("gen_ai.usage.input_tokens", usage.input);
-            span.add_attribute("gen_ai.usage.output_tokens", usage.output);
-            span.add_attribute("gen_ai.usage.cache_read.input_tokens", usage.cache_read);
-            span.add_attribute(
-                "gen_ai.usage.cache_creation.input_tokens",
-                usage.cache_write,
-            );
-            span.add_attribute("gen_ai.usage.reasoning.output_tokens", usage.reasoning);
+            attributes.extend([
+                ("gen_ai.usage.input_tokens", usage.input.into()),
+                ("gen_ai.usage.output_tokens", usage.output.into()),
+                (
+                    "gen_ai.usage.cache_read.input_tokens",
+                    usage.cache_read.into(),
+                ),
+                (
+                    "gen_ai.usage.cache_creation.input_tokens",
+                    usage.cache_write.into(),
+                ),
+                (
+                    "gen_ai.usage.reasoning.output_tokens",
+                    usage.reasoning.into(),
+                ),
+            ]);
         }
         if c.reference {
-            let usage = serde_json::json!({
-                "inputTokens": usage.input,
-                "outputTokens": usage.output,
-                "totalTokens": usage.input + usage.output,
-            });
-            span.add_attribute("ai.llm.response.usage", Value::from(usage));
+            let counts: crate::Map = [
+                ("inputTokens", usage.input),
+                ("outputTokens", usage.output),
+                ("totalTokens", usage.input + usage.output),
+            ]
+            .into_iter()
+            .collect();
+            attributes.push(("ai.llm.response.usage", Value::Map(counts)));
         }
         if c.openinference {
-            span.add_attribute("llm.token_count.prompt", usage.input);
-            span.add_attribute("llm.token_count.completion", usage.output);
-            span.add_attribute("llm.token_count.total", usage.input + usage.output);
-            span.add_attribute(
-                "llm.token_count.prompt_details.cache_read",
-                usage.cache_read,
-            );
-            span.add_attribute(
-                "llm.token_count.prompt_details.cache_write",
-                usage.cache_write,
-            );
-            span.add_attribute(
-                "llm.token_count.completion_details.reasoning",
-                usage.reasoning,
-            );
+            attributes.extend([
+                ("llm.token_count.prompt", usage.input.into()),
+                ("llm.token_count.completion", usage.output.into()),
+                ("llm.token_count.total", (usage.input + usage.output).into()),
+                (
+                    "llm.token_count.prompt_details.cache_read",
+                    usage.cache_read.into(),
+                ),
+                (
+                    "llm.token_count.prompt_details.cache_write",
+                    usage.cache_write.into(),
+                ),
+                (
+                    "llm.token_count.completion_details.reasoning",
+                    usage.reasoning.into(),
+                ),
+            ]);
         }
         match self.prices.cost(model, usage) {
             Some(cost) => {
-                span.add_attribute(COST_USD, cost);
-                span.add_attribute(COST_TABLE, self.prices.label());
+                attributes.push((COST_USD, cost.into()));
+                attributes.push((COST_TABLE, Value::String(self.prices.label().clone())));
                 if c.openinference {
-                    span.add_attribute("llm.cost.total", cost);
+                    attributes.push(("llm.cost.total", cost.into()));
                 }
             }
-            None => {
-                span.add_attribute(UNPRICED, true);
-            }
+            None => attributes.push((UNPRICED, true.into())),
         }
+        span.add_attributes(attributes.into_iter().map(|(k, v)| (Key::Borrowed(k), v)));
     }
 
     /// Records the model that answered (it may differ from the one requested).

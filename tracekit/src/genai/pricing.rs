@@ -121,8 +121,8 @@ impl Price {
 /// ```
 #[derive(Clone, Debug)]
 pub struct PriceTable {
-    version: String,
-    date: String,
+    /// `{version} ({date})`, made once: every priced span records it.
+    label: crate::Text,
     models: HashMap<String, Price>,
 }
 
@@ -130,8 +130,7 @@ impl PriceTable {
     /// An empty table with a version and date of your own.
     pub fn new(version: impl Into<String>, date: impl Into<String>) -> PriceTable {
         PriceTable {
-            version: version.into(),
-            date: date.into(),
+            label: format!("{} ({})", version.into(), date.into()).into(),
             models: HashMap::new(),
         }
     }
@@ -193,8 +192,8 @@ impl PriceTable {
     }
 
     /// `{version} ({date})`, recorded beside every cost.
-    pub fn label(&self) -> String {
-        format!("{} ({})", self.version, self.date)
+    pub fn label(&self) -> &crate::Text {
+        &self.label
     }
 }
 
@@ -240,6 +239,6 @@ mod tests {
         );
         assert_eq!(t.get("gpt-4oops"), None, "a prefix must end at a separator");
         assert_eq!(t.get("llama-3"), None);
-        assert_eq!(t.label(), "tracekit-2026.12 (2026-12-01)");
+        assert_eq!(t.label().as_str(), "tracekit-2026.12 (2026-12-01)");
     }
 }

@@ -66,6 +66,29 @@ impl Span {
         self
     }
 
+    /// Sets several attributes at once (one lock of the span instead of one per attribute).
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::in_memory(1);
+    /// let span = tracer.trace("call");
+    /// span.add_attributes([("tokens.in", 120), ("tokens.out", 25)]);
+    /// assert_eq!(span.snapshot().unwrap().attributes.len(), 2);
+    /// ```
+    pub fn add_attributes<K, V>(&self, attributes: impl IntoIterator<Item = (K, V)>) -> &Self
+    where
+        K: Into<Key>,
+        V: Into<Value>,
+    {
+        if let Some(s) = &self.inner {
+            s.update(|st| {
+                for (k, v) in attributes {
+                    st.set(k.into(), v.into(), false);
+                }
+            });
+        }
+        self
+    }
+
     /// Sets an attribute visible on this span and every descendant that ends after this call
     /// (unless a nearer ancestor or the descendant sets the key itself).
     ///
