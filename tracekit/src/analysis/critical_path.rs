@@ -45,9 +45,10 @@ pub struct CriticalPath {
 /// ```
 /// let tracer = tracekit::Tracer::in_memory(10);
 /// {
-///     let _turn = tracer.trace("turn");
-///     let fast = tracer.span("fast").start();
-///     let slow = tracer.span("slow").start();
+///     let turn = tracer.trace("turn");
+///     // Two children running side by side.
+///     let fast = tracer.span("fast").parent(&turn).start();
+///     let slow = tracer.span("slow").parent(&turn).start();
 ///     std::thread::sleep(std::time::Duration::from_millis(5));
 ///     drop(fast);
 ///     std::thread::sleep(std::time::Duration::from_millis(5));
