@@ -340,3 +340,62 @@ fn json_exports() {
         .contains(&json!({"key": "gen_ai.usage.input_tokens", "type": "int64", "value": 1200})));
     assert_eq!(spans_json[0]["references"], json!([]));
 }
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Spans with arbitrary parent links (missing, looping, across traces), arbitrary times
+    /// (ends before starts, unended), statuses and token attributes.
+    fn spans() -> impl Strategy<Value = Vec<Trace>> {
+        proptest::collection::vec(
+            (
+                1u128..3,
+                1u64..40,
+                proptest::option::of(1u64..45),
+                -50.0f64..500.0,
+                proptest::option::of(-50.0f64..500.0),
+                0u8..3,
+                any::<bool>(),
+                ".{0,12}",
+            ),
+            0..40,
+        )
+        .prop_map(|rows| {
+            rows.into_iter()
+                .map(|(trace, id, parent, start, end, status, is_llm, name)| {
+                    let mut t = span(trace, id, parent, &name, start, end);
+                    t.span_status =
+                        [SpanStatus::Unset, SpanStatus::Ok, SpanStatus::Error][status as usize];
+                    if is_llm {
+                        t = llm(
+                            t,
+                            &name,
+                            id * 10,
+                            id,
+                            (id % 2 == 0).then_some(id as f64 / 1e4),
+                        );
+                    }
+                    t
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn analysis_and_renderers_never_panic(spans in spans(), width in 0usize..200) {
+            let s = summary(&spans);
+            prop_assert_eq!(s.spans, spans.len());
+            prop_assert!(s.llm_time + s.tool_time + s.own_time == s.wall_time);
+            let path = critical_path(&spans);
+            prop_assert!(path.steps.len() <= spans.len());
+            prop_assert_eq!(tree(&spans).lines().count(), spans.len());
+            prop_assert_eq!(timeline(&spans, width).lines().count(), spans.len());
+            let _ = to_json(&spans);
+            let _ = to_jaeger_json(&spans);
+        }
+    }
+}
