@@ -478,3 +478,48 @@ fn https_with_a_ca_file_for_a_self_signed_collector() {
     assert_eq!(untrusted.stats().sink_failures, 2);
     std::fs::remove_file(ca).ok();
 }
+
+#[test]
+fn rag_events_and_params_travel_as_span_events_and_attributes() {
+    use tracekit::eval::{Chunk, EvalSpan, RagEvent, RetrievedChunk};
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(config(&receiver.url())).unwrap();
+    {
+        let span = tracer.trace("rag");
+        span.register_param("top_k", 2);
+        span.log_rag_event(RagEvent::retrieval(
+            "q",
+            &[RetrievedChunk::new(Chunk::new("c-1").content("text"), 0.75)],
+        ));
+        span.log_trace_event("q", "a", None).unwrap();
+    }
+    tracer.flush().unwrap();
+    let spans = all_spans(&receiver);
+    let span = &spans[0];
+    let Some(V::KvlistValue(params)) = attr(span, tracekit::eval::PARAMS) else {
+        panic!("{span:?}")
+    };
+    assert_eq!(params.values[0].key, "top_k");
+    let names: Vec<&str> = span.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["rag.retrieval", "rag.trace"]);
+    let output = span.events[0]
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "rag.output")
+        .unwrap();
+    let Some(V::ArrayValue(chunks)) = &output.value.as_ref().unwrap().value else {
+        panic!()
+    };
+    let Some(V::KvlistValue(chunk)) = &chunks.values[0].value else {
+        panic!()
+    };
+    let score = chunk
+        .values
+        .iter()
+        .find(|kv| kv.key == "retrieval_score")
+        .unwrap();
+    assert_eq!(
+        score.value.as_ref().unwrap().value,
+        Some(V::DoubleValue(0.75))
+    );
+}

@@ -180,6 +180,7 @@ mod as_tracer;
 mod attributes;
 mod context;
 mod error;
+pub mod eval;
 pub mod exporters;
 mod filter;
 mod finished;

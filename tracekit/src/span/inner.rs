@@ -164,6 +164,42 @@ impl SpanInner {
         self.state.get_mut().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The top of this span's chain of parents in this process (itself for a root): where a
+    /// trace's shared state is kept. Alive as long as `self` is, as every ancestor is.
+    pub(crate) fn local_root(&self) -> &SpanInner {
+        let mut span = self;
+        while let Some(parent) = span.header.parent.local() {
+            span = parent;
+        }
+        span
+    }
+
+    /// Replaces own attribute `key` with what `f` makes of its current value, under the
+    /// span's lock; `None` once the span has ended.
+    pub(crate) fn replace_attribute<R>(
+        &self,
+        key: &'static str,
+        f: impl FnOnce(Option<&Value>) -> (Value, R),
+    ) -> Option<R> {
+        self.update(|st| {
+            let current = crate::attributes::position(&st.own, key).map(|i| &st.own[i].1);
+            let (value, result) = f(current);
+            st.set(Key::Borrowed(key), value, false);
+            result
+        })
+    }
+
+    /// A copy of own attribute `key`.
+    pub(crate) fn attribute(&self, key: &str) -> Option<Value> {
+        let st = lock(&self.state);
+        crate::attributes::position(&st.own, key).map(|i| st.own[i].1.clone())
+    }
+
+    /// Runs `f` on the span's events under its lock; `None` once the span has ended.
+    pub(crate) fn with_events<R>(&self, f: impl FnOnce(&mut Vec<Event>) -> R) -> Option<R> {
+        self.update(|st| f(&mut st.events))
+    }
+
     pub(super) fn add(&self, key: Key, value: Value, inheritable: bool) {
         let written = self.update(|st| st.set(key, value, inheritable)).is_some();
         if written && inheritable {

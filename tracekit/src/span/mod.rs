@@ -181,6 +181,13 @@ impl Span {
     }
 }
 
+impl Span {
+    /// The shared state, for modules that keep their own on spans (`eval`).
+    pub(crate) fn shared(&self) -> Option<&SpanInner> {
+        self.inner.as_deref()
+    }
+}
+
 impl std::fmt::Debug for Span {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.inner {

@@ -1,0 +1,292 @@
+//! Evaluation data: parameter sets (upsert, replace, per-span copies, typed and validated),
+//! RAG events on spans and the one trace-level event, through memory and a SQLite file.
+
+mod common;
+
+use common::{all, named};
+use serde_json::json;
+use tracekit::eval::{
+    Chunk, Document, EvalError, EvalSpan, GenerationParams, Overwrite, RagEvent, RagEventKind,
+    RetrievedChunk, TypedParams, PARAMS, TRACE_EVENT,
+};
+use tracekit::{Map, Trace, Tracer, Value};
+
+fn map(v: serde_json::Value) -> Map {
+    match Value::from(v) {
+        Value::Map(m) => m,
+        other => panic!("not a map: {other:?}"),
+    }
+}
+
+#[test]
+fn params_upsert_on_the_root_and_copy_to_the_registering_span() {
+    let tracer = Tracer::in_memory(10);
+    {
+        let root = tracer.trace("query");
+        root.register_param("model", "gpt-4o");
+        {
+            let child = tracer.trace("retrieve");
+            child
+                .register_param("top_k", 5)
+                .register_param("model", "gpt-4.1");
+            child.register_trace_param("index", "docs");
+            assert_eq!(
+                child.params(),
+                map(json!({"model": "gpt-4.1", "top_k": 5, "index": "docs"}))
+            );
+        }
+    }
+    let root = named(&tracer, "query");
+    assert_eq!(
+        root.attributes.get(PARAMS),
+        Some(&Value::from(
+            json!({"model": "gpt-4.1", "top_k": 5, "index": "docs"})
+        ))
+    );
+    assert_eq!(
+        root.attributes.get("param.model"),
+        Some(&"gpt-4o".into()),
+        "the span's own copy"
+    );
+    let child = named(&tracer, "retrieve");
+    assert_eq!(child.attributes.get("param.top_k"), Some(&5.into()));
+    assert_eq!(child.attributes.get("param.index"), None, "trace-only");
+    assert_eq!(
+        child.attributes.get(PARAMS),
+        None,
+        "the set lives on the root"
+    );
+}
+
+#[test]
+fn register_params_merges_or_replaces() {
+    let tracer = Tracer::in_memory(10);
+    let span = tracer.trace("run");
+    span.register_params(map(json!({"a": 1, "b": 2})), Overwrite::Merge);
+    span.register_params(map(json!({"b": 3, "c": 4})), Overwrite::Merge);
+    assert_eq!(span.params(), map(json!({"a": 1, "b": 3, "c": 4})));
+    span.register_params(map(json!({"z": true})), Overwrite::Replace);
+    assert_eq!(span.params(), map(json!({"z": true})));
+}
+
+#[test]
+fn typed_params_are_validated() {
+    let tracer = Tracer::in_memory(10);
+    let span = tracer.trace("run");
+    span.register_query_model("claude-sonnet-4")
+        .unwrap()
+        .register_query_temperature(0.7)
+        .unwrap();
+    span.register_ingestion_chunk_size(512)
+        .unwrap()
+        .register_retrieval_top_k(3)
+        .unwrap();
+    for (result, key) in [
+        (
+            span.register_query_temperature(2.5).map(|_| ()),
+            "temperature",
+        ),
+        (
+            span.register_query_temperature(f64::NAN).map(|_| ()),
+            "temperature",
+        ),
+        (span.register_query_top_p(-0.1).map(|_| ()), "top_p"),
+        (
+            span.register_ingestion_chunk_size(0).map(|_| ()),
+            "chunk_size",
+        ),
+        (span.register_retrieval_top_k(0).map(|_| ()), "top_k"),
+        (span.register_query_model("  ").map(|_| ()), "model"),
+    ] {
+        match result {
+            Err(EvalError::InvalidParam { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    // A group is all or nothing.
+    let bad = GenerationParams {
+        model: Some("m".into()),
+        temperature: Some(9.0),
+        ..Default::default()
+    };
+    assert!(span.register_generation_params(bad).is_err());
+    assert_eq!(
+        span.params(),
+        map(json!({"model": "claude-sonnet-4", "temperature": 0.7, "chunk_size": 512, "top_k": 3}))
+    );
+}
+
+#[test]
+fn one_trace_level_event_per_trace() {
+    let tracer = Tracer::in_memory(10);
+    {
+        let root = tracer.trace("query");
+        let child = tracer.trace("answer");
+        child
+            .log_trace_event(
+                "question?",
+                "answer.",
+                Some(json!({"latency_ms": 12}).into()),
+            )
+            .unwrap();
+        let again = root.log_trace_event("q2", "a2", None).unwrap_err();
+        assert!(
+            matches!(again, EvalError::TraceEventExists { .. }),
+            "{again}"
+        );
+        assert!(
+            again.to_string().contains("log_rag_event"),
+            "says what to do: {again}"
+        );
+    }
+    let root = named(&tracer, "query");
+    let events: Vec<_> = root
+        .events
+        .iter()
+        .filter(|e| e.name == TRACE_EVENT)
+        .collect();
+    assert_eq!(events.len(), 1, "kept on the root span");
+    assert_eq!(
+        events[0].attributes.get("rag.input"),
+        Some(&"question?".into())
+    );
+    // A no-op span records nothing and says so.
+    let noop = Tracer::noop();
+    assert_eq!(
+        noop.trace("x").log_trace_event("a", "b", None),
+        Err(EvalError::NotRecording)
+    );
+}
+
+fn pipeline(tracer: &Tracer) {
+    let doc = Document::new("guide.md")
+        .name("Guide")
+        .content("tracekit traces agents. It is fast.");
+    let chunks = [
+        Chunk::new("c-1").content("tracekit traces agents."),
+        Chunk::new("c-2")
+            .content("It is fast.")
+            .embedding(vec![0.5, -1.0]),
+    ];
+    let retrieved = [
+        RetrievedChunk::new(chunks[0].clone(), 0.9),
+        RetrievedChunk::new(chunks[1].clone(), 0.4),
+    ];
+    let span = tracer.trace("rag");
+    span.log_rag_event(RagEvent::chunking(Some(&doc), &chunks).metadata(json!({"chunk_size": 32})))
+        .log_rag_event(RagEvent::embedding(
+            json!(["tracekit traces agents."]),
+            &[vec![0.25, 0.75]],
+        ))
+        .log_rag_event(RagEvent::query_rewrite(
+            "what is it?",
+            &["what is tracekit?".to_string()],
+        ))
+        .log_rag_event(RagEvent::retrieval("what is tracekit?", &retrieved))
+        .log_rag_event(
+            RagEvent::rerank(&retrieved, &[retrieved[1].clone(), retrieved[0].clone()])
+                .name("cross-encoder"),
+        )
+        .log_rag_event(RagEvent::tool_call(
+            "search",
+            json!({"q": "x"}),
+            json!({"hits": 1}),
+        ))
+        .log_rag_event(RagEvent::query(
+            "what is tracekit?",
+            "A tracer.",
+            Some("Be brief."),
+        ))
+        .log_rag_event(RagEvent::new(RagEventKind::Synthesize, "ctx", "answer"));
+}
+
+fn check_pipeline(span: &Trace) {
+    let names: Vec<&str> = span.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        [
+            "rag.chunking",
+            "rag.embedding",
+            "rag.query_rewrite",
+            "rag.retrieval",
+            "rag.reranking",
+            "rag.tool_call",
+            "rag.query",
+            "rag.synthesize"
+        ]
+    );
+    let chunking = &span.events[0].attributes;
+    assert_eq!(
+        chunking.get("rag.input"),
+        Some(&Value::from(
+            json!({"id": "guide.md", "name": "Guide", "content": "tracekit traces agents. It is fast."})
+        ))
+    );
+    assert_eq!(
+        chunking
+            .get("rag.output")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        chunking.get("rag.metadata"),
+        Some(&Value::from(json!({"chunk_size": 32})))
+    );
+    let retrieval = &span.events[3].attributes;
+    let first: RetrievedChunk = serde_json::from_value(
+        serde_json::to_value(&retrieval.get("rag.output").unwrap().as_array().unwrap()[0]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        first,
+        RetrievedChunk::new(Chunk::new("c-1").content("tracekit traces agents."), 0.9)
+    );
+    assert_eq!(
+        span.events[4].attributes.get("rag.name"),
+        Some(&"cross-encoder".into())
+    );
+    assert_eq!(
+        span.events[6].attributes.get("rag.metadata"),
+        Some(&Value::from(json!({"system_prompt": "Be brief."})))
+    );
+}
+
+#[test]
+fn rag_events_round_trip_through_memory_and_sqlite() {
+    let memory = Tracer::in_memory(10);
+    pipeline(&memory);
+    check_pipeline(&all(&memory)[0]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rag.db");
+    {
+        let store = Tracer::sqlite(&path).unwrap();
+        pipeline(&store);
+        store.shutdown().unwrap();
+    }
+    let reopened = Tracer::sqlite(&path).unwrap();
+    check_pipeline(&all(&reopened)[0]);
+}
+
+#[test]
+fn documents_and_chunks_are_serde_types() {
+    let retrieved = RetrievedChunk::new(Chunk::new("c").content("t").embedding(vec![1.0]), 0.5);
+    let text = serde_json::to_string(&retrieved).unwrap();
+    assert_eq!(
+        text,
+        r#"{"id":"c","content":"t","embedding":[1.0],"retrieval_score":0.5}"#
+    );
+    assert_eq!(
+        serde_json::from_str::<RetrievedChunk>(&text).unwrap(),
+        retrieved
+    );
+    let doc: Document = serde_json::from_str(r#"{"id": "d"}"#).unwrap();
+    assert_eq!(doc, Document::new("d"));
+    assert_eq!(
+        serde_json::to_string(&RagEventKind::QueryRewrite).unwrap(),
+        r#""query_rewrite""#
+    );
+}

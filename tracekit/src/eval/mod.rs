@@ -1,0 +1,206 @@
+//! Evaluation data, after the LastMile tracer SDK: the parameters a run used, and typed
+//! events for each step of a RAG pipeline, kept with the trace.
+//!
+//! Import [`EvalSpan`] and call its methods on any span (usually
+//! `tracer.current_trace()`):
+//!
+//! ```
+//! use tracekit::eval::{Chunk, EvalSpan, RagEvent, RetrievedChunk, TypedParams};
+//! use tracekit::Tracer;
+//!
+//! let tracer = Tracer::in_memory(10);
+//! let query = tracer.trace("query");
+//! query.register_param("model", "gpt-4o").register_retrieval_top_k(2)?;
+//! {
+//!     let retrieve = tracer.trace("retrieve");
+//!     retrieve.register_param("index", "docs-v3"); // on this span, and on the trace's set
+//!     retrieve.log_rag_event(RagEvent::retrieval(
+//!         "what is tracekit?",
+//!         &[RetrievedChunk::new(Chunk::new("c-1").content("tracekit traces agents"), 0.92)],
+//!     ));
+//! }
+//! query.log_trace_event("what is tracekit?", "A tracing toolkit.", None)?;
+//! assert_eq!(query.params().len(), 3);
+//! # Ok::<(), tracekit::eval::EvalError>(())
+//! ```
+//!
+//! Where things are kept: the parameter set is the map attribute [`PARAMS`] on the trace's
+//! root span (in this process), and each parameter is also an attribute `param.{key}` of the
+//! span that registered it (unless registered with [`EvalSpan::register_trace_param`]). RAG
+//! events are span events named `rag.{kind}` with the attributes `rag.input`, `rag.output`,
+//! `rag.metadata` and `rag.name`; the trace-level event is `rag.trace` on the root span. So
+//! every tracer, store and exporter carries them as it carries attributes and events.
+
+mod events;
+mod params;
+
+pub use events::{Chunk, Document, RagEvent, RagEventKind, RetrievedChunk};
+pub use params::{GenerationParams, RetrievalParams, TypedParams};
+
+use crate::{Map, Span, Value};
+
+/// The attribute holding a trace's parameter set (a map), on its root span.
+pub const PARAMS: &str = "tracekit.params";
+/// The event holding a trace's one trace-level RAG event, on its root span.
+pub const TRACE_EVENT: &str = "rag.trace";
+
+/// Why an evaluation call was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// A trace has one trace-level event (the SDK's rule).
+    #[error("trace {trace_id} already has its trace-level event; log span events (log_rag_event) for the steps, or put everything in the one trace event")]
+    TraceEventExists {
+        /// The trace.
+        trace_id: String,
+    },
+    /// A parameter's value is out of its range.
+    #[error("parameter `{key}` = {value} is not valid: {expected}")]
+    InvalidParam {
+        /// The parameter.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// The span has ended, or records nothing (a no-op tracer): nothing was kept.
+    #[error("the span has ended (or does not record), so nothing can be added to it")]
+    NotRecording,
+}
+
+/// Replace or merge, for [`EvalSpan::register_params`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Overwrite {
+    /// Upsert: keys given replace their values, the others stay (the default).
+    #[default]
+    Merge,
+    /// Replace the whole set with the map given.
+    Replace,
+}
+
+/// Evaluation data on a span. Implemented for [`Span`] (and so for `SpanGuard`).
+pub trait EvalSpan {
+    /// Adds `key = value` to the trace's parameter set (upsert) and to this span as
+    /// `param.{key}`.
+    fn register_param(&self, key: &str, value: impl Into<Value>) -> &Self;
+
+    /// Adds `key = value` to the trace's parameter set only.
+    fn register_trace_param(&self, key: &str, value: impl Into<Value>) -> &Self;
+
+    /// Upserts (or with [`Overwrite::Replace`] replaces) the trace's parameter set with
+    /// `params`, and records them on this span.
+    fn register_params(&self, params: Map, overwrite: Overwrite) -> &Self;
+
+    /// The trace's parameter set so far (empty for a no-op span).
+    fn params(&self) -> Map;
+
+    /// Records a RAG event on this span.
+    fn log_rag_event(&self, event: RagEvent) -> &Self;
+
+    /// Records the trace's one trace-level event: the input and output of the whole flow.
+    ///
+    /// # Errors
+    ///
+    /// [`EvalError::TraceEventExists`] if the trace has one already (it is left as it was);
+    /// [`EvalError::NotRecording`] if the root span has ended or does not record.
+    fn log_trace_event(
+        &self,
+        input: impl Into<Value>,
+        output: impl Into<Value>,
+        metadata: Option<Value>,
+    ) -> Result<(), EvalError>;
+}
+
+impl EvalSpan for Span {
+    fn register_param(&self, key: &str, value: impl Into<Value>) -> &Self {
+        let value = value.into();
+        self.add_attribute(format!("param.{key}"), value.clone());
+        self.register_trace_param(key, value)
+    }
+
+    fn register_trace_param(&self, key: &str, value: impl Into<Value>) -> &Self {
+        let value = value.into();
+        update_params(self, |set| {
+            set.insert(key.to_owned(), value);
+        });
+        self
+    }
+
+    fn register_params(&self, params: Map, overwrite: Overwrite) -> &Self {
+        self.add_attributes(
+            params
+                .iter()
+                .map(|(k, v)| (format!("param.{k}"), v.clone())),
+        );
+        update_params(self, |set| match overwrite {
+            Overwrite::Replace => *set = params,
+            Overwrite::Merge => {
+                for (k, v) in params {
+                    set.insert(k, v);
+                }
+            }
+        });
+        self
+    }
+
+    fn params(&self) -> Map {
+        match self.shared().and_then(|s| s.local_root().attribute(PARAMS)) {
+            Some(Value::Map(set)) => set,
+            _ => Map::new(),
+        }
+    }
+
+    fn log_rag_event(&self, event: RagEvent) -> &Self {
+        let (name, attributes) = event.into_event();
+        self.add_event(name, attributes);
+        self
+    }
+
+    fn log_trace_event(
+        &self,
+        input: impl Into<Value>,
+        output: impl Into<Value>,
+        metadata: Option<Value>,
+    ) -> Result<(), EvalError> {
+        let root = self
+            .shared()
+            .map(|s| s.local_root())
+            .ok_or(EvalError::NotRecording)?;
+        let event = crate::Event {
+            name: TRACE_EVENT.into(),
+            timestamp: crate::Timestamp::now(),
+            attributes: [
+                ("rag.input", input.into()),
+                ("rag.output", output.into()),
+                ("rag.metadata", metadata.unwrap_or_default()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        root.with_events(|events| {
+            if events.iter().any(|e| e.name == TRACE_EVENT) {
+                return Err(EvalError::TraceEventExists {
+                    trace_id: self.trace_id().map(|t| t.to_string()).unwrap_or_default(),
+                });
+            }
+            events.push(event);
+            Ok(())
+        })
+        .unwrap_or(Err(EvalError::NotRecording))
+    }
+}
+
+/// Changes the trace's parameter set on its root span, under the root's lock.
+fn update_params(span: &Span, f: impl FnOnce(&mut Map)) {
+    if let Some(root) = span.shared().map(|s| s.local_root()) {
+        root.replace_attribute(PARAMS, |current| {
+            let mut set = match current {
+                Some(Value::Map(set)) => set.clone(),
+                _ => Map::new(),
+            };
+            f(&mut set);
+            (Value::Map(set), ())
+        });
+    }
+}
