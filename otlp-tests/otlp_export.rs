@@ -523,3 +523,27 @@ fn rag_events_and_params_travel_as_span_events_and_attributes() {
         Some(V::DoubleValue(0.75))
     );
 }
+
+#[test]
+fn feedback_goes_out_as_a_span_of_the_trace_with_evaluation_attributes() {
+    use tracekit::eval::{log_feedback, Feedback};
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(config(&receiver.url())).unwrap();
+    // A trace from another process: an exporter cannot look it up, so the ids go as given.
+    let trace_id: tracekit::TraceId = "0af7651916cd43dd8448eb211c80319c".parse().unwrap();
+    let span_id: tracekit::SpanId = "b7ad6b7169203331".parse().unwrap();
+    log_feedback(&tracer, trace_id, Some(span_id), Feedback::Numeric(0.9)).unwrap();
+    tracer.flush().unwrap();
+    let spans = all_spans(&receiver);
+    assert_eq!(spans[0].name, "feedback");
+    assert_eq!(spans[0].trace_id, trace_id.to_bytes().to_vec());
+    assert_eq!(spans[0].parent_span_id, span_id.to_bytes().to_vec());
+    assert_eq!(
+        attr(&spans[0], "gen_ai.evaluation.score.value"),
+        Some(&V::DoubleValue(0.9))
+    );
+    assert_eq!(
+        attr(&spans[0], "gen_ai.evaluation.name"),
+        Some(&V::StringValue("user_feedback".into()))
+    );
+}

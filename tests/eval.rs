@@ -290,3 +290,161 @@ fn documents_and_chunks_are_serde_types() {
         r#""query_rewrite""#
     );
 }
+
+mod feedback {
+    use super::*;
+    use tracekit::eval::{feedback, log_feedback, Feedback, FEEDBACK_SPAN};
+
+    #[test]
+    fn every_kind_on_the_current_turn_reads_back() {
+        let tracer = Tracer::in_memory(20);
+        let given = [
+            Feedback::Binary(false),
+            Feedback::Numeric(0.8),
+            Feedback::categorical("too long", &["helpful", "too long", "wrong"]),
+            Feedback::Text("cite your sources".into()),
+            Feedback::FreeForm(json!({"stars": 4, "tags": ["x"]}).into()),
+        ];
+        let turn_id = {
+            let turn = tracer.trace("turn");
+            for f in &given {
+                turn.log_feedback(f.clone()).unwrap();
+            }
+            turn.span_id().unwrap()
+        };
+        let spans = all(&tracer);
+        let records = feedback(&spans);
+        assert_eq!(
+            records
+                .iter()
+                .map(|r| r.feedback.clone())
+                .collect::<Vec<_>>(),
+            given
+        );
+        assert!(records.iter().all(|r| r.span_id == Some(turn_id)));
+        let numeric = spans
+            .iter()
+            .find(|s| s.attributes.get("tracekit.feedback.kind") == Some(&"numeric".into()))
+            .unwrap();
+        assert_eq!(numeric.parent_span_id, Some(turn_id));
+        assert_eq!(
+            numeric.attributes.get("gen_ai.evaluation.name"),
+            Some(&"user_feedback".into())
+        );
+        assert_eq!(
+            numeric.attributes.get("gen_ai.evaluation.score.value"),
+            Some(&0.8.into())
+        );
+        let binary = spans
+            .iter()
+            .find(|s| s.attributes.get("tracekit.feedback.kind") == Some(&"binary".into()))
+            .unwrap();
+        assert_eq!(
+            binary.attributes.get("gen_ai.evaluation.score.label"),
+            Some(&"negative".into())
+        );
+    }
+
+    #[test]
+    fn invalid_feedback_is_refused_and_records_nothing() {
+        let tracer = Tracer::in_memory(20);
+        {
+            let turn = tracer.trace("turn");
+            for bad in [
+                Feedback::Numeric(1.01),
+                Feedback::Numeric(-0.1),
+                Feedback::Numeric(f64::NAN),
+                Feedback::categorical("meh", &["good", "bad"]),
+            ] {
+                let err = turn.log_feedback(bad.clone()).unwrap_err();
+                assert!(
+                    matches!(err, EvalError::InvalidFeedback { .. }),
+                    "{bad:?}: {err}"
+                );
+            }
+        }
+        assert!(feedback(&all(&tracer)).is_empty());
+        assert_eq!(all(&tracer).len(), 1);
+    }
+
+    #[test]
+    fn feedback_on_a_trace_that_ended_in_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feedback.db");
+        // The agent's process: a turn, stored, and gone.
+        let (trace_id, answer_span) = {
+            let agent = Tracer::sqlite(&path).unwrap();
+            let ids = {
+                let turn = agent.trace("turn");
+                let answer = agent.trace("answer");
+                (turn.trace_id().unwrap(), answer.span_id().unwrap())
+            };
+            agent.shutdown().unwrap();
+            ids
+        };
+        // Later, the feedback service opens the same file.
+        let service = Tracer::sqlite(&path).unwrap();
+        log_feedback(&service, trace_id, None, Feedback::Binary(true)).unwrap();
+        log_feedback(
+            &service,
+            trace_id,
+            Some(answer_span),
+            Feedback::Numeric(0.25),
+        )
+        .unwrap();
+        let unknown = log_feedback(
+            &service,
+            tracekit::TraceId::random(),
+            None,
+            Feedback::Binary(true),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(unknown, EvalError::UnknownTrace { .. }),
+            "{unknown}"
+        );
+        let wrong_span = log_feedback(
+            &service,
+            trace_id,
+            Some(tracekit::SpanId::random()),
+            Feedback::Binary(true),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                wrong_span,
+                EvalError::UnknownTrace {
+                    span_id: Some(_),
+                    ..
+                }
+            ),
+            "{wrong_span}"
+        );
+        service.shutdown().unwrap();
+
+        let reader = Tracer::sqlite(&path).unwrap();
+        let spans = reader
+            .get_traces(&tracekit::TraceFilter::new().trace_id(trace_id))
+            .unwrap();
+        assert_eq!(
+            spans.len(),
+            4,
+            "the turn, its answer and two feedback spans"
+        );
+        let records = feedback(&spans);
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            (records[0].feedback.clone(), records[0].span_id),
+            (Feedback::Binary(true), None)
+        );
+        assert_eq!(
+            (records[1].feedback.clone(), records[1].span_id),
+            (Feedback::Numeric(0.25), Some(answer_span))
+        );
+        let on_answer = spans
+            .iter()
+            .filter(|s| s.span_name == FEEDBACK_SPAN)
+            .find(|s| s.parent_span_id == Some(answer_span));
+        assert!(on_answer.is_some(), "a child of the span it is about");
+    }
+}

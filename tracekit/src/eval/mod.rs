@@ -1,5 +1,5 @@
-//! Evaluation data, after the LastMile tracer SDK: the parameters a run used, and typed
-//! events for each step of a RAG pipeline, kept with the trace.
+//! Evaluation data, after the LastMile tracer SDK: the parameters a run used, typed events for
+//! each step of a RAG pipeline, and what users thought of the answer, kept with the trace.
 //!
 //! Import [`EvalSpan`] and call its methods on any span (usually
 //! `tracer.current_trace()`):
@@ -32,9 +32,11 @@
 //! every tracer, store and exporter carries them as it carries attributes and events.
 
 mod events;
+mod feedback;
 mod params;
 
 pub use events::{Chunk, Document, RagEvent, RagEventKind, RetrievedChunk};
+pub use feedback::{feedback, log_feedback, Feedback, FeedbackRecord, FEEDBACK_SPAN};
 pub use params::{GenerationParams, RetrievalParams, TypedParams};
 
 use crate::{Map, Span, Value};
@@ -64,6 +66,25 @@ pub enum EvalError {
         /// What it must be.
         expected: &'static str,
     },
+    /// Feedback out of its range or not among its categories.
+    #[error("feedback {value:?} is not valid: expected {expected}")]
+    InvalidFeedback {
+        /// The value given.
+        value: String,
+        /// What it must be.
+        expected: String,
+    },
+    /// The tracer keeps no such trace (or span).
+    #[error("no trace {trace_id}{} in this tracer; give the ids of a stored trace", span_id.as_ref().map(|s| format!(" with span {s}")).unwrap_or_default())]
+    UnknownTrace {
+        /// The trace asked for.
+        trace_id: String,
+        /// The span asked for.
+        span_id: Option<String>,
+    },
+    /// The tracer could not be read.
+    #[error("cannot read the tracer's traces: {0}")]
+    Backend(String),
     /// The span has ended, or records nothing (a no-op tracer): nothing was kept.
     #[error("the span has ended (or does not record), so nothing can be added to it")]
     NotRecording,
@@ -97,6 +118,15 @@ pub trait EvalSpan {
 
     /// Records a RAG event on this span.
     fn log_rag_event(&self, event: RagEvent) -> &Self;
+
+    /// Records what a user thought of this span's work (a turn's answer): a feedback span
+    /// below it (see [`log_feedback`] for its attributes, and for traces that have ended).
+    ///
+    /// # Errors
+    ///
+    /// [`EvalError::InvalidFeedback`] for a rating outside 0..=1 or a category not offered;
+    /// [`EvalError::NotRecording`] for a no-op span.
+    fn log_feedback(&self, feedback: Feedback) -> Result<(), EvalError>;
 
     /// Records the trace's one trace-level event: the input and output of the whole flow.
     ///
@@ -149,6 +179,10 @@ impl EvalSpan for Span {
             Some(Value::Map(set)) => set,
             _ => Map::new(),
         }
+    }
+
+    fn log_feedback(&self, feedback: Feedback) -> Result<(), EvalError> {
+        feedback::on_span(self, feedback)
     }
 
     fn log_rag_event(&self, event: RagEvent) -> &Self {

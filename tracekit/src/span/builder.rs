@@ -26,6 +26,8 @@ enum ParentChoice {
     Root,
     Span(Option<SpanRef>),
     Remote(TraceId, SpanId, Option<Box<str>>),
+    /// A root of its own in an existing trace (feedback on a trace from elsewhere).
+    InTrace(TraceId),
 }
 
 /// Configures a span before starting it: from [`Tracer::span`].
@@ -72,6 +74,7 @@ impl std::fmt::Debug for SpanBuilder<'_> {
                         ParentChoice::Root => "root",
                         ParentChoice::Span(_) => "span",
                         ParentChoice::Remote(..) => "remote",
+                        ParentChoice::InTrace(_) => "in trace",
                     },
                 )
                 .finish_non_exhaustive(),
@@ -176,6 +179,12 @@ impl<'a> SpanBuilder<'a> {
     /// `parent_span_id`; nothing is inherited. [`SpanBuilder::remote`] also restores baggage.
     pub fn remote_parent(mut self, trace_id: TraceId, parent_span_id: SpanId) -> Self {
         self.parent = ParentChoice::Remote(trace_id, parent_span_id, None);
+        self
+    }
+
+    /// Starts the span as a root of its own inside trace `trace_id` (no parent).
+    pub(crate) fn in_trace(mut self, trace_id: TraceId) -> Self {
+        self.parent = ParentChoice::InTrace(trace_id);
         self
     }
 
@@ -324,6 +333,10 @@ impl<'a> SpanBuilder<'a> {
         let tracer = self.tracer.inner.as_ref()?;
         let header = &mut span.header;
         header.snapshots = tracer.sink.snapshot_enabled();
+        let in_trace = match self.parent {
+            ParentChoice::InTrace(id) => Some(id),
+            _ => None,
+        };
         let parent = match self.parent {
             ParentChoice::Current => match link {
                 LinkToCurrent::Borrowed => context::current_borrowed(tracer).map(|p| {
@@ -335,7 +348,7 @@ impl<'a> SpanBuilder<'a> {
                     context::current(tracer).map(|p| Parent::Local(ParentLink::counted(p)))
                 }
             },
-            ParentChoice::Root | ParentChoice::Span(None) => None,
+            ParentChoice::Root | ParentChoice::Span(None) | ParentChoice::InTrace(_) => None,
             ParentChoice::Span(Some(p)) => Some(Parent::Local(ParentLink::counted(p))),
             ParentChoice::Remote(trace_id, id, trace_state) => {
                 header.trace_id = trace_id;
@@ -349,7 +362,7 @@ impl<'a> SpanBuilder<'a> {
                 }
                 header.parent = parent;
             }
-            None => header.trace_id = TraceId::random(),
+            None => header.trace_id = in_trace.unwrap_or_else(TraceId::random),
         }
         match &header.parent {
             Parent::Local(p) if p.get().header.tracer.is(tracer) => {

@@ -215,6 +215,14 @@ impl Tracer {
         context::current(inner).map(|span| Span { inner: Some(span) })
     }
 
+    /// A handle to the tracer of `span`, for spans below it (which keep the tracer alive).
+    pub(crate) fn of_span(span: &crate::span::SpanInner) -> Tracer {
+        Tracer {
+            inner: Some(span.tracer_arc()),
+            leases: None,
+        }
+    }
+
     /// The tracer of the innermost open span on this thread or task, whichever tracer it
     /// belongs to; a no-op tracer outside any span. For code that does not know its tracer
     /// (`#[traced(tracer = current)]` uses it).
