@@ -448,3 +448,62 @@ mod feedback {
         assert!(on_answer.is_some(), "a child of the span it is about");
     }
 }
+
+mod named {
+    use super::*;
+    use tracekit::eval::{tracer, RagFlow, TracerConfig, FLOW_TYPE};
+
+    #[test]
+    fn a_named_tracer_from_anywhere_with_initial_params_flow_and_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rag-traces.db");
+        let memory = Tracer::in_memory(10);
+        let registered = TracerConfig::new("eval-test-query")
+            .initial_params(map(json!({"chunk_size": 256, "model": "m-0"})))
+            .flow(RagFlow::Query)
+            .output_file(&file)
+            .register(memory.clone())
+            .unwrap();
+        // The singleton rule: a second registration gets the first tracer.
+        let again = TracerConfig::new("eval-test-query")
+            .register(Tracer::noop())
+            .unwrap();
+        assert!(again.is_enabled());
+        assert!(tracer("eval-test-nothing").is_none());
+        std::thread::spawn(|| {
+            let t = tracer("eval-test-query").unwrap();
+            let span = t.trace("query");
+            span.register_param("model", "m-1");
+            assert_eq!(
+                span.params(),
+                map(json!({"chunk_size": 256, "model": "m-1"}))
+            );
+        })
+        .join()
+        .unwrap();
+        registered.flush().unwrap();
+        let span = &all(&memory)[0];
+        assert_eq!(
+            span.resource_attributes.get(FLOW_TYPE),
+            Some(&"query".into())
+        );
+        let kept = Tracer::sqlite(&file).unwrap();
+        assert_eq!(all(&kept).len(), 1, "the output file keeps it too");
+    }
+
+    #[test]
+    fn each_trace_may_say_its_flow() {
+        let tracer = Tracer::in_memory(10);
+        {
+            let root = tracer.trace("ingest");
+            let chunk = tracer.trace("chunk");
+            chunk.set_flow(RagFlow::Ingestion);
+            drop(chunk);
+            drop(root);
+        }
+        assert_eq!(
+            named(&tracer, "ingest").attributes.get(FLOW_TYPE),
+            Some(&"ingestion".into())
+        );
+    }
+}

@@ -33,10 +33,12 @@
 
 mod events;
 mod feedback;
+mod named;
 mod params;
 
 pub use events::{Chunk, Document, RagEvent, RagEventKind, RetrievedChunk};
 pub use feedback::{feedback, log_feedback, Feedback, FeedbackRecord, FEEDBACK_SPAN};
+pub use named::{tracer, RagFlow, TracerConfig, FLOW_TYPE};
 pub use params::{GenerationParams, RetrievalParams, TypedParams};
 
 use crate::{Map, Span, Value};
@@ -113,8 +115,12 @@ pub trait EvalSpan {
     /// `params`, and records them on this span.
     fn register_params(&self, params: Map, overwrite: Overwrite) -> &Self;
 
-    /// The trace's parameter set so far (empty for a no-op span).
+    /// The trace's parameter set so far: the tracer's initial parameters
+    /// ([`TracerConfig::initial_params`]) under the trace's own (empty for a no-op span).
     fn params(&self) -> Map;
+
+    /// Tags the trace as an ingestion or a query trace ([`FLOW_TYPE`] on its root span).
+    fn set_flow(&self, flow: RagFlow) -> &Self;
 
     /// Records a RAG event on this span.
     fn log_rag_event(&self, event: RagEvent) -> &Self;
@@ -175,10 +181,26 @@ impl EvalSpan for Span {
     }
 
     fn params(&self) -> Map {
-        match self.shared().and_then(|s| s.local_root().attribute(PARAMS)) {
-            Some(Value::Map(set)) => set,
+        let Some(span) = self.shared() else {
+            return Map::new();
+        };
+        let mut set = match span.tracer().resource_attributes().get(PARAMS) {
+            Some(Value::Map(initial)) => initial.clone(),
             _ => Map::new(),
+        };
+        if let Some(Value::Map(own)) = span.local_root().attribute(PARAMS) {
+            for (k, v) in own {
+                set.insert(k, v);
+            }
         }
+        set
+    }
+
+    fn set_flow(&self, flow: RagFlow) -> &Self {
+        if let Some(root) = self.shared().map(|s| s.local_root()) {
+            root.replace_attribute(FLOW_TYPE, |_| (Value::from(flow.as_str()), ()));
+        }
+        self
     }
 
     fn log_feedback(&self, feedback: Feedback) -> Result<(), EvalError> {
