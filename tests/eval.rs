@@ -507,3 +507,56 @@ mod named {
         );
     }
 }
+
+mod logs {
+    use super::*;
+    use tracekit::eval::{LogBridge, Logger, LOG_EVENT};
+
+    #[test]
+    fn logs_go_to_the_span_a_file_or_from_the_log_crate() {
+        let dir = tempfile::tempdir().unwrap();
+        let logger = Logger::file(dir.path().join("debug.jsonl")).unwrap();
+        LogBridge::install(log::LevelFilter::Info).unwrap();
+        let tracer = Tracer::in_memory(10);
+        let (trace_id, span_id) = {
+            let span = tracer.trace("query");
+            span.log("no chunks above 0.5").log(json!({"retries": 2}));
+            span.log_to(&logger, json!({"debug": [1, 2]}));
+            log::warn!(target: "retriever", "index {} is stale", "docs-v2");
+            log::debug!("below the level: dropped");
+            (span.trace_id().unwrap(), span.span_id().unwrap())
+        };
+        log::error!("outside any span: dropped, no panic");
+        let span = &all(&tracer)[0];
+        let logs: Vec<_> = span.events.iter().filter(|e| e.name == LOG_EVENT).collect();
+        assert_eq!(logs.len(), 3);
+        assert_eq!(
+            logs[0].attributes.get("log.data"),
+            Some(&"no chunks above 0.5".into())
+        );
+        assert_eq!(
+            logs[1].attributes.get("log.data"),
+            Some(&Value::from(json!({"retries": 2})))
+        );
+        assert_eq!(logs[2].attributes.get("log.severity"), Some(&"WARN".into()));
+        assert_eq!(
+            logs[2].attributes.get("log.target"),
+            Some(&"retriever".into())
+        );
+        assert_eq!(
+            logs[2].attributes.get("log.message"),
+            Some(&"index docs-v2 is stale".into())
+        );
+        let line: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(dir.path().join("debug.jsonl"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap();
+        assert_eq!(line["trace_id"], trace_id.to_string());
+        assert_eq!(line["span_id"], span_id.to_string());
+        assert_eq!(line["data"], json!({"debug": [1, 2]}));
+        assert_eq!(logger.failures(), 0);
+        assert!(Logger::file(dir.path().join("missing/dir/x.jsonl")).is_err());
+    }
+}

@@ -33,11 +33,16 @@
 
 mod events;
 mod feedback;
+mod logs;
 mod named;
 mod params;
 
 pub use events::{Chunk, Document, RagEvent, RagEventKind, RetrievedChunk};
 pub use feedback::{feedback, log_feedback, Feedback, FeedbackRecord, FEEDBACK_SPAN};
+#[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "log")))]
+pub use logs::LogBridge;
+pub use logs::{Logger, LOG_EVENT};
 pub use named::{tracer, RagFlow, TracerConfig, FLOW_TYPE};
 pub use params::{GenerationParams, RetrievalParams, TypedParams};
 
@@ -125,6 +130,13 @@ pub trait EvalSpan {
     /// Records a RAG event on this span.
     fn log_rag_event(&self, event: RagEvent) -> &Self;
 
+    /// Records `data` (a warning, debug output) on this span as a [`LOG_EVENT`] event with
+    /// the attribute `log.data`.
+    fn log(&self, data: impl Into<Value>) -> &Self;
+
+    /// Writes `data` to `logger` (a file kept apart from spans), with this span's ids.
+    fn log_to(&self, logger: &Logger, data: impl Into<Value>) -> &Self;
+
     /// Records what a user thought of this span's work (a turn's answer): a feedback span
     /// below it (see [`log_feedback`] for its attributes, and for traces that have ended).
     ///
@@ -200,6 +212,16 @@ impl EvalSpan for Span {
         if let Some(root) = self.shared().map(|s| s.local_root()) {
             root.replace_attribute(FLOW_TYPE, |_| (Value::from(flow.as_str()), ()));
         }
+        self
+    }
+
+    fn log(&self, data: impl Into<Value>) -> &Self {
+        self.add_event(LOG_EVENT, [("log.data", data.into())]);
+        self
+    }
+
+    fn log_to(&self, logger: &Logger, data: impl Into<Value>) -> &Self {
+        logger.write(self, data.into());
         self
     }
 
