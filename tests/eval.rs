@@ -560,3 +560,74 @@ mod logs {
         assert!(Logger::file(dir.path().join("missing/dir/x.jsonl")).is_err());
     }
 }
+
+mod capture {
+    use super::*;
+    use serde::Serialize;
+    use tracekit::traced;
+
+    #[derive(Serialize)]
+    struct Query {
+        text: String,
+        top_k: u32,
+    }
+
+    struct Rag {
+        tracer: Tracer,
+    }
+
+    impl Rag {
+        #[traced(args, skip(api_key), output = "output")]
+        fn answer(&self, query: &Query, api_key: &str, long: String) -> String {
+            let _ = (api_key, long);
+            format!("{} ({})", query.text, query.top_k)
+        }
+
+        #[traced(args(question))]
+        async fn ask(&self, question: String, _unrecorded: u8) -> usize {
+            question.len()
+        }
+    }
+
+    #[test]
+    fn arguments_are_captured_with_skip_and_truncation() {
+        let rag = Rag {
+            tracer: Tracer::in_memory(10),
+        };
+        let out = rag.answer(
+            &Query {
+                text: "what?".into(),
+                top_k: 3,
+            },
+            "sk-secret",
+            "x".repeat(20_000),
+        );
+        assert_eq!(out, "what? (3)");
+        let span = named(&rag.tracer, "answer");
+        let Some(Value::Map(input)) = span.attributes.get("input") else {
+            panic!("{:?}", span.attributes)
+        };
+        assert_eq!(
+            input.get("query"),
+            Some(&Value::from(json!({"text": "what?", "top_k": 3})))
+        );
+        assert_eq!(input.get("api_key"), None, "skipped");
+        let long = input.get("long").unwrap().as_str().unwrap();
+        assert!(
+            long.len() < 17_000 && long.ends_with("…[truncated 3616 bytes]"),
+            "{}",
+            &long[long.len() - 40..]
+        );
+        assert_eq!(span.attributes.get("output"), Some(&"what? (3)".into()));
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(runtime.block_on(rag.ask("why?".into(), 7)), 4);
+        let span = named(&rag.tracer, "ask");
+        assert_eq!(
+            span.attributes.get("input"),
+            Some(&Value::from(json!({"question": "why?"})))
+        );
+    }
+}

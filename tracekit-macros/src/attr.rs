@@ -7,7 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{parenthesized, Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
 const OPTIONS: &str =
-    "`name`, `kind`, `tracer`, `parent`, `attributes(..)`, `inheritable(..)`, `output`, `stream`, `crate`";
+    "`name`, `kind`, `tracer`, `parent`, `attributes(..)`, `inheritable(..)`, `args`, `skip(..)`, `output`, `stream`, `crate`";
 const KINDS: [&str; 5] = ["Internal", "Server", "Client", "Producer", "Consumer"];
 
 /// Where the span's tracer comes from.
@@ -24,6 +24,14 @@ pub(crate) struct Attribute {
     pub(crate) value: Expr,
 }
 
+/// Which arguments `args` records.
+pub(crate) enum Capture {
+    /// `args`: every named argument (but `skip(..)`).
+    All,
+    /// `args(a, b)`: these.
+    Only(Vec<Ident>),
+}
+
 /// The parsed options.
 #[derive(Default)]
 pub(crate) struct Args {
@@ -35,6 +43,10 @@ pub(crate) struct Args {
     pub(crate) parent: Option<Expr>,
     pub(crate) attributes: Vec<Attribute>,
     pub(crate) inheritable: Vec<Attribute>,
+    /// `args` / `args(a, b)`: record arguments in the attribute `input`.
+    pub(crate) capture: Option<Capture>,
+    /// `skip(a, b)` (with `args`): arguments not to record, and the keyword.
+    pub(crate) skip: Option<(Ident, Vec<Ident>)>,
     /// The `output` keyword (for error spans) and the attribute key.
     pub(crate) output: Option<(Ident, LitStr)>,
     /// The `stream` keyword: the span lasts until the returned stream/iterator is done.
@@ -117,6 +129,18 @@ impl Parse for Args {
                         let lit = parse_key(input, "the output key")?;
                         args.output = Some((key, lit));
                     }
+                    "args" => {
+                        once(&mut seen, "args", key.span())?;
+                        args.capture = Some(if input.peek(syn::token::Paren) {
+                            Capture::Only(parse_idents(input)?)
+                        } else {
+                            Capture::All
+                        });
+                    }
+                    "skip" => {
+                        once(&mut seen, "skip", key.span())?;
+                        args.skip = Some((key, parse_idents(input)?));
+                    }
                     "stream" => {
                         once(&mut seen, "stream", key.span())?;
                         args.stream = Some(key);
@@ -164,6 +188,14 @@ impl Args {
             )),
         }
     }
+}
+
+/// `(a, b, ...)`: argument names.
+fn parse_idents(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
+    let content;
+    parenthesized!(content in input);
+    let names = content.parse_terminated(Ident::parse_any, Token![,])?;
+    Ok(names.into_iter().collect())
 }
 
 fn once(seen: &mut Vec<String>, option: &str, span: Span) -> syn::Result<()> {

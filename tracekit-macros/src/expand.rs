@@ -10,9 +10,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Block, Expr, ItemFn, LitStr, ReturnType, Type};
+use syn::{Block, Expr, Ident, ItemFn, LitStr, ReturnType, Type};
 
-use crate::attr::{Args, Attribute, TracerArg};
+use crate::attr::{Args, Attribute, Capture, TracerArg};
 use crate::shape::{BoxedAsync, Description, Shape};
 
 /// Identifiers of the generated code, invisible to the user's code.
@@ -157,9 +157,11 @@ impl Gen<'_> {
                     let t = declared.tokens();
                     quote!(::<#t, _>)
                 });
+                // The description first: attribute and `args` expressions borrow the arguments
+                // before the body's future takes them.
                 quote! {
-                    let #b = #krate::__private::typed_future #typed_body (async move #body);
                     let #p = #description;
+                    let #b = #krate::__private::typed_future #typed_body (async move #body);
                     if !#krate::__private::Described::records(&#p) {
                         ::core::mem::drop(#p);
                         #b.await
@@ -256,6 +258,7 @@ impl Gen<'_> {
             .kind
             .clone()
             .unwrap_or_else(|| format_ident!("Internal"));
+        let capture = self.capture_call(sig)?;
         // The caller's context goes first, so `inheritable(..)` given here wins over baggage.
         let remote = args.parent.as_ref().map(|parent| {
             quote_spanned! {parent.span()=> .remote(#krate::__private::remote_parent(#parent)) }
@@ -283,7 +286,7 @@ impl Gen<'_> {
                         );
                         &SCOPE
                     },
-                ) #remote #(#attributes)* #(#inheritable)*)
+                ) #remote #(#attributes)* #(#inheritable)* #capture)
             } else {
                 ::core::option::Option::None
             }
@@ -297,6 +300,65 @@ impl Gen<'_> {
             None => quote! {{ #bind_tracer #builder }},
             Some(start) => quote! {{ #bind_tracer #krate::__private::#start(#builder) }},
         })
+    }
+
+    /// `args`: `.attribute("input", {name: value, ..})` for the chosen arguments, each
+    /// through `Serialize` by reference, long strings cut.
+    fn capture_call(&self, sig: &syn::Signature) -> syn::Result<Option<TokenStream>> {
+        let krate = &self.krate;
+        let named: Vec<&Ident> = sig
+            .inputs
+            .iter()
+            .filter_map(|arg| match arg {
+                syn::FnArg::Typed(t) => match &*t.pat {
+                    syn::Pat::Ident(p) => Some(&p.ident),
+                    _ => None,
+                },
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let known = |ident: &Ident| -> syn::Result<()> {
+            if named.iter().any(|n| *n == ident) {
+                Ok(())
+            } else {
+                Err(syn::Error::new(
+                    ident.span(),
+                    format!("`{}` has no argument named `{ident}` (destructured arguments cannot be recorded by name)", sig.ident),
+                ))
+            }
+        };
+        let skip: Vec<&Ident> = match &self.args.skip {
+            Some((keyword, names)) => {
+                if self.args.capture.is_none() {
+                    return Err(syn::Error::new(
+                        keyword.span(),
+                        "`skip(..)` leaves arguments out of `args`; add `args`: #[traced(args, skip(..))]",
+                    ));
+                }
+                names.iter().try_for_each(known)?;
+                names.iter().collect()
+            }
+            None => Vec::new(),
+        };
+        let chosen: Vec<&Ident> = match &self.args.capture {
+            None => return Ok(None),
+            Some(Capture::All) => named
+                .iter()
+                .copied()
+                .filter(|n| !skip.contains(n))
+                .collect(),
+            Some(Capture::Only(names)) => {
+                names.iter().try_for_each(known)?;
+                names.iter().filter(|n| !skip.contains(n)).collect()
+            }
+        };
+        let entries = chosen.iter().map(|ident| {
+            let name = LitStr::new(&ident.to_string().trim_start_matches("r#"), ident.span());
+            quote_spanned!(ident.span()=> (#name, #krate::__private::captured(&#ident)))
+        });
+        Ok(Some(quote! {
+            .attribute("input", #krate::__private::captured_args([#(#entries),*]))
+        }))
     }
 
     fn attribute_call(&self, attribute: &Attribute, method: TokenStream) -> TokenStream {

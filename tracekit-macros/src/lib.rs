@@ -45,6 +45,7 @@ use proc_macro::TokenStream;
 /// | `parent = <expr>` | continues a caller's trace from another process (a `RemoteContext` or an `Option` of one) |
 /// | `attributes("key" = <expr>, ..)` | attributes set when the span starts |
 /// | `inheritable("key" = <expr>, ..)` | inheritable attributes set when the span starts |
+/// | `args`, `args(a, b)`, `skip(c)` | records the arguments (all, or these, but not those) in the attribute `input` |
 /// | `output = "key"` | records the return value (the `Ok` value of a `Result`) |
 /// | `stream` | the span lasts until the returned `impl Stream`/`impl Iterator` is exhausted or dropped |
 /// | `crate = path` | where tracekit is, if the dependency is renamed |
@@ -133,6 +134,33 @@ use proc_macro::TokenStream;
 /// # let span = &ctx.tracer.get_traces(&Default::default()).unwrap()[0];
 /// # assert_eq!(span.attributes.get("ai.tool.input"), Some(&"rust".into()));
 /// # assert_eq!(span.attributes.get("ai.agent.name"), Some(&"planner".into()));
+/// ```
+///
+/// ## Arguments: `args` and `skip`
+///
+/// `args` records the function's arguments as one map attribute, `input` (`{name: value}`),
+/// each through `Serialize` by reference, long strings cut at 16 KiB with a marker, as the
+/// LastMile SDK's `trace_function` does; `args(a, b)` records only those, `skip(c)` leaves
+/// some out (an API key). With `output = "key"` the return value is recorded too. Secrets
+/// that must never leave are better masked for every span with `Tracer::redacted`.
+///
+/// ```
+/// use tracekit::{traced, Tracer};
+///
+/// struct Rag { tracer: Tracer }
+/// impl Rag {
+///     #[traced(args, skip(api_key), output = "output")]
+///     fn answer(&self, question: &str, top_k: u32, api_key: &str) -> String {
+///         format!("{question} ({top_k} chunks)")
+///     }
+/// }
+///
+/// let rag = Rag { tracer: Tracer::in_memory(10) };
+/// rag.answer("why?", 3, "sk-...");
+/// let span = &rag.tracer.get_traces(&Default::default()).unwrap()[0];
+/// let input = span.attributes.get("input").unwrap();
+/// assert_eq!(input.get("top_k"), Some(&3.into()));
+/// assert_eq!(input.get("api_key"), None);
 /// ```
 ///
 /// ## Serving a request: `parent`

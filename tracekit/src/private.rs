@@ -333,6 +333,16 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
     Value::from_serialize(value).unwrap_or_else(|e| Value::from(format!("<{e}>")))
 }
 
+/// An argument recorded by `#[traced(args)]`: through `Serialize`, strings cut as the
+/// `genai` content limit cuts them.
+pub fn captured<T: Serialize + ?Sized>(value: &T) -> Value {
+    crate::genai::truncate_value(to_value(value), crate::genai::DEFAULT_CONTENT_LIMIT)
+}
+
+pub fn captured_args<const N: usize>(args: [(&'static str, Value); N]) -> Value {
+    Value::Map(args.into_iter().collect())
+}
+
 pub fn record_output<T: Serialize + ?Sized>(span: &Span, key: &'static str, value: Option<&T>) {
     if let (Some(value), true) = (value, span.inner.is_some()) {
         span.add_attribute(key, to_value(value));

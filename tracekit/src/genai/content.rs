@@ -71,22 +71,27 @@ impl GenAi {
 
     /// `value` with every string in it truncated.
     pub(super) fn truncated(&self, value: Value) -> Value {
-        match value {
-            Value::String(s) if s.len() > self.max_content_len => Value::from(self.text(&s)),
-            Value::Array(items) => {
-                Value::Array(items.into_iter().map(|v| self.truncated(v)).collect())
-            }
-            Value::Map(map) => Value::Map(
-                map.into_iter()
-                    .map(|(k, v)| (k, self.truncated(v)))
-                    .collect(),
-            ),
-            other => other,
-        }
+        truncate_value(value, self.max_content_len)
     }
 }
 
-/// The marker after a cut text.
+/// `value` with every string in it cut to `max` bytes (see [`truncate`]).
+pub(crate) fn truncate_value(value: Value, max: usize) -> Value {
+    match value {
+        Value::String(s) if s.len() > max => Value::from(truncate(&s, max)),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| truncate_value(v, max)).collect())
+        }
+        Value::Map(map) => Value::Map(
+            map.into_iter()
+                .map(|(k, v)| (k, truncate_value(v, max)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// `text` cut to `max` bytes at a character boundary, with a marker saying how much was cut.
 pub(super) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();

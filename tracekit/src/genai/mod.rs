@@ -46,7 +46,11 @@ mod pricing;
 mod secrets;
 
 pub use chunks::Chunks;
+pub(crate) use content::truncate_value;
 pub use content::{Message, Role};
+
+/// Content longer than this many bytes is cut by default (16 KiB).
+pub const DEFAULT_CONTENT_LIMIT: usize = 16 * 1024;
 pub use pricing::{Price, PriceTable, Usage};
 pub use secrets::mask_secrets;
 
@@ -129,7 +133,7 @@ impl GenAi {
         GenAi {
             conventions: Conventions::default(),
             capture_content: capture,
-            max_content_len: 16 * 1024,
+            max_content_len: DEFAULT_CONTENT_LIMIT,
             prices: std::sync::Arc::new(PriceTable::bundled()),
         }
     }
