@@ -318,7 +318,7 @@ impl Gen<'_> {
             })
             .collect();
         let known = |ident: &Ident| -> syn::Result<()> {
-            if named.iter().any(|n| *n == ident) {
+            if named.contains(&ident) {
                 Ok(())
             } else {
                 Err(syn::Error::new(
@@ -353,7 +353,7 @@ impl Gen<'_> {
             }
         };
         let entries = chosen.iter().map(|ident| {
-            let name = LitStr::new(&ident.to_string().trim_start_matches("r#"), ident.span());
+            let name = LitStr::new(ident.to_string().trim_start_matches("r#"), ident.span());
             quote_spanned!(ident.span()=> (#name, #krate::__private::captured(&#ident)))
         });
         Ok(Some(quote! {
