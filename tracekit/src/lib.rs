@@ -137,6 +137,11 @@
 //! trees and timelines and exports JSON and Jaeger JSON. [`Tracer::redacted`] cleans every
 //! span (e-mail addresses, API keys) before any tracer sees it.
 //!
+//! # Evaluation data
+//!
+//! [`eval`] keeps what a run used and how it went with its trace: parameter sets, RAG events,
+//! user feedback (even on traces that ended long ago), logs, and named tracers per pipeline.
+//!
 //! # Across services
 //!
 //! `Tracer::otlp(OtlpConfig::from_env()?)?` sends spans to any OpenTelemetry backend over
@@ -153,6 +158,7 @@
 //! | `dynamodb` | `Tracer::dynamodb` and `DynamoDbConfig`: the AWS SDK for DynamoDB (plain HTTP and HTTPS clients, the standard credential chain) on a tokio runtime of the store's own |
 //! | `otlp` | `Tracer::otlp` and `OtlpConfig`: OTLP/HTTP with `opentelemetry-proto`'s prost types (no tonic), ureq with rustls, flate2 for gzip |
 //! | `http` | [`propagation`] on `http::HeaderMap` |
+//! | `log` | `eval::LogBridge`: the `log` crate's records as events on the current span |
 //! | `stream` | `futures_core::Stream` for [`tracers::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
 //!
 //! # More
