@@ -350,3 +350,55 @@ fn throttling_and_unprocessed_items_are_retried_without_loss() {
         .unwrap();
     assert_eq!(spans.len(), 61);
 }
+
+#[test]
+fn evaluation_data_round_trips_through_the_table() {
+    use tracekit::eval::{
+        feedback, log_feedback, Chunk, EvalSpan, Feedback, RagEvent, RetrievedChunk, PARAMS,
+    };
+    let Some(url) = endpoint() else { return };
+    let dynamo = Tracer::dynamodb(config(&url, &unique_table("eval"))).unwrap();
+    let trace_id = {
+        let span = dynamo.trace("query");
+        span.register_param("top_k", 2)
+            .register_param("model", "m-1");
+        span.log_rag_event(RagEvent::retrieval(
+            "q",
+            &[RetrievedChunk::new(Chunk::new("c-1").content("text"), 0.5)],
+        ));
+        span.log_trace_event("q", "a", None).unwrap();
+        span.trace_id().unwrap()
+    };
+    dynamo.flush().unwrap();
+    // Later: feedback on the stored trace, found by id in the table.
+    log_feedback(
+        &dynamo,
+        trace_id,
+        None,
+        Feedback::categorical("helpful", &["helpful", "wrong"]),
+    )
+    .unwrap();
+    let stored = dynamo
+        .get_traces(&TraceFilter::new().trace_id(trace_id))
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    let query = stored.iter().find(|s| s.span_name == "query").unwrap();
+    let params = query.attributes.get(PARAMS).unwrap();
+    assert_eq!(params.get("top_k"), Some(&Value::from(2)));
+    let names: Vec<&str> = query.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(names, ["rag.retrieval", "rag.trace"]);
+    let chunks = query.events[0]
+        .attributes
+        .get("rag.output")
+        .unwrap()
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        chunks[0].get("retrieval_score").and_then(Value::as_f64),
+        Some(0.5)
+    );
+    assert_eq!(
+        feedback(&stored)[0].feedback,
+        Feedback::categorical("helpful", &["helpful", "wrong"])
+    );
+}

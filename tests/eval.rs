@@ -631,3 +631,40 @@ mod capture {
         );
     }
 }
+
+#[test]
+fn ingestion_and_query_processing_groups() {
+    use tracekit::eval::{IngestionParams, QueryProcessingParams};
+    let tracer = Tracer::in_memory(10);
+    let span = tracer.trace("run");
+    span.register_ingestion_params(IngestionParams {
+        chunk_size: Some(256),
+        chunk_strategy: Some("sliding_window".into()),
+        embedding_model: Some("text-embedding-3-small".into()),
+        embedding_dimensions: Some(1536),
+        ..Default::default()
+    })
+    .unwrap();
+    span.register_query_processing_params(QueryProcessingParams {
+        decomposition_strategy: Some("sub_questions".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let bad = IngestionParams {
+        embedding_dimensions: Some(0),
+        ..Default::default()
+    };
+    assert!(matches!(
+        span.register_ingestion_params(bad),
+        Err(EvalError::InvalidParam {
+            key: "embedding_dimensions",
+            ..
+        })
+    ));
+    assert_eq!(
+        span.params(),
+        map(
+            json!({"chunk_size": 256, "chunk_strategy": "sliding_window", "embedding_model": "text-embedding-3-small", "embedding_dimensions": 1536, "decomposition_strategy": "sub_questions"})
+        )
+    );
+}

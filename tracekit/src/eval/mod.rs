@@ -44,7 +44,9 @@ pub use feedback::{feedback, log_feedback, Feedback, FeedbackRecord, FEEDBACK_SP
 pub use logs::LogBridge;
 pub use logs::{Logger, LOG_EVENT};
 pub use named::{tracer, RagFlow, TracerConfig, FLOW_TYPE};
-pub use params::{GenerationParams, RetrievalParams, TypedParams};
+pub use params::{
+    GenerationParams, IngestionParams, QueryProcessingParams, RetrievalParams, TypedParams,
+};
 
 use crate::{Map, Span, Value};
 

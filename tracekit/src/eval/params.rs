@@ -42,12 +42,76 @@ pub struct RetrievalParams {
     pub top_k: Option<u64>,
     /// The reranking model.
     pub reranking_model: Option<String>,
-    /// Chunk size at ingestion, at least 1.
-    pub chunk_size: Option<u64>,
-    /// The embedding model.
-    pub embedding_model: Option<String>,
     /// Anything else.
     pub extras: Map,
+}
+
+/// The settings of the ingestion side: document preprocessing (chunking) and embedding
+/// (`register_ingestion_params`, the SDK's `register_document_preprocess_params` and
+/// `register_embedding_params`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IngestionParams {
+    /// Chunk size, at least 1.
+    pub chunk_size: Option<u64>,
+    /// The chunking algorithm (`sliding_window`, `sentences`, ...).
+    pub chunk_strategy: Option<String>,
+    /// The embedding model.
+    pub embedding_model: Option<String>,
+    /// The embedding's dimensions, at least 1.
+    pub embedding_dimensions: Option<u64>,
+    /// Anything else.
+    pub extras: Map,
+}
+
+/// The settings of query processing (`register_query_processing_params`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryProcessingParams {
+    /// The embedding model used for the query.
+    pub embedding_model: Option<String>,
+    /// Its dimensions, at least 1.
+    pub embedding_dimensions: Option<u64>,
+    /// How queries are processed (`sub_questions`, `expansion`, ...).
+    pub decomposition_strategy: Option<String>,
+    /// Anything else.
+    pub extras: Map,
+}
+
+impl IngestionParams {
+    fn into_map(self) -> Result<Map, EvalError> {
+        let mut map = self.extras;
+        if let Some(size) = self.chunk_size {
+            check(size > 0, "chunk_size", size, "at least 1")?;
+            map.insert("chunk_size", size);
+        }
+        if let Some(strategy) = self.chunk_strategy {
+            map.insert("chunk_strategy", strategy);
+        }
+        if let Some(model) = self.embedding_model {
+            map.insert("embedding_model", model);
+        }
+        if let Some(d) = self.embedding_dimensions {
+            check(d > 0, "embedding_dimensions", d, "at least 1")?;
+            map.insert("embedding_dimensions", d);
+        }
+        Ok(map)
+    }
+}
+
+impl QueryProcessingParams {
+    fn into_map(self) -> Result<Map, EvalError> {
+        let mut map = self.extras;
+        if let Some(model) = self.embedding_model {
+            map.insert("query_embedding_model", model);
+        }
+        if let Some(d) = self.embedding_dimensions {
+            check(d > 0, "embedding_dimensions", d, "at least 1")?;
+            map.insert("query_embedding_dimensions", d);
+        }
+        if let Some(strategy) = self.decomposition_strategy {
+            map.insert("decomposition_strategy", strategy);
+        }
+        Ok(map)
+    }
 }
 
 impl GenerationParams {
@@ -88,13 +152,6 @@ impl RetrievalParams {
         if let Some(model) = self.reranking_model {
             map.insert("reranking_model", model);
         }
-        if let Some(size) = self.chunk_size {
-            check(size > 0, "chunk_size", size, "at least 1")?;
-            map.insert("chunk_size", size);
-        }
-        if let Some(model) = self.embedding_model {
-            map.insert("embedding_model", model);
-        }
         Ok(map)
     }
 }
@@ -126,6 +183,13 @@ pub trait TypedParams: EvalSpan {
     fn register_generation_params(&self, params: GenerationParams) -> Result<&Self, EvalError>;
     /// Every set field of `params`, validated together.
     fn register_retrieval_params(&self, params: RetrievalParams) -> Result<&Self, EvalError>;
+    /// Every set field of `params`, validated together.
+    fn register_ingestion_params(&self, params: IngestionParams) -> Result<&Self, EvalError>;
+    /// Every set field of `params`, validated together.
+    fn register_query_processing_params(
+        &self,
+        params: QueryProcessingParams,
+    ) -> Result<&Self, EvalError>;
 }
 
 impl TypedParams for Span {
@@ -154,11 +218,11 @@ impl TypedParams for Span {
     }
 
     fn register_ingestion_chunk_size(&self, size: u64) -> Result<&Self, EvalError> {
-        let params = RetrievalParams {
+        let params = IngestionParams {
             chunk_size: Some(size),
             ..Default::default()
         };
-        self.register_retrieval_params(params)
+        self.register_ingestion_params(params)
     }
 
     fn register_retrieval_top_k(&self, k: u64) -> Result<&Self, EvalError> {
@@ -174,6 +238,17 @@ impl TypedParams for Span {
     }
 
     fn register_retrieval_params(&self, params: RetrievalParams) -> Result<&Self, EvalError> {
+        Ok(self.register_params(params.into_map()?, Overwrite::Merge))
+    }
+
+    fn register_ingestion_params(&self, params: IngestionParams) -> Result<&Self, EvalError> {
+        Ok(self.register_params(params.into_map()?, Overwrite::Merge))
+    }
+
+    fn register_query_processing_params(
+        &self,
+        params: QueryProcessingParams,
+    ) -> Result<&Self, EvalError> {
         Ok(self.register_params(params.into_map()?, Overwrite::Merge))
     }
 }
