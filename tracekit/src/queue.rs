@@ -237,7 +237,12 @@ impl SpanQueue {
         {
             let mut state = lock(&self.shared.state);
             state.stop = true;
-            state.give_up_at = Some(state.give_up_at.map_or(deadline, |at| at.min(deadline)));
+            // The writer gives up a little before the deadline, so the pass can end in time
+            // and the caller learns how many spans failed rather than that time ran out.
+            let margin = (deadline.saturating_duration_since(Instant::now()) / 10)
+                .min(Duration::from_millis(100));
+            let give_up = deadline.checked_sub(margin).unwrap_or(deadline);
+            state.give_up_at = Some(state.give_up_at.map_or(give_up, |at| at.min(give_up)));
             self.shared.progress.notify_all();
         }
         let flushed = self.shared.flush("shutdown", deadline);
@@ -280,7 +285,7 @@ impl Shared {
 
     fn flush(&self, operation: &'static str, deadline: Instant) -> Result<(), Error> {
         let failed_before = self.failures.count();
-        self.wait_for_pass(operation, deadline)?;
+        self.wait_for_pass(operation, deadline, failed_before)?;
         let failed = self.failures.count() - failed_before;
         if failed > 0 {
             return Err(Error::Sink {
@@ -295,7 +300,12 @@ impl Shared {
         Ok(())
     }
 
-    fn wait_for_pass(&self, operation: &'static str, deadline: Instant) -> Result<(), Error> {
+    fn wait_for_pass(
+        &self,
+        operation: &'static str,
+        deadline: Instant,
+        failed_before: u64,
+    ) -> Result<(), Error> {
         let started = Instant::now();
         let mut state = lock(&self.state);
         state.requested += 1;
@@ -308,9 +318,10 @@ impl Shared {
                     operation,
                     timeout: deadline.saturating_duration_since(started),
                     detail: format!(
-                        "{} spans still queued in the `{}` tracer",
+                        "{} spans still queued in the `{}` tracer, {} failed meanwhile",
                         self.queued.load(Ordering::Relaxed),
-                        self.name
+                        self.name,
+                        self.failures.count() - failed_before
                     ),
                 });
             }
