@@ -19,4 +19,4 @@ mod otlp;
 
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
-pub use otlp::{Compression, OtlpConfig, Protocol};
+pub use otlp::{to_otlp_json, Compression, OtlpConfig, Protocol};

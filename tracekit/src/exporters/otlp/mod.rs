@@ -63,6 +63,19 @@ impl Sink for Otlp {
     }
 }
 
+/// `spans` as an OTLP/HTTP JSON request body (`ExportTraceServiceRequest`), as
+/// [`Protocol::HttpJson`] sends it: for files, and for tools that read OTLP JSON.
+///
+/// ```
+/// let tracer = tracekit::Tracer::in_memory(1);
+/// drop(tracer.trace("step"));
+/// let json = tracekit::exporters::to_otlp_json(&tracer.get_traces(&Default::default()).unwrap());
+/// assert!(json.starts_with(r#"{"resourceSpans":"#));
+/// ```
+pub fn to_otlp_json(spans: &[Trace]) -> String {
+    serde_json::to_string(&encode::request(spans, &[])).unwrap_or_default()
+}
+
 impl Tracer {
     /// Exports spans to an OpenTelemetry backend over OTLP/HTTP (Jaeger, Tempo, Honeycomb,
     /// Arize Phoenix, Langfuse, an OpenTelemetry Collector...).

@@ -1,0 +1,251 @@
+//! `tracekit`: list, show, follow and export the traces in a store.
+
+mod commands;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use store::StoreSpec;
+
+/// Look at stored traces: list conversations, show a trace as a tree or a timeline, follow new
+/// spans, export to files or an OpenTelemetry collector.
+///
+/// A store is a SQLite file written by tracekit (or the Python toolkit): `traces.db` or
+/// `sqlite://traces.db`; or a DynamoDB table: `dynamodb://TABLE?endpoint=URL&region=NAME`
+/// (with the `dynamodb` feature).
+#[derive(Debug, Parser)]
+#[command(name = "tracekit", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List traces, newest first: id, conversation, start, duration, spans, tokens, cost, errors.
+    ///
+    /// Examples:
+    ///   tracekit ls traces.db
+    ///   tracekit ls traces.db --attr ai.conversation.id=conv-42 --errors
+    ///   tracekit ls traces.db --since 2h --limit 50 --json
+    Ls {
+        /// The store (a path, sqlite://PATH or dynamodb://TABLE?...).
+        store: StoreSpec,
+        /// Only traces with a span whose attribute KEY equals VALUE (a string); repeatable.
+        #[arg(long = "attr", value_name = "KEY=VALUE")]
+        attributes: Vec<String>,
+        /// Only traces started in the last DURATION (30s, 15m, 2h, 7d) or since an RFC 3339
+        /// time (2026-12-01T09:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only traces with a failed span.
+        #[arg(long)]
+        errors: bool,
+        /// At most this many traces.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per trace, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a trace (by its 32-hex id) or a whole conversation (by its ai.conversation.id).
+    ///
+    /// Examples:
+    ///   tracekit show traces.db 4bf92f3577b34da6a3ce929d0e0e4736
+    ///   tracekit show traces.db conv-42 --format timeline
+    ///   tracekit show traces.db conv-42 --format jaeger > trace.json
+    Show {
+        /// The store.
+        store: StoreSpec,
+        /// A trace id or a conversation id.
+        id: String,
+        /// How to show it.
+        #[arg(long, value_enum, default_value_t = Format::Tree)]
+        format: Format,
+        /// Columns for the timeline.
+        #[arg(long, default_value_t = 100)]
+        width: usize,
+    },
+    /// Follow new spans as agents write them, like `tail -f`.
+    ///
+    /// Examples:
+    ///   tracekit tail traces.db
+    ///   tracekit tail traces.db --json | jq .span_name
+    Tail {
+        /// The store.
+        store: StoreSpec,
+        /// JSON lines instead of the human-readable format.
+        #[arg(long)]
+        json: bool,
+        /// Seconds between looks at the store.
+        #[arg(long, default_value_t = 0.5)]
+        interval: f64,
+        /// Also print the spans already stored.
+        #[arg(long)]
+        from_start: bool,
+        /// Stop after this many spans.
+        #[arg(long)]
+        count: Option<usize>,
+    },
+    /// Export traces to a file or standard output, or replay them to an OTLP collector.
+    ///
+    /// Examples:
+    ///   tracekit export traces.db --format jsonl -o spans.jsonl
+    ///   tracekit export traces.db --id conv-42 --format jaeger -o conv-42.json
+    ///   tracekit export traces.db --to http://127.0.0.1:4318
+    Export {
+        /// The store.
+        store: StoreSpec,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        /// Only this trace id or conversation id.
+        #[arg(long)]
+        id: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+        /// Replay the spans to this OTLP/HTTP collector (base URL, /v1/traces is appended)
+        /// instead of writing them.
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Example:
+    ///   tracekit completions bash > /etc/bash_completion.d/tracekit
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How `show` draws a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// An indented tree with durations, tokens and cost.
+    Tree,
+    /// A waterfall.
+    Timeline,
+    /// The reference toolkit's human-readable lines.
+    Human,
+    /// Tokens, cost, time and the critical path.
+    Summary,
+    /// tracekit's JSON (traces and spans).
+    Json,
+    /// The Jaeger UI's JSON.
+    Jaeger,
+}
+
+/// What `export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    /// One span per line, tracekit's JSON.
+    Jsonl,
+    /// The Jaeger UI's JSON.
+    Jaeger,
+    /// An OTLP/HTTP JSON request body.
+    OtlpJson,
+}
+
+/// Why a command failed: each says what to do.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum CliError {
+    /// A store URL that cannot be read.
+    #[error("{url:?} is not a store: {problem}")]
+    StoreUrl {
+        /// As given.
+        url: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A SQLite store that does not exist.
+    #[error("no store at {0}: check the path (tracekit never creates a store when reading one)")]
+    MissingStore(String),
+    /// A store or exporter error.
+    #[error("{0}")]
+    Tracekit(String),
+    /// Nothing matched the id.
+    #[error("no trace or conversation {0:?} in this store; `tracekit ls STORE` lists them")]
+    UnknownId(String),
+    /// A bad option value.
+    #[error("{0}")]
+    Usage(String),
+    /// Built without what this needs.
+    #[error("{0}")]
+    NotBuiltIn(&'static str),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Io(String),
+}
+
+impl From<tracekit::Error> for CliError {
+    fn from(e: tracekit::Error) -> CliError {
+        CliError::Tracekit(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> CliError {
+        CliError::Io(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ls {
+            store,
+            attributes,
+            since,
+            errors,
+            limit,
+            json,
+        } => commands::ls(&store, &attributes, since.as_deref(), errors, limit, json),
+        Command::Show {
+            store,
+            id,
+            format,
+            width,
+        } => commands::show(&store, &id, format, width),
+        Command::Tail {
+            store,
+            json,
+            interval,
+            from_start,
+            count,
+        } => commands::tail(&store, json, interval, from_start, count),
+        Command::Export {
+            store,
+            format,
+            id,
+            output,
+            to,
+        } => commands::export(
+            &store,
+            format,
+            id.as_deref(),
+            output.as_deref(),
+            to.as_deref(),
+        ),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "tracekit",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tracekit: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

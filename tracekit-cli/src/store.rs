@@ -1,0 +1,141 @@
+//! Stores named on the command line: a path, `sqlite://path`, or `dynamodb://table?...`.
+
+use std::path::PathBuf;
+
+use tracekit::Tracer;
+
+use crate::CliError;
+
+/// Where the traces are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// A SQLite file (it must exist: reading never creates one).
+    Sqlite(PathBuf),
+    /// A DynamoDB table.
+    DynamoDb {
+        /// The table.
+        table: String,
+        /// A local endpoint, if not AWS.
+        endpoint: Option<String>,
+        /// The region.
+        region: Option<String>,
+    },
+}
+
+impl std::str::FromStr for StoreSpec {
+    type Err = CliError;
+
+    fn from_str(s: &str) -> Result<StoreSpec, CliError> {
+        let bad = |why: &str| CliError::StoreUrl {
+            url: s.to_owned(),
+            problem: why.to_owned(),
+        };
+        if let Some(path) = s.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(bad("the path is empty: sqlite://traces.db"));
+            }
+            return Ok(StoreSpec::Sqlite(PathBuf::from(path)));
+        }
+        if let Some(rest) = s.strip_prefix("dynamodb://") {
+            let (table, query) = rest.split_once('?').unwrap_or((rest, ""));
+            if table.is_empty() {
+                return Err(bad(
+                    "the table is missing: dynamodb://traces?region=us-east-1",
+                ));
+            }
+            let (mut endpoint, mut region) = (None, None);
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("endpoint", v)) if v.starts_with("http://") || v.starts_with("https://") => {
+                        endpoint = Some(v.to_owned())
+                    }
+                    Some(("endpoint", _)) => return Err(bad("endpoint must be an http:// or https:// URL")),
+                    Some(("region", v)) if !v.is_empty() => region = Some(v.to_owned()),
+                    _ => return Err(bad(&format!("unknown or empty parameter `{pair}`: expected endpoint=URL and region=NAME"))),
+                }
+            }
+            return Ok(StoreSpec::DynamoDb {
+                table: table.to_owned(),
+                endpoint,
+                region,
+            });
+        }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Err(bad(&format!(
+                "unknown scheme `{scheme}`: expected a path, sqlite://PATH or dynamodb://TABLE"
+            )));
+        }
+        if s.is_empty() {
+            return Err(bad("empty: give a path such as traces.db"));
+        }
+        Ok(StoreSpec::Sqlite(PathBuf::from(s)))
+    }
+}
+
+impl StoreSpec {
+    /// Opens the store for reading.
+    pub fn open(&self) -> Result<Tracer, CliError> {
+        match self {
+            StoreSpec::Sqlite(path) => {
+                if !path.is_file() {
+                    return Err(CliError::MissingStore(path.display().to_string()));
+                }
+                Ok(Tracer::sqlite(path)?)
+            }
+            #[cfg(feature = "dynamodb")]
+            StoreSpec::DynamoDb { table, endpoint, region } => {
+                let mut config = tracekit::DynamoDbConfig::new(table).create_table(false).allow_scan(true);
+                if let Some(endpoint) = endpoint {
+                    config = config.endpoint(endpoint);
+                }
+                if let Some(region) = region {
+                    config = config.region(region);
+                }
+                Ok(Tracer::dynamodb(config)?)
+            }
+            #[cfg(not(feature = "dynamodb"))]
+            StoreSpec::DynamoDb { .. } => Err(CliError::NotBuiltIn(
+                "DynamoDB stores need the `dynamodb` feature: cargo install tracekit-cli --features dynamodb",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths_and_urls() {
+        assert_eq!(
+            "traces.db".parse(),
+            Ok(StoreSpec::Sqlite("traces.db".into()))
+        );
+        assert_eq!(
+            "sqlite://a/b.db".parse(),
+            Ok(StoreSpec::Sqlite("a/b.db".into()))
+        );
+        assert_eq!(
+            "dynamodb://traces?endpoint=http://127.0.0.1:8000&region=eu-west-1".parse(),
+            Ok(StoreSpec::DynamoDb {
+                table: "traces".into(),
+                endpoint: Some("http://127.0.0.1:8000".into()),
+                region: Some("eu-west-1".into())
+            })
+        );
+        for bad in [
+            "",
+            "sqlite://",
+            "dynamodb://",
+            "dynamodb://t?endpoint=ftp://x",
+            "dynamodb://t?colour=red",
+            "postgres://db",
+        ] {
+            let err = bad.parse::<StoreSpec>().unwrap_err();
+            assert!(
+                err.to_string().contains(bad) || bad.is_empty(),
+                "{bad}: {err}"
+            );
+        }
+    }
+}
