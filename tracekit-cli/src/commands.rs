@@ -21,7 +21,7 @@ fn progress(message: &str) {
 }
 
 /// `KEY=VALUE` filters.
-fn filter(attributes: &[String]) -> Result<TraceFilter, CliError> {
+pub fn filter(attributes: &[String]) -> Result<TraceFilter, CliError> {
     attributes
         .iter()
         .try_fold(TraceFilter::new(), |f, pair| match pair.split_once('=') {
@@ -33,7 +33,7 @@ fn filter(attributes: &[String]) -> Result<TraceFilter, CliError> {
 }
 
 /// `30s`, `15m`, `2h`, `7d` ago, or an RFC 3339 time.
-fn since(text: &str) -> Result<Timestamp, CliError> {
+pub fn since(text: &str) -> Result<Timestamp, CliError> {
     let bad = || {
         CliError::Usage(format!("--since {text:?}: expected 30s, 15m, 2h, 7d or an RFC 3339 time such as 2026-12-01T09:00:00Z"))
     };
@@ -60,7 +60,7 @@ fn since(text: &str) -> Result<Timestamp, CliError> {
 }
 
 /// A trace's spans, by id, or a conversation's, by `ai.conversation.id`.
-fn resolve(tracer: &Tracer, id: &str) -> Result<Vec<Trace>, CliError> {
+pub fn resolve(tracer: &Tracer, id: &str) -> Result<Vec<Trace>, CliError> {
     let filter = match id.parse::<TraceId>() {
         Ok(trace) if id.len() == 32 => TraceFilter::new().trace_id(trace),
         _ => TraceFilter::new().attribute("ai.conversation.id", id),
@@ -84,7 +84,55 @@ pub fn ls(
     let since = since_text.map(since).transpose()?;
     let tracer = store.open()?;
     progress("reading the store…");
-    let spans = tracer.get_traces(&TraceFilter::new())?;
+    let mut rows = trace_rows(
+        tracer.get_traces(&TraceFilter::new())?,
+        &filter,
+        since,
+        errors,
+    );
+    rows.truncate(limit);
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        for (_, row) in &rows {
+            writeln!(out, "{row}")?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<32}  {:<24}  {:<24}  {:>10}  {:>5}  {:>7}  {:>9}  {:>6}",
+        "TRACE", "CONVERSATION", "START", "DURATION", "SPANS", "TOKENS", "COST", "ERRORS"
+    )?;
+    for (start, row) in &rows {
+        let conversation = row["conversation_id"].as_str().unwrap_or("-");
+        let short: String = conversation.chars().take(24).collect();
+        writeln!(
+            out,
+            "{:<32}  {:<24}  {:<24}  {:>8.1}ms  {:>5}  {:>7}  {:>9}  {:>6}",
+            row["trace_id"].as_str().unwrap_or_default(),
+            short,
+            start.to_iso_millis(),
+            row["duration_ms"].as_f64().unwrap_or_default(),
+            row["spans"].as_u64().unwrap_or_default(),
+            row["tokens"].as_u64().unwrap_or_default(),
+            format!("${:.4}", row["cost_usd"].as_f64().unwrap_or_default()),
+            row["errors"].as_u64().unwrap_or_default(),
+        )?;
+    }
+    if rows.is_empty() {
+        progress("no traces match");
+    }
+    Ok(())
+}
+
+/// One row per trace among `spans`, newest first: the traces with a span matching `filter`,
+/// started after `since`, with a failed span if `errors`.
+pub fn trace_rows(
+    spans: Vec<Trace>,
+    filter: &TraceFilter,
+    since: Option<Timestamp>,
+    errors: bool,
+) -> Vec<(Timestamp, serde_json::Value)> {
     let mut traces: BTreeMap<TraceId, Vec<Trace>> = BTreeMap::new();
     for span in spans {
         traces.entry(span.trace_id).or_default().push(span);
@@ -132,39 +180,7 @@ pub fn ls(
         })
         .collect();
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));
-    rows.truncate(limit);
-    let mut out = std::io::stdout().lock();
-    if as_json {
-        for (_, row) in &rows {
-            writeln!(out, "{row}")?;
-        }
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{:<32}  {:<24}  {:<24}  {:>10}  {:>5}  {:>7}  {:>9}  {:>6}",
-        "TRACE", "CONVERSATION", "START", "DURATION", "SPANS", "TOKENS", "COST", "ERRORS"
-    )?;
-    for (start, row) in &rows {
-        let conversation = row["conversation_id"].as_str().unwrap_or("-");
-        let short: String = conversation.chars().take(24).collect();
-        writeln!(
-            out,
-            "{:<32}  {:<24}  {:<24}  {:>8.1}ms  {:>5}  {:>7}  {:>9}  {:>6}",
-            row["trace_id"].as_str().unwrap_or_default(),
-            short,
-            start.to_iso_millis(),
-            row["duration_ms"].as_f64().unwrap_or_default(),
-            row["spans"].as_u64().unwrap_or_default(),
-            row["tokens"].as_u64().unwrap_or_default(),
-            format!("${:.4}", row["cost_usd"].as_f64().unwrap_or_default()),
-            row["errors"].as_u64().unwrap_or_default(),
-        )?;
-    }
-    if rows.is_empty() {
-        progress("no traces match");
-    }
-    Ok(())
+    rows
 }
 
 pub fn show(store: &StoreSpec, id: &str, format: Format, width: usize) -> Result<(), CliError> {

@@ -1,6 +1,7 @@
 //! `tracekit`: list, show, follow and export the traces in a store.
 
 mod commands;
+mod serve;
 mod store;
 
 use std::process::ExitCode;
@@ -111,6 +112,18 @@ enum Command {
         /// instead of writing them.
         #[arg(long, value_name = "URL")]
         to: Option<String>,
+    },
+    /// Serve the viewer: the traces in a browser, live, read-only (127.0.0.1 only by default).
+    ///
+    /// Examples:
+    ///   tracekit serve traces.db
+    ///   tracekit serve traces.db --addr 127.0.0.1:9000
+    Serve {
+        /// The store.
+        store: StoreSpec,
+        /// Where to listen (port 0: any free port; the first line printed says which).
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        addr: String,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
@@ -230,6 +243,7 @@ fn main() -> ExitCode {
             output.as_deref(),
             to.as_deref(),
         ),
+        Command::Serve { store, addr } => serve::serve(&store, &addr),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(
