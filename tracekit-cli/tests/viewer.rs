@@ -248,9 +248,14 @@ fn the_viewer_in_a_real_browser() {
         detail.contains("execute_tool search") && detail.contains("gen_ai.operation.name"),
         "{detail}"
     );
+    let inherited = found["inherited"].as_array().unwrap();
     assert!(
-        detail.contains("ai.conversation.id (inherited)") || detail.contains("ai.conversation.id"),
-        "{detail}"
+        inherited.contains(&serde_json::json!("ai.conversation.id")),
+        "{inherited:?}"
+    );
+    assert!(
+        !inherited.contains(&serde_json::json!("gen_ai.tool.name")),
+        "the span's own"
     );
     assert_eq!(
         found["scriptText"], "<script>alert(1)</script><img src=x onerror=alert(2)>",

@@ -33,9 +33,11 @@ const errorBars = await page.$$eval("#waterfall .bar.ERROR", (b) => b.length);
 await page.click("#waterfall .row:has-text('execute_tool search')");
 await page.waitForSelector("#detail dl");
 const detail = await page.$eval("#detail", (d) => d.textContent);
+// The keys marked as inherited (the marker itself is CSS, not text).
+const inherited = await page.$$eval("#detail dt.inherited", (dts) => dts.map((d) => d.textContent));
 const scriptText = await page.$$eval("#detail dd", (dds) => dds.map((d) => d.textContent).find((t) => t.includes("<script>")) || null);
 const injected = await page.$$eval("#detail script", (s) => s.length);
 const turns = await page.$eval("#turns", (t) => t.textContent);
 await page.screenshot({ path: screenshot, fullPage: true });
 await browser.close();
-console.log(JSON.stringify({ rows, liveSeen, bars, errorBars, detail, scriptText, injected, alerted, turns, errors }));
+console.log(JSON.stringify({ rows, liveSeen, bars, errorBars, detail, inherited, scriptText, injected, alerted, turns, errors }));

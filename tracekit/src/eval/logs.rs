@@ -39,14 +39,7 @@ impl Logger {
     /// [`Error::Store`] when the file cannot be opened (a missing directory, no permission).
     pub fn file(path: impl AsRef<Path>) -> Result<Logger, Error> {
         let path = path.as_ref();
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::Store {
-                location: path.display().to_string(),
-                problem: crate::StoreProblem::Backend(format!("cannot open the log file: {e}")),
-            })?;
+        let file = open_append(path)?;
         Ok(Logger {
             file: Mutex::new(file),
             failures: crate::FailureLog::new(),
@@ -72,6 +65,20 @@ impl Logger {
     pub fn failures(&self) -> u64 {
         self.failures.count()
     }
+}
+
+/// Opens `path` for appending, creating it if missing: a log file, or JSON lines of spans.
+pub(super) fn open_append(path: &Path) -> Result<std::fs::File, Error> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::Store {
+            location: path.display().to_string(),
+            problem: crate::StoreProblem::Backend(format!(
+                "cannot open the file for appending: {e}"
+            )),
+        })
 }
 
 /// Bridges the `log` crate: each record becomes a [`LOG_EVENT`] event (`log.severity`,

@@ -135,13 +135,5 @@ fn file_tracer(path: &std::path::Path) -> Result<Tracer, Error> {
 
 #[cfg(not(feature = "sqlite"))]
 fn file_tracer(path: &std::path::Path) -> Result<Tracer, Error> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::Store {
-            location: path.display().to_string(),
-            problem: crate::StoreProblem::Backend(e.to_string()),
-        })?;
-    Ok(Tracer::structured_logs(file))
+    Ok(Tracer::structured_logs(super::logs::open_append(path)?))
 }

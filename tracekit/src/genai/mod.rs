@@ -123,6 +123,7 @@ enum Scope {
     Own,
     Inherited,
 }
+use Scope::{Inherited, Own};
 
 impl GenAi {
     /// All conventions, content capture as `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`
@@ -175,165 +176,72 @@ impl GenAi {
         agent: &str,
         conversation: &str,
     ) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer
+        let (r, o, i) = self.on();
+        let b = tracer
             .span(format!("invoke_agent {agent}"))
             .kind(SpanKind::Server);
-        let conversation = Value::from(conversation);
-        let agent = Value::from(agent);
-        b = set(b, c.reference, Scope::Own, "ai.trace.type", "converse");
-        b = set(
+        with(
             b,
-            c.reference,
-            Scope::Inherited,
-            "ai.conversation.id",
-            conversation.clone(),
-        );
-        b = set(
-            b,
-            c.reference,
-            Scope::Inherited,
-            "ai.agent.name",
-            agent.clone(),
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.operation.name",
-            "invoke_agent",
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Inherited,
-            "gen_ai.conversation.id",
-            conversation.clone(),
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Inherited,
-            "gen_ai.agent.name",
-            agent.clone(),
-        );
-        b = set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "AGENT",
-        );
-        b = set(
-            b,
-            c.openinference,
-            Scope::Inherited,
-            "session.id",
-            conversation,
-        );
-        set(b, c.openinference, Scope::Own, "agent.name", agent)
+            [
+                (r, Own, "ai.trace.type", "converse".into()),
+                (r, Inherited, "ai.conversation.id", conversation.into()),
+                (r, Inherited, "ai.agent.name", agent.into()),
+                (o, Own, "gen_ai.operation.name", "invoke_agent".into()),
+                (o, Inherited, "gen_ai.conversation.id", conversation.into()),
+                (o, Inherited, "gen_ai.agent.name", agent.into()),
+                (i, Own, "openinference.span.kind", "AGENT".into()),
+                (i, Inherited, "session.id", conversation.into()),
+                (i, Own, "agent.name", agent.into()),
+            ],
+        )
     }
 
     /// A sub-agent invoked by this one (INTERNAL).
     pub fn invoke_agent<'t>(&self, tracer: &'t Tracer, agent: &str) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer.span(format!("invoke_agent {agent}"));
-        b = set(
-            b,
-            c.reference,
-            Scope::Own,
-            "ai.trace.type",
-            "agent-invocation",
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.operation.name",
-            "invoke_agent",
-        );
-        b = set(b, c.opentelemetry, Scope::Own, "gen_ai.agent.name", agent);
-        b = set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "AGENT",
-        );
-        set(b, c.openinference, Scope::Own, "agent.name", agent)
+        let (r, o, i) = self.on();
+        with(
+            tracer.span(format!("invoke_agent {agent}")),
+            [
+                (r, Own, "ai.trace.type", "agent-invocation".into()),
+                (o, Own, "gen_ai.operation.name", "invoke_agent".into()),
+                (o, Own, "gen_ai.agent.name", agent.into()),
+                (i, Own, "openinference.span.kind", "AGENT".into()),
+                (i, Own, "agent.name", agent.into()),
+            ],
+        )
     }
 
     /// One reasoning cycle of a turn (INTERNAL); its number is inherited below.
     pub fn cycle<'t>(&self, tracer: &'t Tracer, number: u32) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer.span(format!("cycle-{number}"));
-        b = set(b, c.reference, Scope::Own, "ai.trace.type", "cycle");
-        b = set(
-            b,
-            c.reference,
-            Scope::Inherited,
-            "ai.agent.cycle.nr",
-            number,
-        );
-        set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "CHAIN",
+        let (r, _, i) = self.on();
+        with(
+            tracer.span(format!("cycle-{number}")),
+            [
+                (r, Own, "ai.trace.type", "cycle".into()),
+                (r, Inherited, "ai.agent.cycle.nr", number.into()),
+                (i, Own, "openinference.span.kind", "CHAIN".into()),
+            ],
         )
     }
 
     /// An LLM call (CLIENT), named `chat {model}`. Record its tokens and cost with
     /// [`record_usage`](Self::record_usage).
     pub fn chat<'t>(&self, tracer: &'t Tracer, provider: &str, model: &str) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer.span(format!("chat {model}")).kind(SpanKind::Client);
-        b = set(
-            b,
-            c.reference,
-            Scope::Own,
-            "ai.trace.type",
-            "llm-invocation",
-        );
-        b = set(
-            b,
-            c.reference,
-            Scope::Own,
-            "peer.service",
-            format!("llm:{model}"),
-        );
-        b = set(b, c.reference, Scope::Own, "ai.llm.request.model.id", model);
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.operation.name",
-            "chat",
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.provider.name",
-            provider,
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.request.model",
-            model,
-        );
-        b = set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "LLM",
-        );
-        b = set(b, c.openinference, Scope::Own, "llm.provider", provider);
-        set(b, c.openinference, Scope::Own, "llm.model_name", model)
+        let (r, o, i) = self.on();
+        with(
+            tracer.span(format!("chat {model}")).kind(SpanKind::Client),
+            [
+                (r, Own, "ai.trace.type", "llm-invocation".into()),
+                (r, Own, "peer.service", format!("llm:{model}").into()),
+                (r, Own, "ai.llm.request.model.id", model.into()),
+                (o, Own, "gen_ai.operation.name", "chat".into()),
+                (o, Own, "gen_ai.provider.name", provider.into()),
+                (o, Own, "gen_ai.request.model", model.into()),
+                (i, Own, "openinference.span.kind", "LLM".into()),
+                (i, Own, "llm.provider", provider.into()),
+                (i, Own, "llm.model_name", model.into()),
+            ],
+        )
     }
 
     /// A streamed LLM call: [`chat`](Self::chat) with `gen_ai.request.stream`. Wrap the
@@ -344,13 +252,10 @@ impl GenAi {
         provider: &str,
         model: &str,
     ) -> SpanBuilder<'t> {
-        let b = self.chat(tracer, provider, model);
-        set(
-            b,
-            self.conventions.opentelemetry,
-            Scope::Own,
-            "gen_ai.request.stream",
-            true,
+        let (_, o, _) = self.on();
+        with(
+            self.chat(tracer, provider, model),
+            [(o, Own, "gen_ai.request.stream", true.into())],
         )
     }
 
@@ -361,80 +266,45 @@ impl GenAi {
         tool: &str,
         call_id: Option<&str>,
     ) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer.span(format!("execute_tool {tool}"));
-        b = set(
-            b,
-            c.reference,
-            Scope::Own,
-            "ai.trace.type",
-            "tool-invocation",
+        let (r, o, i) = self.on();
+        let b = with(
+            tracer.span(format!("execute_tool {tool}")),
+            [
+                (r, Own, "ai.trace.type", "tool-invocation".into()),
+                (r, Own, "peer.service", format!("tool:{tool}").into()),
+                (r, Own, "ai.tool.name", tool.into()),
+                (o, Own, "gen_ai.operation.name", "execute_tool".into()),
+                (o, Own, "gen_ai.tool.name", tool.into()),
+                (o, Own, "gen_ai.tool.type", "function".into()),
+                (i, Own, "openinference.span.kind", "TOOL".into()),
+                (i, Own, "tool.name", tool.into()),
+            ],
         );
-        b = set(
-            b,
-            c.reference,
-            Scope::Own,
-            "peer.service",
-            format!("tool:{tool}"),
-        );
-        b = set(b, c.reference, Scope::Own, "ai.tool.name", tool);
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.operation.name",
-            "execute_tool",
-        );
-        b = set(b, c.opentelemetry, Scope::Own, "gen_ai.tool.name", tool);
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.tool.type",
-            "function",
-        );
-        b = set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "TOOL",
-        );
-        b = set(b, c.openinference, Scope::Own, "tool.name", tool);
-        if let Some(id) = call_id {
-            b = set(b, c.reference, Scope::Own, "ai.tool.use.id", id);
-            b = set(b, c.opentelemetry, Scope::Own, "gen_ai.tool.call.id", id);
+        match call_id {
+            Some(id) => with(
+                b,
+                [
+                    (r, Own, "ai.tool.use.id", id.into()),
+                    (o, Own, "gen_ai.tool.call.id", id.into()),
+                ],
+            ),
+            None => b,
         }
-        b
     }
 
     /// A retrieval from `data_source` (CLIENT), named `retrieval {data_source}`.
     pub fn retrieval<'t>(&self, tracer: &'t Tracer, data_source: &str) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer
-            .span(format!("retrieval {data_source}"))
-            .kind(SpanKind::Client);
-        b = set(b, c.reference, Scope::Own, "ai.trace.type", "retrieval");
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.operation.name",
-            "retrieval",
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.data_source.id",
-            data_source,
-        );
-        set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "RETRIEVER",
+        let (r, o, i) = self.on();
+        with(
+            tracer
+                .span(format!("retrieval {data_source}"))
+                .kind(SpanKind::Client),
+            [
+                (r, Own, "ai.trace.type", "retrieval".into()),
+                (o, Own, "gen_ai.operation.name", "retrieval".into()),
+                (o, Own, "gen_ai.data_source.id", data_source.into()),
+                (i, Own, "openinference.span.kind", "RETRIEVER".into()),
+            ],
         )
     }
 
@@ -445,78 +315,43 @@ impl GenAi {
         provider: &str,
         model: &str,
     ) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer
-            .span(format!("embeddings {model}"))
-            .kind(SpanKind::Client);
-        b = set(b, c.reference, Scope::Own, "ai.trace.type", "embedding");
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.operation.name",
-            "embeddings",
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.provider.name",
-            provider,
-        );
-        b = set(
-            b,
-            c.opentelemetry,
-            Scope::Own,
-            "gen_ai.request.model",
-            model,
-        );
-        b = set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "EMBEDDING",
-        );
-        set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "embedding.model_name",
-            model,
+        let (r, o, i) = self.on();
+        with(
+            tracer
+                .span(format!("embeddings {model}"))
+                .kind(SpanKind::Client),
+            [
+                (r, Own, "ai.trace.type", "embedding".into()),
+                (o, Own, "gen_ai.operation.name", "embeddings".into()),
+                (o, Own, "gen_ai.provider.name", provider.into()),
+                (o, Own, "gen_ai.request.model", model.into()),
+                (i, Own, "openinference.span.kind", "EMBEDDING".into()),
+                (i, Own, "embedding.model_name", model.into()),
+            ],
         )
     }
 
     /// Reading or writing agent memory (CLIENT), as the reference's
     /// `conversation-history-list` / `conversation-history-add`.
     pub fn memory<'t>(&self, tracer: &'t Tracer, op: MemoryOp, store: &str) -> SpanBuilder<'t> {
-        let c = self.conventions;
+        let (r, _, i) = self.on();
         let name = match op {
             MemoryOp::Read => "conversation-history-list",
             MemoryOp::Write => "conversation-history-add",
         };
-        let mut b = tracer.span(name).kind(SpanKind::Client);
-        b = set(b, c.reference, Scope::Own, "ai.trace.type", name);
-        b = set(
-            b,
-            c.reference,
-            Scope::Own,
-            "peer.service",
-            format!("memory:{store}"),
-        );
-        b = set(
-            b,
-            c.reference,
-            Scope::Own,
-            "ai.conversation.history.implementation",
-            store,
-        );
-        set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "CHAIN",
+        with(
+            tracer.span(name).kind(SpanKind::Client),
+            [
+                (r, Own, "ai.trace.type", name.into()),
+                (r, Own, "peer.service", format!("memory:{store}").into()),
+                (
+                    r,
+                    Own,
+                    "ai.conversation.history.implementation",
+                    store.into(),
+                ),
+                (i, Own, "openinference.span.kind", "CHAIN".into()),
+            ],
         )
     }
 
@@ -527,17 +362,21 @@ impl GenAi {
         name: &str,
         options: &[&str],
     ) -> SpanBuilder<'t> {
-        let c = self.conventions;
-        let mut b = tracer.span(format!("decision {name}"));
-        b = set(b, c.reference, Scope::Own, "ai.trace.type", "decision");
-        b = b.attribute("ai.decision.options", options.to_vec());
-        set(
-            b,
-            c.openinference,
-            Scope::Own,
-            "openinference.span.kind",
-            "CHAIN",
+        let (r, _, i) = self.on();
+        with(
+            tracer.span(format!("decision {name}")),
+            [
+                (r, Own, "ai.trace.type", "decision".into()),
+                (true, Own, "ai.decision.options", options.to_vec().into()),
+                (i, Own, "openinference.span.kind", "CHAIN".into()),
+            ],
         )
+    }
+
+    /// Which conventions are on: (reference, OpenTelemetry, OpenInference).
+    fn on(&self) -> (bool, bool, bool) {
+        let c = self.conventions;
+        (c.reference, c.opentelemetry, c.openinference)
     }
 
     /// Records an LLM call's tokens and their cost: `gen_ai.usage.*`, the reference's
@@ -626,41 +465,51 @@ impl GenAi {
     /// Records the prompt: `gen_ai.input.messages` (and the reference's
     /// `ai.llm.request.messages`, OpenInference's `input.value`) when content capture is on.
     pub fn record_input(&self, span: &Span, messages: &[Message]) {
-        if !self.capture_content {
-            return;
-        }
-        let structured = self.messages(messages);
-        let c = self.conventions;
-        if c.opentelemetry {
-            span.add_attribute("gen_ai.input.messages", structured.clone());
-        }
-        if c.reference {
-            span.add_attribute("ai.llm.request.messages", structured.clone());
-        }
-        if c.openinference {
-            span.add_attribute("input.value", self.text(&structured.to_string()));
-            span.add_attribute("input.mime_type", "application/json");
-        }
+        let keys = [
+            "gen_ai.input.messages",
+            "ai.llm.request.messages",
+            "input.value",
+            "input.mime_type",
+        ];
+        self.record_messages(span, messages, keys);
     }
 
     /// Records the completion: `gen_ai.output.messages` (the reference's
     /// `ai.llm.response.output`, OpenInference's `output.value`) when content capture is on.
     pub fn record_output(&self, span: &Span, messages: &[Message]) {
+        let keys = [
+            "gen_ai.output.messages",
+            "ai.llm.response.output",
+            "output.value",
+            "output.mime_type",
+        ];
+        self.record_messages(span, messages, keys);
+    }
+
+    /// Messages under the keys of each convention: `[opentelemetry, reference, openinference
+    /// value, openinference mime type]`.
+    fn record_messages(
+        &self,
+        span: &Span,
+        messages: &[Message],
+        [otel, reference, value, mime]: [&'static str; 4],
+    ) {
         if !self.capture_content {
             return;
         }
         let structured = self.messages(messages);
-        let c = self.conventions;
-        if c.opentelemetry {
-            span.add_attribute("gen_ai.output.messages", structured.clone());
-        }
-        if c.reference {
-            span.add_attribute("ai.llm.response.output", structured.clone());
-        }
-        if c.openinference {
-            span.add_attribute("output.value", self.text(&structured.to_string()));
-            span.add_attribute("output.mime_type", "application/json");
-        }
+        let (r, o, i) = self.on();
+        let text = i.then(|| self.text(&structured.to_string()));
+        span.add_attributes(
+            [
+                (o, otel, Some(structured.clone())),
+                (r, reference, Some(structured)),
+                (i, value, text.map(Value::from)),
+                (i, mime, Some(Value::from("application/json"))),
+            ]
+            .into_iter()
+            .filter_map(|(on, key, v)| Some((Key::Borrowed(key), v.filter(|_| on)?))),
+        );
     }
 
     /// Records the system instructions (`gen_ai.system_instructions`, the reference's
@@ -727,17 +576,18 @@ impl GenAi {
     }
 }
 
-/// Adds `key = value` to the builder if `on`, as an own or inheritable attribute.
-fn set<'t>(
-    b: SpanBuilder<'t>,
-    on: bool,
-    scope: Scope,
-    key: &'static str,
-    value: impl Into<Value>,
+/// Adds each `(on, scope, key, value)` whose convention is on, as an own or inheritable
+/// attribute.
+fn with<'t, const N: usize>(
+    mut b: SpanBuilder<'t>,
+    entries: [(bool, Scope, &'static str, Value); N],
 ) -> SpanBuilder<'t> {
-    match (on, scope) {
-        (false, _) => b,
-        (true, Scope::Own) => b.attribute(Key::Borrowed(key), value),
-        (true, Scope::Inherited) => b.inheritable_attribute(Key::Borrowed(key), value),
+    for (on, scope, key, value) in entries {
+        b = match (on, scope) {
+            (false, _) => b,
+            (true, Own) => b.attribute(Key::Borrowed(key), value),
+            (true, Inherited) => b.inheritable_attribute(Key::Borrowed(key), value),
+        };
     }
+    b
 }

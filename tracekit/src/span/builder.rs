@@ -333,10 +333,8 @@ impl<'a> SpanBuilder<'a> {
         let tracer = self.tracer.inner.as_ref()?;
         let header = &mut span.header;
         header.snapshots = tracer.sink.snapshot_enabled();
-        let in_trace = match self.parent {
-            ParentChoice::InTrace(id) => Some(id),
-            _ => None,
-        };
+        // A root in a given trace (`in_trace`) keeps that trace's id; other roots get a new one.
+        let mut given_trace = None;
         let parent = match self.parent {
             ParentChoice::Current => match link {
                 LinkToCurrent::Borrowed => context::current_borrowed(tracer).map(|p| {
@@ -348,7 +346,11 @@ impl<'a> SpanBuilder<'a> {
                     context::current(tracer).map(|p| Parent::Local(ParentLink::counted(p)))
                 }
             },
-            ParentChoice::Root | ParentChoice::Span(None) | ParentChoice::InTrace(_) => None,
+            ParentChoice::Root | ParentChoice::Span(None) => None,
+            ParentChoice::InTrace(id) => {
+                given_trace = Some(id);
+                None
+            }
             ParentChoice::Span(Some(p)) => Some(Parent::Local(ParentLink::counted(p))),
             ParentChoice::Remote(trace_id, id, trace_state) => {
                 header.trace_id = trace_id;
@@ -362,7 +364,7 @@ impl<'a> SpanBuilder<'a> {
                 }
                 header.parent = parent;
             }
-            None => header.trace_id = in_trace.unwrap_or_else(TraceId::random),
+            None => header.trace_id = given_trace.unwrap_or_else(TraceId::random),
         }
         match &header.parent {
             Parent::Local(p) if p.get().header.tracer.is(tracer) => {
