@@ -85,6 +85,14 @@ pub enum StoreProblem {
         /// What is wrong with it.
         reason: String,
     },
+    /// The file, its directory or its file system is read-only.
+    #[error("the file or its file system is read-only; tracekit needs to write it: choose a writable path or fix its permissions")]
+    ReadOnly,
+    /// The file was deleted or replaced while the store had it open. Writing on would put
+    /// spans where nothing can read them, so the store stops: spans that end afterwards are
+    /// counted as failed.
+    #[error("the file was deleted or replaced while tracekit had it open; spans ended since are counted as failed and not written: open the store again to start a new file")]
+    FileGone,
     /// The filter cannot be answered by this store without reading all of it.
     #[error("{0}")]
     UnsupportedFilter(String),

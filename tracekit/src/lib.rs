@@ -194,7 +194,6 @@ pub mod genai;
 mod ids;
 mod instrument;
 pub mod propagation;
-#[cfg(any(feature = "sqlite", feature = "dynamodb", feature = "otlp"))]
 mod queue;
 mod record;
 pub mod render;

@@ -34,22 +34,22 @@ pub(crate) trait Writer: Send + 'static {
 
 /// What a writer may ask of its queue in the middle of a batch: a wait between retries that
 /// shutdown cuts short once its deadline has passed.
-// Only the OTLP exporter retries with it so far.
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "otlp", feature = "sqlite")), allow(dead_code))]
 pub(crate) struct Pace<'a> {
     shared: &'a Shared,
 }
 
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 impl Pace<'_> {
     /// Counts `n` spans of the batch as failed while the rest were delivered (a backend's
     /// partial success).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn reject(&self, n: u64, why: &dyn std::fmt::Display) {
         self.shared.fail(n, why);
     }
 
     /// Waits `duration`; `false` (at once, or as soon as it is so) when the queue is shutting
     /// down and its deadline has passed: the writer should give up the batch then.
+    #[cfg_attr(not(any(feature = "otlp", feature = "sqlite")), allow(dead_code))]
     pub(crate) fn sleep(&self, duration: Duration) -> bool {
         let end = Instant::now() + duration;
         let mut state = lock(&self.shared.state);

@@ -10,6 +10,7 @@
 //! # drop(tracer);
 //! ```
 
+mod background;
 mod human_readable;
 mod in_memory;
 mod iterable;
@@ -18,6 +19,7 @@ mod structured_logs;
 mod tee;
 mod writer;
 
+pub use background::{Background, BackgroundConfig};
 pub use human_readable::{ColorChoice, HumanReadable};
 pub use in_memory::InMemory;
 pub use iterable::{Iterable, Overflow, TraceStream};

@@ -84,7 +84,7 @@ const BATCH_WRITE_MAX: usize = 25;
 /// )?;
 /// # Ok::<(), tracekit::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use = "a configuration does nothing until it is given to `Tracer::dynamodb`"]
 pub struct DynamoDbConfig {
     table: String,
@@ -98,6 +98,30 @@ pub struct DynamoDbConfig {
     allow_scan: bool,
     queue: QueueConfig,
     request_timeout: Duration,
+    retry_for: Duration,
+}
+
+/// Shows every setting but the secret access key.
+impl std::fmt::Debug for DynamoDbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoDbConfig")
+            .field("table", &self.table)
+            .field("gsi_name", &self.gsi_name)
+            .field("identifier", &self.identifier)
+            .field("ttl", &self.ttl)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|(id, _)| (id, "<secret>")),
+            )
+            .field("create_table", &self.create_table)
+            .field("allow_scan", &self.allow_scan)
+            .field("queue", &self.queue)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry_for", &self.retry_for)
+            .finish()
+    }
 }
 
 impl DynamoDbConfig {
@@ -121,6 +145,7 @@ impl DynamoDbConfig {
                 linger: Duration::from_millis(100),
             },
             request_timeout: Duration::from_secs(10),
+            retry_for: Duration::from_secs(60),
         }
     }
 
@@ -186,6 +211,14 @@ impl DynamoDbConfig {
     /// What a span does when the queue is full (see [`Overflow`]).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.queue.overflow = overflow;
+        self
+    }
+
+    /// How long a request is retried while the service throttles, fails or cannot be reached
+    /// (60 s by default); spans that end meanwhile wait in the queue. After that its spans
+    /// are counted as failed.
+    pub fn retry_for(mut self, duration: Duration) -> Self {
+        self.retry_for = duration;
         self
     }
 
@@ -327,6 +360,7 @@ fn open(config: DynamoDbConfig) -> Result<Store<Reader>, Error> {
         table: config.table.clone(),
         identifier: config.identifier.clone(),
         ttl_seconds: config.ttl.map(|t| t.as_secs() as i64),
+        retry_for: config.retry_for,
     };
     Ok(Store {
         queue: SpanQueue::start(Reader::NAME, config.queue, writer)?,
@@ -565,13 +599,11 @@ struct DynamoWriter {
     table: String,
     identifier: Option<String>,
     ttl_seconds: Option<i64>,
+    retry_for: Duration,
 }
 
 /// `BatchWriteItem` requests one writer keeps in flight.
 const IN_FLIGHT: usize = 4;
-
-/// Attempts per request before its spans count as failed.
-const ATTEMPTS: u32 = 10;
 
 impl Writer for DynamoWriter {
     fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
@@ -597,7 +629,7 @@ impl Writer for DynamoWriter {
                     .collect()
             })
             .collect();
-        let (client, table) = (self.client.clone(), self.table.clone());
+        let (client, table, retry_for) = (self.client.clone(), self.table.clone(), self.retry_for);
         let failed = self.runtime.run(async move {
             // A few requests in flight at once: each waits mostly on the network.
             let mut in_flight = tokio::task::JoinSet::new();
@@ -619,7 +651,8 @@ impl Writer for DynamoWriter {
                     }
                 }
                 let (client, table) = (client.clone(), table.clone());
-                in_flight.spawn(async move { write_batch(&client, &table, request).await });
+                in_flight
+                    .spawn(async move { write_batch(&client, &table, request, retry_for).await });
             }
             while let Some(done) = in_flight.join_next().await {
                 settle(done);
@@ -635,16 +668,24 @@ impl Writer for DynamoWriter {
 }
 
 /// Sends one `BatchWriteItem`, resending `UnprocessedItems` and retrying throttling and
-/// server errors with exponential backoff and full jitter; `Err((spans left, why))`.
+/// server errors with exponential backoff and full jitter for up to `retry_for`;
+/// `Err((spans left, why))`.
 async fn write_batch(
     client: &Client,
     table: &str,
     mut request: Vec<WriteRequest>,
+    retry_for: Duration,
 ) -> Result<(), (usize, String)> {
+    let started = std::time::Instant::now();
     let mut backoff = Duration::from_millis(25);
     let mut last_error = String::new();
-    for attempt in 1..=ATTEMPTS {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         if attempt > 1 {
+            if started.elapsed() >= retry_for {
+                break;
+            }
             // Full jitter: a random wait up to the current backoff, so writers that were
             // throttled together do not retry together.
             let wait = backoff.mul_f64(fastrand::f64());
@@ -674,7 +715,11 @@ async fn write_batch(
     }
     Err((
         request.len(),
-        format!("gave up after {ATTEMPTS} attempts: {last_error}"),
+        format!(
+            "gave up after {} attempts in {:.1} s: {last_error}",
+            attempt - 1,
+            started.elapsed().as_secs_f64()
+        ),
     ))
 }
 

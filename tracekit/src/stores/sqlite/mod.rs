@@ -5,14 +5,14 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::store::{ReadBack, Store};
 use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
 use crate::tracers::Overflow;
-use crate::{lock, Error, Trace, TraceFilter, Tracer};
+use crate::{lock, Error, StoreProblem, Trace, TraceFilter, Tracer};
 use row::{Query, RowEncoder};
 
 /// How to open a SQLite store; [`Tracer::sqlite_with`](crate::Tracer::sqlite_with) opens it.
@@ -74,12 +74,13 @@ pub struct SqliteConfig {
     identifier: Option<String>,
     queue: QueueConfig,
     busy_timeout: Duration,
+    retry_for: Duration,
 }
 
 impl SqliteConfig {
     /// A store in the file at `path` (created if missing; its directory must exist). The
     /// defaults: no identifier, a queue of 65 536 spans that drops when full, transactions of
-    /// up to 16 384 spans, a busy timeout of 5 s.
+    /// up to 16 384 spans, a busy timeout of 5 s, retries of a locked file for 60 s.
     pub fn new(path: impl AsRef<Path>) -> Self {
         SqliteConfig {
             path: path.as_ref().to_path_buf(),
@@ -95,6 +96,7 @@ impl SqliteConfig {
                 linger: Duration::from_millis(100),
             },
             busy_timeout: Duration::from_secs(5),
+            retry_for: Duration::from_secs(60),
         }
     }
 
@@ -121,6 +123,14 @@ impl SqliteConfig {
     /// How long a writer waits for another one to release the file before it retries.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// How long the writer keeps retrying a batch while another connection or process holds
+    /// the file locked; spans that end meanwhile wait in the queue (and are dropped and
+    /// counted once it is full). After that the batch is counted as failed.
+    pub fn retry_for(mut self, duration: Duration) -> Self {
+        self.retry_for = duration;
         self
     }
 
@@ -186,6 +196,8 @@ struct SqliteReader {
     path: PathBuf,
     identifier: Option<String>,
     conn: Mutex<Connection>,
+    /// The file opened, to notice that it was deleted or replaced.
+    file: Option<(u64, u64)>,
 }
 
 /// Opens the file and starts its writer: the sink behind [`Tracer::sqlite`].
@@ -200,11 +212,15 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
     conn.pragma_update(None, "wal_autocheckpoint", 16_384)
         .map_err(|e| schema::store_error(&config.path, &e))?;
     let reader = schema::connect(&config.path, config.busy_timeout)?;
+    let file = schema::file_id(&config.path);
     let writer = SqliteWriter {
         conn,
         identifier: config.identifier.clone(),
         encoder: RowEncoder::default(),
         busy_timeout: config.busy_timeout,
+        retry_for: config.retry_for,
+        path: config.path.clone(),
+        file,
     };
     Ok(Store {
         queue: SpanQueue::start(SqliteReader::NAME, config.queue, writer)?,
@@ -212,6 +228,7 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
             path: config.path,
             identifier: config.identifier,
             conn: Mutex::new(reader),
+            file,
         },
     })
 }
@@ -220,6 +237,12 @@ impl ReadBack for SqliteReader {
     const NAME: &'static str = "sqlite";
 
     fn candidates(&self, filter: &TraceFilter, each: &mut dyn FnMut(Trace)) -> Result<(), Error> {
+        if schema::file_id(&self.path) != self.file {
+            return Err(Error::Store {
+                location: self.path.display().to_string(),
+                problem: StoreProblem::FileGone,
+            });
+        }
         let query = Query::new(filter, self.identifier.as_deref());
         let conn = lock(&self.conn);
         let sql_error = |e: rusqlite::Error| schema::store_error(&self.path, &e);
@@ -245,6 +268,9 @@ struct SqliteWriter {
     identifier: Option<String>,
     encoder: RowEncoder,
     busy_timeout: Duration,
+    retry_for: Duration,
+    path: PathBuf,
+    file: Option<(u64, u64)>,
 }
 
 impl SqliteWriter {
@@ -269,27 +295,36 @@ impl SqliteWriter {
 }
 
 impl Writer for SqliteWriter {
-    fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
-        // The busy timeout already waited once per attempt; a few more attempts ride out a
-        // long checkpoint or a burst from other processes. A failed attempt rolled back,
-        // so retrying never writes a span twice.
+    fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String> {
+        // SQLite would go on writing to a deleted file, where no one can read the spans:
+        // count them as failed instead, saying why.
+        if schema::file_id(&self.path) != self.file {
+            return Err(format!(
+                "{}: {}",
+                self.path.display(),
+                StoreProblem::FileGone
+            ));
+        }
+        // The busy timeout already waited once per attempt; more attempts ride out a long
+        // checkpoint, a burst from other processes or a file another process holds locked,
+        // for up to `retry_for` (shutdown cuts that short). A failed attempt rolled back, so
+        // retrying never writes a span twice.
+        let started = Instant::now();
         let mut backoff = Duration::from_millis(10);
-        for attempt in 1.. {
+        loop {
             match self.try_write(batch) {
                 Ok(()) => return Ok(()),
                 Err(e)
-                    if attempt < 5
-                        && matches!(
-                            e.sqlite_error_code(),
-                            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-                        ) =>
+                    if matches!(
+                        e.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) && started.elapsed() < self.retry_for
+                        && pace.sleep(backoff.min(self.busy_timeout)) =>
                 {
-                    std::thread::sleep(backoff.min(self.busy_timeout));
-                    backoff *= 4;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
                 Err(e) => return Err(e.to_string()),
             }
         }
-        unreachable!("the loop returns")
     }
 }

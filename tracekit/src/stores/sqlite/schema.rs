@@ -83,11 +83,41 @@ pub(super) const COLUMNS: [&str; 16] = [
 pub(super) fn store_error(path: &Path, e: &rusqlite::Error) -> Error {
     let problem = match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => StoreProblem::NotADatabase,
+        Some(ErrorCode::ReadOnly) => StoreProblem::ReadOnly,
+        Some(ErrorCode::CannotOpen) if read_only(path) => StoreProblem::ReadOnly,
         _ => StoreProblem::Backend(e.to_string()),
     };
     Error::Store {
         location: path.display().to_string(),
         problem,
+    }
+}
+
+/// Whether `path`, or its directory when the file is missing, cannot be written: SQLite says
+/// only that it cannot open the file. Asked only after opening failed.
+fn read_only(path: &Path) -> bool {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    let denied = |e: std::io::Error| matches!(e.kind(), PermissionDenied | ReadOnlyFilesystem);
+    if path.exists() {
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .is_err_and(denied);
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let probe = dir
+        .unwrap_or(Path::new("."))
+        .join(format!(".tracekit-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            false
+        }
+        Err(e) => denied(e),
     }
 }
 
@@ -134,6 +164,21 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, Er
     tx.execute_batch(CREATE_EVENTS).map_err(err)?;
     tx.commit().map_err(err)?;
     Ok(conn)
+}
+
+/// Which file `path` names now (device and inode), to notice that it was deleted or replaced
+/// while open; `None` if it is missing (or on systems without inodes, where nothing is checked).
+pub(super) fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Some((0, 0))
+    }
 }
 
 /// Another connection to a file that [`open`] set up.
