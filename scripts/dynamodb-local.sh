@@ -6,7 +6,9 @@
 #   scripts/dynamodb-local.sh stop    stops it
 #   scripts/dynamodb-local.sh url     prints the URL if it is running (exit 1 otherwise)
 #
-# DYNAMODB_PORT picks the port (default 18000). Installed under target/tools/dynalite.
+# DYNAMODB_PORT picks the port (default 18000); DYNAMODB_PATH keeps the tables in a LevelDB
+# directory there, so they outlive a stop and start (in memory by default). Installed under
+# target/tools/dynalite.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 port="${DYNAMODB_PORT:-18000}"
@@ -31,7 +33,9 @@ case "${1:-}" in
       (cd "$tools" && npm install --silent --no-audit --no-fund dynalite@4 >&2)
     fi
     # Its own session, so it outlives the shell that started it until `stop`.
-    setsid "$tools/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$port" \
+    persist=()
+    if [[ -n "${DYNAMODB_PATH:-}" ]]; then persist=(--path "$DYNAMODB_PATH"); fi
+    setsid "$tools/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$port" "${persist[@]}" \
       --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$tools/dynalite-$port.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 100); do
@@ -42,7 +46,12 @@ case "${1:-}" in
     exit 1
     ;;
   stop)
-    if running; then kill "$(cat "$pidfile")"; fi
+    if running; then
+      pid="$(cat "$pidfile")"
+      kill "$pid"
+      # Gone before this returns, so the port is free for a restart.
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     rm -f "$pidfile"
     ;;
   url)

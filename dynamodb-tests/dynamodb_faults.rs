@@ -1,0 +1,130 @@
+//! `Tracer::dynamodb` when its server goes away: stopped and restarted (a dynalite of the
+//! test's own, keeping its tables on disk), and gone for longer than `retry_for`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/common/dynamodb.rs"]
+mod server;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tracekit::{Error, TraceFilter, Tracer};
+
+/// A dynalite on `port` keeping its tables in `dir`, stopped when dropped.
+struct Dynalite {
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Dynalite {
+    fn script(&self, verb: &str) -> bool {
+        Command::new("bash")
+            .arg(common::reference::workspace_root().join("scripts/dynamodb-local.sh"))
+            .arg(verb)
+            .env("DYNAMODB_PORT", self.port.to_string())
+            .env("DYNAMODB_PATH", &self.dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn start(port: u16, dir: &Path) -> Option<Dynalite> {
+        // The shared server's start installs dynalite (or says loudly why it cannot).
+        server::endpoint()?;
+        let d = Dynalite {
+            port,
+            dir: dir.to_path_buf(),
+        };
+        assert!(d.script("start"), "dynalite did not start on {port}");
+        Some(d)
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Dynalite {
+    fn drop(&mut self) {
+        self.script("stop");
+    }
+}
+
+fn emit(tracer: &Tracer, name: &'static str, n: u32) {
+    for i in 0..n {
+        drop(tracer.span(name).attribute("i", i).start());
+    }
+}
+
+#[test]
+fn a_server_stopped_and_restarted_loses_nothing_accepted() {
+    let dir = tempfile_dir("restart");
+    let Some(server) = Dynalite::start(18_101, &dir) else {
+        return;
+    };
+    let table = server::unique_table("restart");
+    let tracer = Tracer::dynamodb(server::config(&server.url(), &table).allow_scan(true)).unwrap();
+    emit(&tracer, "before", 100);
+    tracer.flush().unwrap();
+    assert!(server.script("stop"));
+    // Spans end while the server is down: they wait in the queue, the writer retries.
+    emit(&tracer, "during", 200);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(tracer.stats().sink_failures, 0);
+    assert!(server.script("start"));
+    tracer.flush_within(Duration::from_secs(60)).unwrap();
+    emit(&tracer, "after", 100);
+    tracer.flush().unwrap();
+    let stats = tracer.stats();
+    assert_eq!(
+        (stats.spans_persisted, stats.sink_failures),
+        (400, 0),
+        "{stats:?}"
+    );
+    // The restarted server kept its table: every span is there, once.
+    let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
+    assert_eq!(spans.len(), 400);
+}
+
+#[test]
+fn a_server_gone_past_retry_for_fails_exactly_the_spans_it_held() {
+    let dir = tempfile_dir("gone");
+    let Some(server) = Dynalite::start(18_102, &dir) else {
+        return;
+    };
+    let table = server::unique_table("gone");
+    let tracer = Tracer::dynamodb(
+        server::config(&server.url(), &table)
+            .retry_for(Duration::from_millis(500))
+            .request_timeout(Duration::from_millis(500)),
+    )
+    .unwrap();
+    emit(&tracer, "before", 10);
+    tracer.flush().unwrap();
+    assert!(server.script("stop"));
+    emit(&tracer, "lost", 50);
+    match tracer.flush_within(Duration::from_secs(30)) {
+        Err(Error::Sink { message, .. }) => {
+            assert!(
+                message.starts_with("50 spans could not be delivered"),
+                "{message}"
+            )
+        }
+        other => panic!("expected the spans to fail, got {other:?}"),
+    }
+    let stats = tracer.stats();
+    assert_eq!(
+        (stats.spans_persisted, stats.sink_failures),
+        (10, 50),
+        "{stats:?}"
+    );
+}
+
+fn tempfile_dir(what: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tracekit-dynalite-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
