@@ -33,7 +33,22 @@ use crate::{Attributes, Key, Trace, TraceId, Value};
 /// let names: Vec<_> = spans.iter().map(|s| s.span_name.as_ref()).collect();
 /// assert_eq!(names, ["converse", "search"]);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// A filter is also data: it reads from and writes to JSON (or any serde format), for filters
+/// that arrive in a request or a config file. Unknown fields are an error, so a misspelt
+/// condition never silently matches everything.
+///
+/// ```
+/// use tracekit::TraceFilter;
+/// let filter: TraceFilter = serde_json::from_str(
+///     r#"{"trace_id": "d065753a35e29066b9245130a24c201f", "attributes": {"ai.agent.name": "planner"}}"#,
+/// )?;
+/// assert_eq!(filter.attributes.len(), 1);
+/// assert!(serde_json::from_str::<TraceFilter>(r#"{"atributes": {}}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TraceFilter {
     /// Only spans of this trace.
     pub trace_id: Option<TraceId>,

@@ -20,6 +20,7 @@ impl<'a> Forest<'a> {
             .map(|(i, s)| ((s.trace_id, s.span_id), i))
             .collect();
         let mut children = vec![Vec::new(); spans.len()];
+        let mut parents = vec![None; spans.len()];
         let mut roots = Vec::new();
         for (i, span) in spans.iter().enumerate() {
             match span
@@ -27,7 +28,10 @@ impl<'a> Forest<'a> {
                 .and_then(|p| index.get(&(span.trace_id, p)))
             {
                 // A span listed as its own parent would make a cycle: a root.
-                Some(&parent) if parent != i => children[parent].push(i),
+                Some(&parent) if parent != i => {
+                    children[parent].push(i);
+                    parents[i] = Some(parent);
+                }
                 _ => roots.push(i),
             }
         }
@@ -40,27 +44,30 @@ impl<'a> Forest<'a> {
             children,
             roots,
         };
-        forest.break_cycles();
+        forest.break_cycles(&parents);
         forest
     }
 
     /// Parent links that loop (a → b → a, possible in hand-written or corrupt data) leave
     /// spans unreachable from any root: make each such loop's first span a root.
-    fn break_cycles(&mut self) {
+    /// Linear however many loops there are: the search for unreached spans only moves on.
+    fn break_cycles(&mut self, parents: &[Option<usize>]) {
         let mut reached = vec![false; self.spans.len()];
         let mut stack: Vec<usize> = self.roots.clone();
+        let mut next = 0;
         loop {
             while let Some(i) = stack.pop() {
                 if !std::mem::replace(&mut reached[i], true) {
                     stack.extend(&self.children[i]);
                 }
             }
-            let Some(orphan) = reached.iter().position(|r| !r) else {
+            let Some(orphan) = (next..reached.len()).find(|&i| !reached[i]) else {
                 break;
             };
+            next = orphan + 1;
             // Detach it from its parent, whose child list holds it.
-            for list in &mut self.children {
-                list.retain(|&c| c != orphan);
+            if let Some(parent) = parents[orphan] {
+                self.children[parent].retain(|&c| c != orphan);
             }
             self.roots.push(orphan);
             stack.push(orphan);

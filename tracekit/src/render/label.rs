@@ -27,9 +27,9 @@ pub(crate) fn duration(d: Duration) -> String {
     }
 }
 
-/// The span's name, safe for a terminal.
+/// The span's name, safe for a terminal and on one line (a tab would break the columns).
 pub(crate) fn name(t: &Trace) -> String {
-    escape(&t.span_name).into_owned()
+    escape(&t.span_name).replace('\t', "\\t")
 }
 
 /// `in 1200 · out 300 · $0.0081` for an LLM call (`unpriced` without a cost), empty else.

@@ -5,6 +5,10 @@ use crate::Trace;
 
 use super::label;
 
+/// Guides are drawn this many levels deep at most; deeper lines say their depth instead, so a
+/// trace 100 000 deep prints 100 000 short lines, not billions of characters.
+const DRAWN: usize = 32;
+
 /// The spans as an indented tree, one line each: status mark, name, duration, and for LLM
 /// calls tokens and cost. Roots (spans whose parent is not in the set, orphans included)
 /// come in start order, children under their parent in start order. Names are escaped, so
@@ -36,8 +40,12 @@ pub fn tree(spans: &[Trace]) -> String {
         let t = &spans[i];
         open.truncate(depth);
         let last = is_last[i];
-        for &more in open.iter().skip(1) {
+        for &more in open.iter().skip(1).take(DRAWN) {
             out.push_str(if more { "│  " } else { "   " });
+        }
+        if depth > DRAWN + 1 {
+            use std::fmt::Write;
+            let _ = write!(out, "┄ depth {depth} ");
         }
         if depth > 0 {
             out.push_str(if last { "└─ " } else { "├─ " });
