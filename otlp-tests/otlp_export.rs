@@ -549,3 +549,63 @@ fn feedback_goes_out_as_a_span_of_the_trace_with_evaluation_attributes() {
         Some(&V::StringValue("user_feedback".into()))
     );
 }
+
+/// Every `OTEL_*` variable with arbitrary text: a config or an `Error::Config` naming the
+/// variable, never a panic, and a header's value (a secret) never in the message or `Debug`.
+mod bad_settings {
+    use proptest::prelude::*;
+    use tracekit::{Error, OtlpConfig};
+
+    const VARS: [&str; 16] = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_SERVICE_NAME",
+        "OTEL_SDK_DISABLED",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "OTEL_BSP_SCHEDULE_DELAY",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "(?s).{0,40}",
+            "[a-z=,%0-9 :/.\\-]{0,40}",
+            Just("http://127.0.0.1:4318".to_owned()),
+            Just("api-key=sk-SECRET-1,x=%zz".to_owned()),
+            Just("api-key=sk-SECRET-1,broken".to_owned()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+        #[test]
+        fn any_otel_variables_are_a_config_or_a_typed_error(
+            vars in proptest::collection::hash_map(proptest::sample::select(&VARS[..]), text(), 0..6),
+        ) {
+            let result = OtlpConfig::from_vars(|name| vars.get(name).cloned());
+            let shown = match &result {
+                Ok(config) => format!("{config:?}"),
+                Err(Error::Config { setting, .. }) => {
+                    prop_assert!(VARS.contains(setting), "{setting}");
+                    result.as_ref().unwrap_err().to_string()
+                }
+                Err(other) => return Err(TestCaseError::fail(format!("untyped: {other:?}"))),
+            };
+            // (Other variables are no secret: their values are shown to say what is wrong.)
+            let elsewhere = vars
+                .iter()
+                .any(|(k, v)| !k.contains("HEADERS") && v.contains("sk-SECRET-1"));
+            prop_assert!(elsewhere || !shown.contains("sk-SECRET-1"), "a header value leaked: {shown}");
+        }
+    }
+}

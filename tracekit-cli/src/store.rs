@@ -138,4 +138,31 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+
+        /// Any text is a store or a `StoreUrl` error that quotes it; never a panic.
+        #[test]
+        fn any_text_is_a_store_or_names_what_is_wrong(
+            text in proptest::prop_oneof![
+                "(?s).{0,60}",
+                "(sqlite|dynamodb|s3|)://[a-z?=&:/.%\\-]{0,40}",
+                "dynamodb://[a-z]{0,8}\\?((endpoint|region|x)=[a-z:/.0-9]{0,16}&?){0,3}",
+            ],
+        ) {
+            match text.parse::<StoreSpec>() {
+                Ok(StoreSpec::Sqlite(path)) => proptest::prop_assert!(!path.as_os_str().is_empty()),
+                Ok(StoreSpec::DynamoDb { table, endpoint, .. }) => {
+                    proptest::prop_assert!(!table.is_empty());
+                    proptest::prop_assert!(endpoint.is_none_or(|e| e.starts_with("http")));
+                }
+                Err(CliError::StoreUrl { url, problem }) => {
+                    proptest::prop_assert_eq!(url, text);
+                    proptest::prop_assert!(!problem.is_empty());
+                }
+                Err(other) => proptest::prop_assert!(false, "untyped: {other}"),
+            }
+        }
+    }
 }

@@ -331,3 +331,94 @@ fn number(n: &str) -> Value {
     n.parse::<f64>()
         .map_or_else(|_| Value::from(n), Value::Float)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any attribute value DynamoDB can hold, a few levels deep.
+    fn any_av() -> impl Strategy<Value = Av> {
+        let leaf = prop_oneof![
+            Just(Av::Null(true)),
+            any::<bool>().prop_map(Av::Bool),
+            "(?s).{0,20}".prop_map(Av::S),
+            "[0-9a-f]{16,32}".prop_map(Av::S),
+            Just(Av::S("2026-11-21T22:40:16.021785Z".into())),
+            "-?[0-9]{1,30}(\\.[0-9]{0,5})?(e-?[0-9]{1,3})?".prop_map(Av::N),
+            proptest::collection::vec(any::<u8>(), 0..8).prop_map(|b| Av::B(Blob::new(b))),
+            proptest::collection::vec("[a-z]{0,4}", 1..3).prop_map(Av::Ss),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Av::L),
+                proptest::collection::hash_map("[a-z_]{0,10}", inner, 0..4).prop_map(Av::M),
+            ]
+        })
+    }
+
+    const KEYS: [&str; 18] = [
+        "pk",
+        "sk",
+        "trace_id",
+        "span_id",
+        "span_kind",
+        "span_name",
+        "span_status",
+        "scope_name",
+        "scope_version",
+        "resource_attributes",
+        "parent_span_id",
+        "started_at",
+        "ended_at",
+        "attributes",
+        "identifier",
+        "conversation_id",
+        "events",
+        "duration_ms",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// Items another tool (or a person) wrote: a span, or a `CorruptRow` naming the item
+        /// and the attribute; never a panic.
+        #[test]
+        fn any_item_is_a_span_or_names_what_is_wrong(
+            fields in proptest::collection::hash_map(proptest::sample::select(&KEYS[..]), any_av(), 0..18),
+            good in proptest::collection::hash_set(proptest::sample::select(&KEYS[..]), 0..18),
+        ) {
+            // Start from a valid item so decoding gets past the first attributes, then
+            // overwrite some with anything.
+            let t = Trace {
+                span_name: "s".into(),
+                span_kind: crate::SpanKind::Internal,
+                trace_id: crate::TraceId::from_int(1).unwrap(),
+                span_id: crate::SpanId::from_int(2).unwrap(),
+                parent_span_id: None,
+                started_at: crate::Timestamp::from_unix_nanos(0),
+                ended_at: None,
+                attributes: Attributes::new(),
+                span_status: crate::SpanStatus::Unset,
+                resource_attributes: Attributes::new(),
+                scope: crate::Scope::default(),
+                events: Vec::new(),
+                snapshot_at: None,
+            };
+            let mut item = encode(&t, &Layout { identifier: None, ttl_seconds: None });
+            item.retain(|k, _| good.contains(k.as_str()) || !fields.contains_key(k.as_str()));
+            for (k, v) in fields {
+                if !good.contains(k) {
+                    item.insert(k.to_owned(), v);
+                }
+            }
+            match decode(&item) {
+                Ok(_) => {}
+                Err(StoreProblem::CorruptRow { row, reason }) => {
+                    prop_assert!(row.contains("(attribute "), "{row}: {reason}");
+                }
+                Err(other) => prop_assert!(false, "untyped: {other:?}"),
+            }
+        }
+    }
+}
