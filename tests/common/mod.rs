@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
+pub mod load;
 pub mod reference;
 
 use tracekit::{Sink, Trace, TraceFilter, Tracer};
