@@ -128,3 +128,31 @@ fn tempfile_dir(what: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[path = "../tests/common/load.rs"]
+mod load;
+
+/// 64 tokio tasks × 10 000 spans into a table (queue blocking when full): every span is
+/// stored once, in its task's trace, under its task's root.
+#[test]
+fn sixty_four_tasks_by_ten_thousand_spans_all_stored() {
+    use tracekit::tracers::Overflow;
+    let Some(url) = server::endpoint() else {
+        return;
+    };
+    let table = server::unique_table("load");
+    let before = load::rss_mib();
+    let tracer = Tracer::dynamodb(
+        server::config(&url, &table)
+            .allow_scan(true)
+            .overflow(Overflow::Block(Duration::from_secs(60))),
+    )
+    .unwrap();
+    let took = load::drive(&tracer);
+    tracer.flush_within(Duration::from_secs(600)).unwrap();
+    load::report("dynamodb (block)", took, before);
+    let stats = tracer.stats();
+    assert_eq!((stats.spans_persisted, stats.sink_failures), (load::TOTAL, 0));
+    let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
+    load::check(&spans.iter().map(load::Seen::of).collect::<Vec<_>>());
+}

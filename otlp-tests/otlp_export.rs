@@ -1,6 +1,8 @@
 //! `Tracer::otlp` against a local endpoint of the test's own: what goes over the wire,
 //! batching, and every fault the exporter must ride out without touching the traced code.
 
+#[path = "../tests/common/load.rs"]
+mod load;
 #[path = "../tests/common/otlp_receiver.rs"]
 mod receiver;
 
@@ -608,4 +610,37 @@ mod bad_settings {
             prop_assert!(elsewhere || !shown.contains("sk-SECRET-1"), "a header value leaked: {shown}");
         }
     }
+}
+
+/// 64 tokio tasks × 10 000 spans exported (queue blocking when full): every span arrives, in
+/// its task's trace, under its task's root.
+#[test]
+fn sixty_four_tasks_by_ten_thousand_spans_all_arrive() {
+    use tracekit::tracers::Overflow;
+    let receiver = Receiver::start();
+    let before = load::rss_mib();
+    let tracer = Tracer::otlp(
+        config(&receiver.url()).overflow(Overflow::Block(Duration::from_secs(30))),
+    )
+    .unwrap();
+    let took = load::drive(&tracer);
+    tracer.shutdown_within(Duration::from_secs(120)).unwrap();
+    load::report("otlp (block)", took, before);
+    let stats = tracer.stats();
+    assert_eq!((stats.spans_persisted, stats.sink_failures), (load::TOTAL, 0));
+    let id = |bytes: &[u8]| bytes.iter().fold(0u128, |n, b| n << 8 | u128::from(*b));
+    let seen: Vec<load::Seen> = all_spans(&receiver)
+        .iter()
+        .map(|s| load::Seen {
+            task: match attr(s, "task") {
+                Some(V::IntValue(n)) => Some(*n),
+                _ => None,
+            },
+            root: s.name == "task",
+            trace: id(&s.trace_id),
+            span: id(&s.span_id) as u64,
+            parent: (!s.parent_span_id.is_empty()).then(|| id(&s.parent_span_id) as u64),
+        })
+        .collect();
+    load::check(&seen);
 }
