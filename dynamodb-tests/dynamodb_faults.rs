@@ -152,7 +152,34 @@ fn sixty_four_tasks_by_ten_thousand_spans_all_stored() {
     tracer.flush_within(Duration::from_secs(600)).unwrap();
     load::report("dynamodb (block)", took, before);
     let stats = tracer.stats();
-    assert_eq!((stats.spans_persisted, stats.sink_failures), (load::TOTAL, 0));
+    assert_eq!(
+        (stats.spans_persisted, stats.sink_failures),
+        (load::TOTAL, 0)
+    );
     let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
     load::check(&spans.iter().map(load::Seen::of).collect::<Vec<_>>());
+}
+
+/// The secret access key never shows in `Debug` or in an error.
+#[test]
+fn the_secret_key_stays_out_of_debug_and_errors() {
+    let config = tracekit::DynamoDbConfig::new("t")
+        .endpoint("http://127.0.0.1:9")
+        .region("us-east-1")
+        .static_credentials("AKIDLOCAL", "wJalrXUtnFEMI-SECRET")
+        .request_timeout(Duration::from_millis(200))
+        .retry_for(Duration::from_millis(200));
+    let shown = format!("{config:?}");
+    assert!(
+        shown.contains("AKIDLOCAL") && !shown.contains("wJalrXUtnFEMI-SECRET"),
+        "{shown}"
+    );
+    let error = match Tracer::dynamodb(config) {
+        Ok(tracer) => {
+            drop(tracer.trace("x"));
+            tracer.flush().unwrap_err().to_string()
+        }
+        Err(e) => e.to_string(),
+    };
+    assert!(!error.contains("wJalrXUtnFEMI-SECRET"), "{error}");
 }

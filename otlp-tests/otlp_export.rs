@@ -619,15 +619,17 @@ fn sixty_four_tasks_by_ten_thousand_spans_all_arrive() {
     use tracekit::tracers::Overflow;
     let receiver = Receiver::start();
     let before = load::rss_mib();
-    let tracer = Tracer::otlp(
-        config(&receiver.url()).overflow(Overflow::Block(Duration::from_secs(30))),
-    )
-    .unwrap();
+    let tracer =
+        Tracer::otlp(config(&receiver.url()).overflow(Overflow::Block(Duration::from_secs(30))))
+            .unwrap();
     let took = load::drive(&tracer);
     tracer.shutdown_within(Duration::from_secs(120)).unwrap();
     load::report("otlp (block)", took, before);
     let stats = tracer.stats();
-    assert_eq!((stats.spans_persisted, stats.sink_failures), (load::TOTAL, 0));
+    assert_eq!(
+        (stats.spans_persisted, stats.sink_failures),
+        (load::TOTAL, 0)
+    );
     let id = |bytes: &[u8]| bytes.iter().fold(0u128, |n, b| n << 8 | u128::from(*b));
     let seen: Vec<load::Seen> = all_spans(&receiver)
         .iter()
@@ -643,4 +645,73 @@ fn sixty_four_tasks_by_ten_thousand_spans_all_arrive() {
         })
         .collect();
     load::check(&seen);
+}
+
+/// Credentials in the endpoint and header values never show in `Debug`, in errors or in the
+/// message printed on stderr (the same text as the flush error's "latest error").
+#[test]
+fn secrets_stay_out_of_debug_and_errors() {
+    let config = OtlpConfig::new("http://agent:hunter2@127.0.0.1:9")
+        .header("authorization", "Bearer sk-live-SECRET")
+        .retry_for(Duration::from_millis(200))
+        .timeout(Duration::from_millis(200));
+    let shown = format!("{config:?}");
+    assert!(shown.contains("***@127.0.0.1:9"), "{shown}");
+    let tracer = Tracer::otlp(config).unwrap();
+    emit(&tracer, 1, "x");
+    let error = tracer.flush().unwrap_err().to_string();
+    assert!(error.contains("could not be delivered"), "{error}");
+    for text in [&shown, &error] {
+        assert!(
+            !text.contains("hunter2") && !text.contains("sk-live-SECRET"),
+            "{text}"
+        );
+    }
+    // A bad endpoint's error shows the URL without its password.
+    let error = OtlpConfig::from_vars(|name| {
+        (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "ftp://agent:hunter2@host".to_owned())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        !error.contains("hunter2") && error.contains("***@host"),
+        "{error}"
+    );
+}
+
+/// The redaction hook on the outermost tracer runs before the exporter sees a span.
+#[test]
+fn redaction_runs_before_the_exporter() {
+    let receiver = Receiver::start();
+    let memory = Tracer::in_memory(10);
+    let tracer = Tracer::tee([
+        Tracer::otlp(config(&receiver.url())).unwrap(),
+        memory.clone(),
+    ])
+    .redacted(tracekit::genai::mask_secrets);
+    drop(
+        tracer
+            .span("call")
+            .attribute(
+                "ai.user.input",
+                "mail jo@example.com the key sk-live-0123456789abcdefghij",
+            )
+            .start(),
+    );
+    tracer.shutdown().unwrap();
+    let bodies: Vec<u8> = receiver
+        .requests()
+        .iter()
+        .flat_map(|r| r.body.clone())
+        .collect();
+    assert!(!bodies.is_empty());
+    let text = String::from_utf8_lossy(&bodies);
+    assert!(
+        text.contains("[email]") && text.contains("[secret]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("jo@example.com") && !text.contains("sk-live-0123"),
+        "{text}"
+    );
 }

@@ -373,7 +373,7 @@ impl fmt::Debug for OtlpConfig {
             .map(|(k, _)| format!("{k}: ***"))
             .collect();
         f.debug_struct("OtlpConfig")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &without_userinfo(&self.endpoint))
             .field("protocol", &self.protocol)
             .field("compression", &self.compression)
             .field("headers", &headers)
@@ -403,10 +403,23 @@ fn invalid(setting: &'static str, value: &str, problem: &str) -> Error {
 /// `url` if it is `http(s)://` with a host.
 fn checked_url<'a>(setting: &'static str, url: &'a str) -> Result<&'a str, Error> {
     let problem = "expected an http:// or https:// URL with a host, such as http://localhost:4318";
-    let uri: Uri = url.parse().map_err(|_| invalid(setting, url, problem))?;
+    let bad = || invalid(setting, &without_userinfo(url), problem);
+    let uri: Uri = url.parse().map_err(|_| bad())?;
     match (uri.scheme_str(), uri.host()) {
         (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(url),
-        _ => Err(invalid(setting, url, problem)),
+        _ => Err(bad()),
+    }
+}
+
+/// `url` with any `user:password@` replaced by `***@`, for messages and `Debug`.
+pub(super) fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
     }
 }
 

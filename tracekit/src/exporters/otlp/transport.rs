@@ -22,6 +22,8 @@ const MAX_RESPONSE: u64 = 64 * 1024;
 pub(super) struct Transport {
     agent: Agent,
     endpoint: String,
+    /// The endpoint as messages show it (no `user:password@`).
+    shown: String,
     headers: Vec<(String, String)>,
     protocol: Protocol,
     retry: RetryPolicy,
@@ -81,6 +83,7 @@ impl Transport {
         Ok(Transport {
             agent,
             endpoint: config.endpoint.clone(),
+            shown: super::config::without_userinfo(&config.endpoint).into_owned(),
             headers: config.headers.clone(),
             protocol: config.protocol,
             retry: config.retry,
@@ -157,7 +160,7 @@ impl Transport {
                 // rustls reports a certificate it does not trust as invalid data: trying again
                 // cannot help.
                 ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                    Attempt::Fail(format!("cannot send to {}: {io}", self.endpoint))
+                    Attempt::Fail(format!("cannot send to {}: {io}", self.shown))
                 }
                 ureq::Error::Io(_)
                 | ureq::Error::Timeout(_)
@@ -165,10 +168,10 @@ impl Transport {
                 | ureq::Error::ConnectionFailed
                 | ureq::Error::Protocol(_)
                 | ureq::Error::BodyStalled => Attempt::Retry {
-                    reason: format!("cannot reach {}: {e}", self.endpoint),
+                    reason: format!("cannot reach {}: {e}", self.shown),
                     after: None,
                 },
-                other => Attempt::Fail(format!("cannot send to {}: {other}", self.endpoint)),
+                other => Attempt::Fail(format!("cannot send to {}: {other}", self.shown)),
             },
         }
     }
