@@ -129,8 +129,7 @@ fn tempfile_dir(what: &str) -> std::path::PathBuf {
     dir
 }
 
-#[path = "../tests/common/load.rs"]
-mod load;
+use common::load;
 
 /// 64 tokio tasks × 10 000 spans into a table (queue blocking when full): every span is
 /// stored once, in its task's trace, under its task's root.

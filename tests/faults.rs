@@ -59,6 +59,10 @@ fn a_sink_that_blocks_forever_holds_up_nobody_in_the_background() {
         10_000,
         "{stats:?}"
     );
+    println!(
+        "stuck sink: 10 000 spans in {took:?}; dropped {}, queued {}, in the sink {}",
+        stats.spans_dropped, stats.spans_pending, stats.spans_persisted
+    );
     // Flush and shutdown give up at their deadline and say what still waits.
     match tracer.flush_within(Duration::from_millis(200)) {
         Err(Error::Timeout { detail, .. }) => assert!(detail.contains("still queued"), "{detail}"),
@@ -80,8 +84,13 @@ fn a_sink_that_blocks_forever_holds_up_nobody_in_the_background() {
     for _ in 0..50 {
         drop(blocking.trace("work"));
     }
-    assert!(started.elapsed() < Duration::from_secs(10));
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(10));
     assert!(blocking.stats().spans_dropped >= 50 - 10 - 1);
+    println!(
+        "stuck sink, Block(20 ms): 50 spans in {waited:?}; dropped {}",
+        blocking.stats().spans_dropped
+    );
     // Let both go: the queued spans are then delivered.
     release.store(true, Ordering::SeqCst);
     release2.store(true, Ordering::SeqCst);
@@ -213,7 +222,12 @@ fn a_file_locked_by_another_process_is_written_once_it_is_released() {
         drop(tracer.span("w").attribute("i", i).start());
     }
     // The writer retries while the lock is held, then writes everything.
+    let waited = Instant::now();
     tracer.flush_within(Duration::from_secs(30)).unwrap();
+    println!(
+        "locked file: flushed {:?} after the lock was seen",
+        waited.elapsed()
+    );
     assert!(locker.wait().unwrap().success());
     let stats = tracer.stats();
     assert_eq!((stats.spans_persisted, stats.sink_failures), (1_000, 0));
@@ -379,6 +393,10 @@ fn a_full_disk_fails_batches_counted_and_writing_resumes_when_there_is_room() {
         2_000,
         "{stats:?}"
     );
+    println!(
+        "full disk: {} of 2 000 spans written, {} failed and counted",
+        stats.spans_persisted, stats.sink_failures
+    );
     let _ = full;
     // Room again: later spans are written.
     fs.remount("size=64m");
@@ -456,6 +474,10 @@ fn a_writer_killed_mid_batch_leaves_a_sound_file_with_every_committed_span() {
     let total = n.len();
     n.dedup();
     assert_eq!(n.len(), total, "a span was written twice");
+    println!(
+        "SIGKILL: {flushed} spans acknowledged by a flush, {} in the file",
+        n.len()
+    );
     // Every span acknowledged by a flush is there.
     assert!(n.len() >= flushed as usize);
     assert_eq!(n[..flushed as usize], (0..flushed).collect::<Vec<_>>()[..]);

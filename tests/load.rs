@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::load::{check, drive, report, rss_mib, Seen, TOTAL};
 use tracekit::stores::SqliteConfig;
 use tracekit::tracers::{BackgroundConfig, Iterable, Overflow};
-use tracekit::{Trace, TraceFilter, Tracer};
+use tracekit::{TraceFilter, Tracer};
 
 /// A writer that keeps what the checks need of each JSON line, not the text.
 #[derive(Clone, Default)]

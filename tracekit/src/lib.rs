@@ -88,7 +88,10 @@
 //! * Inheritable attributes of ancestors (root first, nearest wins) come before a span's own
 //!   in [`Trace::attributes`]; what an ancestor adds before the child ends is included.
 //! * Tracing never breaks the traced code: sink errors and panics are contained, counted in
-//!   [`Tracer::stats`] and reported once on stderr.
+//!   [`Tracer::stats`] and reported once on stderr. Stores and exporters write from a thread
+//!   of their own; [`Tracer::in_background`] does the same for any other tracer, so a slow
+//!   or stuck backend never holds up the traced code. The repository's RELIABILITY.md lists
+//!   the faults, bad input and load this is tested against, and what each loses.
 //!
 //! # Async
 //!
