@@ -196,7 +196,9 @@ struct SqliteReader {
     path: PathBuf,
     identifier: Option<String>,
     conn: Mutex<Connection>,
-    /// The file opened, to notice that it was deleted or replaced.
+    /// The file's absolute path, and the file it named when opened: to notice that it was
+    /// deleted or replaced.
+    watched: PathBuf,
     file: Option<(u64, u64)>,
 }
 
@@ -212,14 +214,16 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
     conn.pragma_update(None, "wal_autocheckpoint", 16_384)
         .map_err(|e| schema::store_error(&config.path, &e))?;
     let reader = schema::connect(&config.path, config.busy_timeout)?;
-    let file = schema::file_id(&config.path);
+    // Watched by its absolute path: a later change of directory is not a deleted file.
+    let watched = std::fs::canonicalize(&config.path).unwrap_or_else(|_| config.path.clone());
+    let file = schema::file_id(&watched);
     let writer = SqliteWriter {
         conn,
         identifier: config.identifier.clone(),
         encoder: RowEncoder::default(),
         busy_timeout: config.busy_timeout,
         retry_for: config.retry_for,
-        path: config.path.clone(),
+        watched: watched.clone(),
         file,
     };
     Ok(Store {
@@ -228,6 +232,7 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
             path: config.path,
             identifier: config.identifier,
             conn: Mutex::new(reader),
+            watched,
             file,
         },
     })
@@ -237,7 +242,7 @@ impl ReadBack for SqliteReader {
     const NAME: &'static str = "sqlite";
 
     fn candidates(&self, filter: &TraceFilter, each: &mut dyn FnMut(Trace)) -> Result<(), Error> {
-        if schema::file_id(&self.path) != self.file {
+        if schema::file_id(&self.watched) != self.file {
             return Err(Error::Store {
                 location: self.path.display().to_string(),
                 problem: StoreProblem::FileGone,
@@ -269,7 +274,8 @@ struct SqliteWriter {
     encoder: RowEncoder,
     busy_timeout: Duration,
     retry_for: Duration,
-    path: PathBuf,
+    /// As in [`SqliteReader`].
+    watched: PathBuf,
     file: Option<(u64, u64)>,
 }
 
@@ -298,10 +304,10 @@ impl Writer for SqliteWriter {
     fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String> {
         // SQLite would go on writing to a deleted file, where no one can read the spans:
         // count them as failed instead, saying why.
-        if schema::file_id(&self.path) != self.file {
+        if schema::file_id(&self.watched) != self.file {
             return Err(format!(
                 "{}: {}",
-                self.path.display(),
+                self.watched.display(),
                 StoreProblem::FileGone
             ));
         }
