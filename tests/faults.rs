@@ -371,6 +371,7 @@ fn a_full_disk_fails_batches_counted_and_writing_resumes_when_there_is_room() {
     )
     .unwrap();
     let big = "x".repeat(4_096);
+    let mut full_errors = 0;
     for i in 0..2_000u32 {
         drop(
             tracer
@@ -380,11 +381,15 @@ fn a_full_disk_fails_batches_counted_and_writing_resumes_when_there_is_room() {
                 .start(),
         );
         if i % 100 == 99 {
-            // Batches at a time, so some fit before the disk fills.
-            let _ = tracer.flush();
+            // Batches at a time, so some fit before the disk fills; a flush says when not.
+            if let Err(e) = tracer.flush() {
+                let message = e.to_string();
+                assert!(message.contains("disk is full"), "{message}");
+                full_errors += 1;
+            }
         }
     }
-    let full = tracer.flush();
+    assert!(full_errors > 0, "no flush reported the full disk");
     let stats = tracer.stats();
     assert!(stats.sink_failures > 0, "the disk never filled: {stats:?}");
     assert!(stats.spans_persisted > 0, "{stats:?}");
@@ -397,7 +402,6 @@ fn a_full_disk_fails_batches_counted_and_writing_resumes_when_there_is_room() {
         "full disk: {} of 2 000 spans written, {} failed and counted",
         stats.spans_persisted, stats.sink_failures
     );
-    let _ = full;
     // Room again: later spans are written.
     fs.remount("size=64m");
     for _ in 0..10 {
