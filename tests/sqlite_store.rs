@@ -138,7 +138,7 @@ fn rows_are_the_references() {
     }
     tracer.flush().unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    // The table and indexes exactly as the reference creates them (outputs/live-sqlite-rows.txt).
+    // The table and indexes exactly as the reference creates them (tests/golden/live-sqlite-rows.txt).
     let schema: Vec<String> = conn
         .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'traces' ORDER BY rowid")
         .unwrap()
@@ -148,7 +148,7 @@ fn rows_are_the_references() {
         .unwrap();
     let reference = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/outputs/live-sqlite-rows.txt"
+        "/tests/golden/live-sqlite-rows.txt"
     ))
     .unwrap();
     for sql in &schema {
