@@ -4,61 +4,27 @@
 
 #[path = "../tests/common/otlp_receiver.rs"]
 mod receiver;
+#[path = "../tests/common/servers.rs"]
+mod servers;
 #[allow(dead_code)]
 #[path = "../examples/two_services.rs"]
 mod two_services;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 use tracekit::{traced, OtlpConfig, SpanKind, SpanStatus, Trace, TraceFilter, Tracer, Value};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Phoenix's URL, or `None` after a loud message when it cannot be started.
+/// Phoenix's URL, or `None` after a loud line when it cannot be started.
 fn phoenix() -> Option<String> {
-    static URL: OnceLock<Option<String>> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("TRACEKIT_PHOENIX_URL") {
-            return Some(url);
-        }
-        script("start")
-    })
-    .clone()
+    servers::phoenix()
 }
 
 /// The Python that has `opentelemetry-proto` (Phoenix's venv).
 fn python() -> Option<String> {
-    static PYTHON: OnceLock<Option<String>> = OnceLock::new();
-    PYTHON.get_or_init(|| script("python")).clone()
-}
-
-fn script(verb: &str) -> Option<String> {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/phoenix.sh"))
-        .arg(verb)
-        .output();
-    match out {
-        Ok(out) if out.status.success() => {
-            Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        }
-        other => {
-            eprintln!(
-                "\n!!! SKIPPED: `scripts/phoenix.sh {verb}` failed (it needs CPython 3.11-3.13 and PyPI), \
-                 so the Phoenix tests did not run: {other:?}\n"
-            );
-            None
-        }
-    }
+    servers::phoenix_python().map(|p| p.display().to_string())
 }
 
 fn unique(what: &str) -> String {

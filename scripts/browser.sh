@@ -3,9 +3,12 @@
 # test; no browser is downloaded by npm. Prints the node_modules directory to use.
 #
 #   scripts/browser.sh   installs what is missing (apt-get for chromium, npm for playwright-core)
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-tools="$root/target/tools/browser"
+#
+# Installs under a lock (two test binaries never install at once) into target/tools/browser.
+source "$(dirname "$0")/lib/server.sh"
+
+tools="$lib_root/target/tools/browser"
+locked "$tools.lock"
 if ! command -v chromium >/dev/null; then
   if command -v apt-get >/dev/null; then
     { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >&2
@@ -13,8 +16,9 @@ if ! command -v chromium >/dev/null; then
 fi
 command -v chromium >/dev/null || { echo "chromium is not installed and could not be" >&2; exit 1; }
 command -v node >/dev/null || { echo "node not found: install Node.js" >&2; exit 1; }
-mkdir -p "$tools"
-if [[ ! -d "$tools/node_modules/playwright-core" ]]; then
-  (cd "$tools" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent --no-audit --no-fund playwright-core@1 >&2)
-fi
+
+npm_install() {
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$tools" --silent --no-audit --no-fund playwright-core@1 >&2
+}
+install_once "$tools" "$tools/node_modules/playwright-core/package.json" npm_install
 echo "$tools/node_modules"

@@ -8,57 +8,36 @@
 #
 # DYNAMODB_PORT picks the port (default 18000); DYNAMODB_PATH keeps the tables in a LevelDB
 # directory there, so they outlive a stop and start (in memory by default). Installed under
-# target/tools/dynalite.
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-port="${DYNAMODB_PORT:-18000}"
-tools="$root/target/tools/dynalite"
-pidfile="$tools/dynalite-$port.pid"
-url="http://127.0.0.1:$port"
+# target/tools/dynalite. A test sets TRACEKIT_OWNER_PID so that a server it started stops when
+# it exits (see scripts/lib/server.sh).
+source "$(dirname "$0")/lib/server.sh"
 
-running() {
-  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+port="${DYNAMODB_PORT:-18000}"
+tools="$lib_root/target/tools/dynalite"
+server_name="dynalite"
+server_lock="$tools/lock"
+server_state="$tools/port-$port"
+server_url="http://127.0.0.1:$port"
+
+server_install() {
+  install_once "$tools/install" "$tools/install/node_modules/.bin/dynalite" npm_install
 }
 
-listening() {
+npm_install() {
+  command -v npm >/dev/null || { echo "npm not found: install Node.js to run the DynamoDB tests" >&2; return 1; }
+  npm install --prefix "$tools/install" --silent --no-audit --no-fund dynalite@4 >&2
+}
+
+server_launch() {
+  local persist=()
+  if [[ -n "${DYNAMODB_PATH:-}" ]]; then persist=(--path "$DYNAMODB_PATH"); fi
+  setsid "$tools/install/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$port" "${persist[@]}" \
+    --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 </dev/null >"$server_state/log" 2>&1 9>&- &
+  echo $!
+}
+
+server_ready() {
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
-case "${1:-}" in
-  start)
-    if running; then echo "$url"; exit 0; fi
-    mkdir -p "$tools"
-    if [[ ! -x "$tools/node_modules/.bin/dynalite" ]]; then
-      command -v npm >/dev/null || { echo "npm not found: install Node.js to run the DynamoDB tests" >&2; exit 1; }
-      (cd "$tools" && npm install --silent --no-audit --no-fund dynalite@4 >&2)
-    fi
-    # Its own session, so it outlives the shell that started it until `stop`.
-    persist=()
-    if [[ -n "${DYNAMODB_PATH:-}" ]]; then persist=(--path "$DYNAMODB_PATH"); fi
-    setsid "$tools/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$port" "${persist[@]}" \
-      --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$tools/dynalite-$port.log" 2>&1 &
-    echo $! >"$pidfile"
-    for _ in $(seq 1 100); do
-      if listening; then echo "$url"; exit 0; fi
-      sleep 0.1
-    done
-    echo "dynalite did not start listening on $port; see $tools/dynalite-$port.log" >&2
-    exit 1
-    ;;
-  stop)
-    if running; then
-      pid="$(cat "$pidfile")"
-      kill "$pid"
-      # Gone before this returns, so the port is free for a restart.
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    rm -f "$pidfile"
-    ;;
-  url)
-    running && echo "$url"
-    ;;
-  *)
-    echo "usage: $0 start|stop|url" >&2
-    exit 2
-    ;;
-esac
+server_main "$@"

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 pub mod load;
 pub mod reference;
+pub mod servers;
 
 use tracekit::{Sink, Trace, TraceFilter, Tracer};
 

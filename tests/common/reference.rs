@@ -1,86 +1,14 @@
-//! The Python reference toolkit (`generative-ai-toolkit` on PyPI, CPython ≥ 3.13) in a venv,
-//! for the interop tests.
-//!
-//! The interpreter is `$TRACEKIT_REFERENCE_PYTHON` when set (a Python with the toolkit
-//! installed, as `scripts/reference-venv.sh` makes), else a venv under `target/` is built
-//! from the first CPython 3.13 found (`python3.13` on `PATH`, then pyenv's). With none, the
-//! tests say so loudly and skip.
+//! The Python reference toolkit (`generative-ai-toolkit` on PyPI, CPython 3.13) for the
+//! interop tests: its interpreter comes from `servers::reference_python` (with
+//! `$TRACEKIT_REFERENCE_PYTHON`, or the venv `scripts/reference-python.sh` builds), and the
+//! helpers below run scripts with it and compare what it read.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
 
-/// The venv's interpreter, or `None` (after a loud message) when no CPython 3.13 exists.
+/// A Python with the reference toolkit, or `None` after a loud line.
 pub fn python() -> Option<PathBuf> {
-    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
-    static BUILDING: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
-    PYTHON
-        .get_or_init(|| {
-            if let Some(given) = std::env::var_os("TRACEKIT_REFERENCE_PYTHON") {
-                return Some(PathBuf::from(given));
-            }
-            let Some(base) = find_313() else {
-                eprintln!(
-                    "\n!!! SKIPPED: no CPython 3.13 found (python3.13 on PATH or under ~/.pyenv/versions), \
-                     so the Python reference toolkit did not run. Install one, or set TRACEKIT_REFERENCE_PYTHON.\n"
-                );
-                return None;
-            };
-            let venv = workspace_root().join("target/reference-venv");
-            let python = venv.join("bin/python");
-            let installed = python.exists()
-                && Command::new(&python)
-                    .args(["-c", "import generative_ai_toolkit, boto3"])
-                    .status()
-                    .is_ok_and(|s| s.success());
-            if !installed {
-                run(Command::new(&base).args(["-m", "venv"]).arg(&venv));
-                run(Command::new(&python).args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "generative-ai-toolkit==0.23.0",
-                    "boto3",
-                ]));
-            }
-            Some(python)
-        })
-        .clone()
-}
-
-/// The repository's root (these helpers are compiled into packages at and below it).
-pub fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .find(|d| d.join("scripts/dynamodb-local.sh").exists())
-        .unwrap_or(here)
-        .to_path_buf()
-}
-
-fn find_313() -> Option<PathBuf> {
-    let on_path = Command::new("python3.13").arg("--version").output();
-    if on_path.is_ok_and(|o| o.status.success()) {
-        return Some(PathBuf::from("python3.13"));
-    }
-    let root = std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")))?;
-    let mut versions: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
-        .ok()?
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("3.13"))
-        .map(|e| e.path().join("bin/python3"))
-        .filter(|p| p.exists())
-        .collect();
-    versions.sort();
-    versions.pop()
-}
-
-fn run(cmd: &mut Command) {
-    let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(status.success(), "{cmd:?} failed: {status}");
+    super::servers::reference_python()
 }
 
 /// Runs `script` with the reference's Python, `args` and extra environment variables;

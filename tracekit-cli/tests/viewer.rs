@@ -2,6 +2,9 @@
 //! browser (Debian's headless Chromium driven by playwright-core, installed by
 //! `scripts/browser.sh`; the browser test skips loudly when they cannot be installed).
 
+#[path = "../../tests/common/servers.rs"]
+mod servers;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -177,17 +180,8 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
 
 #[test]
 fn the_viewer_in_a_real_browser() {
-    let modules = match Command::new("bash")
-        .arg(root().join("scripts/browser.sh"))
-        .output()
-    {
-        Ok(out) if out.status.success() => {
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-        }
-        other => {
-            eprintln!("\n!!! SKIPPED: no headless Chromium and playwright-core (scripts/browser.sh failed), so the viewer was not tested in a browser: {other:?}\n");
-            return;
-        }
+    let Some(modules) = servers::browser() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("traces.db");

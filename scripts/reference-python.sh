@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The Python reference toolkit (PyPI generative-ai-toolkit 0.23.0, with boto3) in a venv under
+# target/tools/reference, for the interop tests. Prints the venv's interpreter.
+#
+#   scripts/reference-python.sh   builds the venv if needed (from CPython 3.13: python3.13 on
+#                                 PATH, else pyenv's newest 3.13), prints its python
+#
+# REFERENCE_BASE_PYTHON names the CPython 3.13 to build from. Installs under a lock (two test
+# binaries never install at once); a half-built venv is noticed and built again.
+source "$(dirname "$0")/lib/server.sh"
+
+tools="$lib_root/target/tools/reference"
+venv="$tools/venv"
+
+base_python() {
+  if [[ -n "${REFERENCE_BASE_PYTHON:-}" ]]; then echo "$REFERENCE_BASE_PYTHON"; return; fi
+  if python3.13 -c "" >/dev/null 2>&1; then command -v python3.13; return; fi
+  local found
+  found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
+  [[ -n "$found" ]] && echo "$found"
+}
+
+pip_install() {
+  local base
+  base=$(base_python) || { echo "no CPython 3.13 found (python3.13 on PATH or under ~/.pyenv/versions): install one, or set REFERENCE_BASE_PYTHON" >&2; return 1; }
+  "$base" -m venv "$venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check generative-ai-toolkit==0.23.0 boto3 >&2
+}
+
+locked "$tools/lock"
+install_once "$venv" "$venv/bin/python" pip_install
+echo "$venv/bin/python"
