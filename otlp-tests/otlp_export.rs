@@ -612,23 +612,34 @@ mod bad_settings {
     }
 }
 
-/// 64 tokio tasks × 10 000 spans exported (queue blocking when full): every span arrives, in
-/// its task's trace, under its task's root.
+/// 16 tokio tasks × 500 spans exported (queue blocking when full): every span arrives, in its
+/// task's trace, under its task's root.
 #[test]
+fn sixteen_tasks_by_five_hundred_spans_all_arrive() {
+    every_span_arrives(load::Load::QUICK);
+}
+
+/// The same with 64 tasks × 10 000 spans.
+#[test]
+#[ignore = "long (640 000 spans exported): .ci/run runs it"]
 fn sixty_four_tasks_by_ten_thousand_spans_all_arrive() {
+    every_span_arrives(load::Load::FULL);
+}
+
+fn every_span_arrives(load: load::Load) {
     use tracekit::tracers::Overflow;
     let receiver = Receiver::start();
     let before = load::rss_mib();
     let tracer =
         Tracer::otlp(config(&receiver.url()).overflow(Overflow::Block(Duration::from_secs(30))))
             .unwrap();
-    let took = load::drive(&tracer);
+    let took = load::drive(&tracer, load);
     tracer.shutdown_within(Duration::from_secs(120)).unwrap();
-    load::report("otlp (block)", took, before);
+    load::report("otlp (block)", load, took, before);
     let stats = tracer.stats();
     assert_eq!(
         (stats.spans_persisted, stats.sink_failures),
-        (load::TOTAL, 0)
+        (load.total(), 0)
     );
     let id = |bytes: &[u8]| bytes.iter().fold(0u128, |n, b| n << 8 | u128::from(*b));
     let seen: Vec<load::Seen> = all_spans(&receiver)
@@ -644,7 +655,7 @@ fn sixty_four_tasks_by_ten_thousand_spans_all_arrive() {
             parent: (!s.parent_span_id.is_empty()).then(|| id(&s.parent_span_id) as u64),
         })
         .collect();
-    load::check(&seen);
+    load::check(&seen, load);
 }
 
 /// Credentials in the endpoint and header values never show in `Debug`, in errors or in the

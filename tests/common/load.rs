@@ -1,7 +1,8 @@
-//! The load the issue asks of every tracer kind: 64 tokio tasks × 10 000 spans on a
-//! multi-thread runtime, each task one trace (a root with an inheritable `task` attribute and
-//! 9 999 children that yield to the runtime as they go), then checks that nothing was lost and
-//! nothing crossed between tasks. Shared by the root, DynamoDB and OTLP load tests.
+//! A load on every tracer kind: many tokio tasks on a multi-thread runtime, each task one trace
+//! (a root with an inheritable `task` attribute and children that yield to the runtime as they
+//! go), then checks that nothing was lost and nothing crossed between tasks. Shared by the
+//! root, DynamoDB and OTLP load tests, each of which runs `Load::QUICK` in every `cargo test`
+//! and `Load::FULL` (64 × 10 000) behind `#[ignore]`, as `.ci/run` does.
 
 #![allow(dead_code)]
 
@@ -10,9 +11,29 @@ use std::time::{Duration, Instant};
 
 use tracekit::{Trace, Tracer};
 
-pub const TASKS: u32 = 64;
-pub const PER_TASK: u32 = 10_000;
-pub const TOTAL: u64 = TASKS as u64 * PER_TASK as u64;
+/// How many tasks, each with how many spans (its root included).
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    pub tasks: u32,
+    pub per_task: u32,
+}
+
+impl Load {
+    /// 64 tasks × 10 000 spans: 640 000 spans, minutes through a local server.
+    pub const FULL: Load = Load {
+        tasks: 64,
+        per_task: 10_000,
+    };
+    /// The same shape at a size every `cargo test` can afford: 16 tasks × 500 spans.
+    pub const QUICK: Load = Load {
+        tasks: 16,
+        per_task: 500,
+    };
+
+    pub fn total(self) -> u64 {
+        u64::from(self.tasks) * u64::from(self.per_task)
+    }
+}
 
 /// What the checks need of one span, small enough to keep 640 000 of.
 #[derive(Clone, Copy, Debug)]
@@ -36,8 +57,8 @@ impl Seen {
     }
 }
 
-/// Runs the load on `tracer` (4 worker threads); returns how long the tasks took.
-pub fn drive(tracer: &Tracer) -> Duration {
+/// Runs `load` on `tracer` (4 worker threads); returns how long the tasks took.
+pub fn drive(tracer: &Tracer, load: Load) -> Duration {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_time()
@@ -45,7 +66,7 @@ pub fn drive(tracer: &Tracer) -> Duration {
         .unwrap();
     let started = Instant::now();
     runtime.block_on(async {
-        let tasks: Vec<_> = (0..TASKS)
+        let tasks: Vec<_> = (0..load.tasks)
             .map(|k| {
                 let tracer = tracer.clone();
                 tokio::spawn(async move {
@@ -54,7 +75,7 @@ pub fn drive(tracer: &Tracer) -> Duration {
                         .span("task")
                         .inheritable_attribute("task", k)
                         .instrument(async move {
-                            for i in 1..PER_TASK {
+                            for i in 1..load.per_task {
                                 drop(inner.span("step").attribute("i", i).start());
                                 if i % 64 == 0 {
                                     tokio::task::yield_now().await;
@@ -72,16 +93,16 @@ pub fn drive(tracer: &Tracer) -> Duration {
     started.elapsed()
 }
 
-/// Every task's 10 000 spans are there once, in one trace under its root, each with its own
-/// task's inherited attribute.
-pub fn check(seen: &[Seen]) {
-    assert_eq!(seen.len() as u64, TOTAL, "spans lost or repeated");
+/// Every task's spans are there once, in one trace under its root, each with its own task's
+/// inherited attribute.
+pub fn check(seen: &[Seen], load: Load) {
+    assert_eq!(seen.len() as u64, load.total(), "spans lost or repeated");
     let roots: HashMap<i64, &Seen> = seen
         .iter()
         .filter(|s| s.root)
         .map(|s| (s.task.expect("a root without its task"), s))
         .collect();
-    assert_eq!(roots.len(), TASKS as usize, "a task's root is missing");
+    assert_eq!(roots.len(), load.tasks as usize, "a task's root is missing");
     let mut per_task: HashMap<i64, u32> = HashMap::new();
     let mut ids = std::collections::HashSet::with_capacity(seen.len());
     for s in seen {
@@ -103,7 +124,10 @@ pub fn check(seen: &[Seen]) {
             );
         }
     }
-    assert!(per_task.values().all(|&n| n == PER_TASK), "{per_task:?}");
+    assert!(
+        per_task.values().all(|&n| n == load.per_task),
+        "{per_task:?}"
+    );
 }
 
 /// This process's resident memory now, in MiB (Linux; 0 elsewhere).
@@ -119,11 +143,12 @@ pub fn rss_mib() -> u64 {
 }
 
 /// One line of the report: spans per second and memory.
-pub fn report(kind: &str, took: Duration, rss_before: u64) {
+pub fn report(kind: &str, load: Load, took: Duration, rss_before: u64) {
+    let total = load.total();
     println!(
-        "load {kind:<28} {TOTAL} spans in {:>6.2} s = {:>9.0} spans/s; RSS {} MiB (+{} MiB)",
+        "load {kind:<28} {total} spans in {:>6.2} s = {:>9.0} spans/s; RSS {} MiB (+{} MiB)",
         took.as_secs_f64(),
-        TOTAL as f64 / took.as_secs_f64(),
+        total as f64 / took.as_secs_f64(),
         rss_mib(),
         rss_mib().saturating_sub(rss_before)
     );
