@@ -60,9 +60,11 @@ pub fn reference_python() -> Option<PathBuf> {
     .map(PathBuf::from)
 }
 
-/// The `node_modules` directory with playwright-core, once Debian's chromium is installed.
+/// The `node_modules` directory with playwright-core, once Debian's chromium is installed:
+/// `$TRACEKIT_BROWSER_MODULES`, else `scripts/browser.sh`.
 pub fn browser() -> Option<PathBuf> {
-    script(
+    from_env_or_script(
+        "TRACEKIT_BROWSER_MODULES",
         "browser.sh",
         "",
         "the viewer's browser test (it needs Debian's chromium and Node.js)",
