@@ -113,6 +113,16 @@ fn find<R>(tracer: &TracerInner, f: impl FnOnce(&Entry) -> R) -> Option<R> {
         .flatten()
 }
 
+/// The innermost entered span on this thread, whichever tracer it belongs to, as a reference
+/// that may go anywhere.
+#[cfg(feature = "tracing")]
+pub(crate) fn innermost() -> Option<SpanRef> {
+    STACK
+        .try_with(|s| s.borrow().0.last().map(Entry::counted))
+        .ok()
+        .flatten()
+}
+
 /// The tracer of the innermost entered span on this thread, whichever tracer that is.
 pub(crate) fn innermost_tracer() -> Option<Arc<TracerInner>> {
     STACK

@@ -187,6 +187,7 @@
 pub mod analysis;
 mod as_tracer;
 mod attributes;
+pub mod bridge;
 mod context;
 mod error;
 pub mod eval;

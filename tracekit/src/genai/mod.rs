@@ -41,6 +41,8 @@
 //! unpriced, never as free.
 
 mod chunks;
+#[cfg(feature = "tracing")]
+pub(crate) mod complete;
 mod content;
 mod pricing;
 mod secrets;

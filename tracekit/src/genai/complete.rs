@@ -1,0 +1,379 @@
+//! Completing spans that other instrumentation wrote with `gen_ai.*` attributes (rig, the
+//! genai crate, any OpenTelemetry GenAI instrumentation bridged in): the same reference,
+//! OpenInference and cost attributes [`GenAi`]'s helpers write for spans of their own.
+//!
+//! A [`Call`] gathers what the span says as its attributes arrive (at its start and later,
+//! as frameworks record token usage once the response is in), and [`GenAi::complete`] writes
+//! the rest when it ends.
+
+use super::{GenAi, Usage};
+use crate::{Span, SpanKind, Value};
+
+/// What a span told of an LLM, tool or agent call through `gen_ai.*` attributes.
+#[derive(Debug, Default)]
+pub(crate) struct Call {
+    seen: bool,
+    operation: Option<String>,
+    provider: Option<String>,
+    request_model: Option<String>,
+    response_model: Option<String>,
+    agent: Option<String>,
+    tool: Option<String>,
+    tool_call_id: Option<String>,
+    input: Option<u64>,
+    output: Option<u64>,
+    cache_read: Option<u64>,
+    cache_write: Option<u64>,
+    reasoning: Option<u64>,
+    /// Message content, kept only while capture is on: `(which, value)`.
+    content: Vec<(Content, Value)>,
+}
+
+/// Which piece of content a `gen_ai.*` attribute carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Content {
+    Input,
+    Output,
+    System,
+    ToolArguments,
+    ToolResult,
+}
+
+/// Attribute names frameworks use that the current conventions spell otherwise: `(used,
+/// current)`. rig writes `gen_ai.usage.reasoning_tokens`; older instrumentations write the
+/// `prompt`/`completion` counts and `gen_ai.system`.
+const RENAMED: [(&str, &str); 4] = [
+    (
+        "gen_ai.usage.reasoning_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
+    ("gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"),
+    (
+        "gen_ai.usage.completion_tokens",
+        "gen_ai.usage.output_tokens",
+    ),
+    ("gen_ai.system", "gen_ai.provider.name"),
+];
+
+/// Attributes that carry message content, recorded only while capture is on.
+const CONTENT: [(&str, Content); 7] = [
+    ("gen_ai.input.messages", Content::Input),
+    ("gen_ai.prompt", Content::Input),
+    ("gen_ai.output.messages", Content::Output),
+    ("gen_ai.completion", Content::Output),
+    ("gen_ai.system_instructions", Content::System),
+    ("gen_ai.tool.call.arguments", Content::ToolArguments),
+    ("gen_ai.tool.call.result", Content::ToolResult),
+];
+
+/// Providers whose input token count leaves cached input out (Anthropic reports cache reads
+/// and writes beside `input_tokens`, and so does Bedrock's Converse API); the conventions,
+/// and [`Usage`], count them in.
+const CACHE_EXCLUSIVE_PROVIDERS: [&str; 3] =
+    ["anthropic", "aws.bedrock", "gcp.vertex_ai.anthropic"];
+
+/// What to do with an attribute [`Call::observe`] looked at.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Observed {
+    /// Store it under this name (its own, or the current one for a renamed attribute).
+    Store(&'static str),
+    /// Leave it out: message content while capture is off.
+    Omit,
+}
+
+impl Call {
+    /// Notes `key = value` if it is a GenAI attribute, and says how to store it.
+    pub(crate) fn observe(&mut self, genai: &GenAi, key: &'static str, value: &Value) -> Observed {
+        if !key.starts_with("gen_ai.") {
+            return Observed::Store(key);
+        }
+        self.seen = true;
+        let key = RENAMED
+            .iter()
+            .find(|(used, _)| *used == key)
+            .map_or(key, |(_, current)| current);
+        if let Some((_, which)) = CONTENT.iter().find(|(k, _)| *k == key) {
+            if !genai.capture_content {
+                return Observed::Omit;
+            }
+            self.content
+                .push((*which, genai.truncated(structured(value))));
+            return Observed::Store(key);
+        }
+        let text = || match value {
+            Value::String(s) => Some(s.to_string()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        };
+        let count = || match value {
+            Value::Int(n) => u64::try_from(*n).ok(),
+            Value::UInt(n) => Some(*n),
+            Value::Float(f) if *f >= 0.0 => Some(*f as u64),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match key {
+            "gen_ai.operation.name" => self.operation = text(),
+            "gen_ai.provider.name" => self.provider = text(),
+            "gen_ai.request.model" => self.request_model = text(),
+            "gen_ai.response.model" => self.response_model = text(),
+            "gen_ai.agent.name" => self.agent = text(),
+            "gen_ai.tool.name" => self.tool = text(),
+            "gen_ai.tool.call.id" => self.tool_call_id = text(),
+            "gen_ai.usage.input_tokens" => self.input = count(),
+            "gen_ai.usage.output_tokens" => self.output = count(),
+            "gen_ai.usage.cache_read.input_tokens" => self.cache_read = count(),
+            "gen_ai.usage.cache_creation.input_tokens" => self.cache_write = count(),
+            "gen_ai.usage.reasoning.output_tokens" => self.reasoning = count(),
+            _ => {}
+        }
+        Observed::Store(key)
+    }
+
+    /// Whether the span carried any `gen_ai.*` attribute.
+    pub(crate) fn is_genai(&self) -> bool {
+        self.seen
+    }
+
+    /// The span kind the operation implies: CLIENT for calls to a model, INTERNAL otherwise.
+    pub(crate) fn kind(&self) -> Option<SpanKind> {
+        let operation = self.operation.as_deref()?;
+        Some(match operation {
+            "chat" | "text_completion" | "generate_content" | "embeddings" => SpanKind::Client,
+            _ => SpanKind::Internal,
+        })
+    }
+
+    /// The token counts as [`Usage`] counts them (cached input inside `input`), if any were
+    /// reported.
+    pub(crate) fn usage(&self) -> Option<Usage> {
+        if self.input.is_none() && self.output.is_none() {
+            return None;
+        }
+        let (cache_read, cache_write) =
+            (self.cache_read.unwrap_or(0), self.cache_write.unwrap_or(0));
+        let mut input = self.input.unwrap_or(0);
+        let provider = self.provider.as_deref().unwrap_or("");
+        // A count that leaves the cache out either comes from a provider known to report it
+        // apart, or gives itself away by being smaller than the cached part.
+        if CACHE_EXCLUSIVE_PROVIDERS.contains(&provider) || input < cache_read + cache_write {
+            input += cache_read + cache_write;
+        }
+        Some(Usage {
+            input,
+            output: self.output.unwrap_or(0),
+            cache_read,
+            cache_write,
+            reasoning: self.reasoning.unwrap_or(0),
+        })
+    }
+}
+
+/// A JSON text parsed into structure (frameworks record messages as JSON strings), anything
+/// else as it is.
+fn structured(value: &Value) -> Value {
+    if let Value::String(s) = value {
+        let t = s.trim_start();
+        if t.starts_with('[') || t.starts_with('{') {
+            if let Ok(json) = serde_json::from_str::<serde_json::Value>(s) {
+                return Value::from(json);
+            }
+        }
+    }
+    value.clone()
+}
+
+impl GenAi {
+    /// Completes a span that carried `call`'s `gen_ai.*` attributes in the conventions this
+    /// `GenAi` writes: the reference's `ai.*` attributes, OpenInference's, and tokens and cost
+    /// through [`record_usage`](Self::record_usage), as its helpers would have.
+    pub(crate) fn complete(&self, span: &Span, call: &Call) {
+        if !call.is_genai() {
+            return;
+        }
+        let (r, _, i) = self.on();
+        let mut out: Vec<(&'static str, Value)> = Vec::with_capacity(12);
+        let model = call.response_model.as_ref().or(call.request_model.as_ref());
+        let mut put = |on: bool, key: &'static str, value: Option<Value>| {
+            if let (true, Some(v)) = (on, value) {
+                out.push((key, v));
+            }
+        };
+        let text = |s: &Option<String>| s.as_deref().map(Value::from);
+        match call.operation.as_deref() {
+            Some("chat" | "text_completion" | "generate_content") => {
+                put(r, "ai.trace.type", Some("llm-invocation".into()));
+                put(r, "peer.service", model.map(|m| format!("llm:{m}").into()));
+                put(r, "ai.llm.request.model.id", text(&call.request_model));
+                put(i, "openinference.span.kind", Some("LLM".into()));
+                put(i, "llm.provider", text(&call.provider));
+                put(i, "llm.model_name", model.map(|m| m.as_str().into()));
+            }
+            Some("embeddings") => {
+                put(r, "ai.trace.type", Some("embedding".into()));
+                put(i, "openinference.span.kind", Some("EMBEDDING".into()));
+                put(i, "embedding.model_name", model.map(|m| m.as_str().into()));
+            }
+            Some("execute_tool") => {
+                put(r, "ai.trace.type", Some("tool-invocation".into()));
+                put(
+                    r,
+                    "peer.service",
+                    call.tool.as_ref().map(|t| format!("tool:{t}").into()),
+                );
+                put(r, "ai.tool.name", text(&call.tool));
+                put(r, "ai.tool.use.id", text(&call.tool_call_id));
+                put(i, "openinference.span.kind", Some("TOOL".into()));
+                put(i, "tool.name", text(&call.tool));
+            }
+            Some("invoke_agent" | "create_agent") => {
+                put(r, "ai.trace.type", Some("agent-invocation".into()));
+                put(i, "openinference.span.kind", Some("AGENT".into()));
+                put(i, "agent.name", text(&call.agent));
+            }
+            _ => {}
+        }
+        for (which, value) in &call.content {
+            let (reference, openinference) = match which {
+                Content::Input => ("ai.llm.request.messages", "input.value"),
+                Content::Output => ("ai.llm.response.output", "output.value"),
+                Content::System => ("ai.llm.request.system", ""),
+                Content::ToolArguments => ("ai.tool.input", "input.value"),
+                Content::ToolResult => ("ai.tool.output", "output.value"),
+            };
+            put(r, reference, Some(value.clone()));
+            if !openinference.is_empty() {
+                let text = match value {
+                    Value::String(s) => s.to_string(),
+                    other => other.to_string(),
+                };
+                put(i, openinference, Some(text.into()));
+            }
+        }
+        span.add_attributes(out);
+        if let Some(usage) = call.usage() {
+            let model = model.map_or("", String::as_str);
+            self.record_usage(span, model, &usage);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observe(call: &mut Call, genai: &GenAi, pairs: &[(&'static str, Value)]) -> Vec<Observed> {
+        pairs
+            .iter()
+            .map(|(k, v)| call.observe(genai, k, v))
+            .collect()
+    }
+
+    #[test]
+    fn rigs_names_fold_into_the_current_ones() {
+        let genai = GenAi::new();
+        let mut call = Call::default();
+        let seen = observe(
+            &mut call,
+            &genai,
+            &[
+                ("gen_ai.usage.reasoning_tokens", 7u64.into()),
+                ("gen_ai.system", "openai".into()),
+                ("other", 1.into()),
+            ],
+        );
+        assert_eq!(
+            seen,
+            [
+                Observed::Store("gen_ai.usage.reasoning.output_tokens"),
+                Observed::Store("gen_ai.provider.name"),
+                Observed::Store("other"),
+            ]
+        );
+        assert_eq!(call.reasoning, Some(7));
+        assert_eq!(call.provider.as_deref(), Some("openai"));
+    }
+
+    #[test]
+    fn content_is_left_out_unless_captured() {
+        let off = GenAi::new().capture_content(false);
+        let mut call = Call::default();
+        let input = ("gen_ai.input.messages", Value::from(r#"[{"role":"user"}]"#));
+        assert_eq!(
+            observe(&mut call, &off, std::slice::from_ref(&input)),
+            [Observed::Omit]
+        );
+        assert!(call.content.is_empty());
+        let on = GenAi::new().capture_content(true);
+        assert_eq!(
+            observe(&mut call, &on, &[input]),
+            [Observed::Store("gen_ai.input.messages")]
+        );
+        // The JSON text is kept as structure.
+        assert_eq!(
+            call.content[0].1,
+            Value::from(serde_json::json!([{"role": "user"}]))
+        );
+    }
+
+    #[test]
+    fn cached_input_is_counted_once_whatever_the_provider_reports() {
+        let genai = GenAi::new();
+        // OpenAI counts cached input inside input_tokens.
+        let mut openai = Call::default();
+        observe(
+            &mut openai,
+            &genai,
+            &[
+                ("gen_ai.provider.name", "openai".into()),
+                ("gen_ai.usage.input_tokens", 1_200u64.into()),
+                ("gen_ai.usage.output_tokens", 300u64.into()),
+                ("gen_ai.usage.cache_read.input_tokens", 1_000u64.into()),
+            ],
+        );
+        assert_eq!(
+            openai.usage().unwrap(),
+            Usage::new(1_200, 300).cache_read(1_000)
+        );
+        // Anthropic reports 200 uncached beside 1 000 read from the cache: the same call.
+        let mut anthropic = Call::default();
+        observe(
+            &mut anthropic,
+            &genai,
+            &[
+                ("gen_ai.provider.name", "anthropic".into()),
+                ("gen_ai.usage.input_tokens", 200u64.into()),
+                ("gen_ai.usage.output_tokens", 300u64.into()),
+                ("gen_ai.usage.cache_read.input_tokens", 1_000u64.into()),
+            ],
+        );
+        assert_eq!(anthropic.usage(), openai.usage());
+        // An unknown provider whose count is smaller than its cached part left it out.
+        let mut unknown = Call::default();
+        observe(
+            &mut unknown,
+            &genai,
+            &[
+                ("gen_ai.usage.input_tokens", 10u64.into()),
+                ("gen_ai.usage.cache_creation.input_tokens", 500u64.into()),
+            ],
+        );
+        assert_eq!(unknown.usage().unwrap().input, 510);
+    }
+
+    #[test]
+    fn operations_imply_kinds() {
+        let genai = GenAi::new();
+        for (operation, kind) in [
+            ("chat", SpanKind::Client),
+            ("embeddings", SpanKind::Client),
+            ("execute_tool", SpanKind::Internal),
+            ("invoke_agent", SpanKind::Internal),
+        ] {
+            let mut call = Call::default();
+            call.observe(&genai, "gen_ai.operation.name", &operation.into());
+            assert_eq!(call.kind(), Some(kind), "{operation}");
+        }
+        assert_eq!(Call::default().kind(), None);
+    }
+}
