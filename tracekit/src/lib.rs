@@ -153,6 +153,16 @@
 //! `traceparent` and `baggage` headers; a handler continues its caller's trace with
 //! [`SpanBuilder::remote`] or `#[traced(parent = extract(&headers))]`.
 //!
+//! # Other instrumentation
+//!
+//! With the `tracing` feature, `bridge::TracingLayer` records the `tracing` spans that rig,
+//! the genai crate, reqwest-tracing, sqlx and axum emit as tracekit spans: inside a
+//! `#[traced]` turn they become its children (inheriting its conversation id), `gen_ai.*`
+//! spans are completed in tracekit's conventions and priced, and a `#[traced]` function
+//! called inside a bridged span is its child. With the `opentelemetry` feature,
+//! `bridge::OtelExporter` stores what the OpenTelemetry SDK exports in any tracekit tracer.
+//! See [`bridge`].
+//!
 //! # Cargo features
 //!
 //! | Feature  | What it adds                                                                  |
@@ -163,6 +173,8 @@
 //! | `http` | [`propagation`] on `http::HeaderMap` |
 //! | `log` | `eval::LogBridge`: the `log` crate's records as events on the current span |
 //! | `stream` | `futures_core::Stream` for [`tracers::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
+//! | `tracing` | `bridge::TracingLayer`: `tracing` 0.1 and `tracing-subscriber` 0.3 (its registry only) |
+//! | `opentelemetry` | `bridge::OtelExporter`: the `opentelemetry` API and `opentelemetry_sdk`'s trace part, 0.33 |
 //!
 //! # More
 //!
