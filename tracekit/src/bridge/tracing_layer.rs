@@ -146,6 +146,10 @@ impl Settings {
     }
 }
 
+/// How many bridged spans are open, in every layer: while none is, entering, exiting and
+/// closing a `tracing` span skip the registry lookup (the span cannot be bridged).
+static OPEN: AtomicU64 = AtomicU64::new(0);
+
 /// What a bridged `tracing` span carries in the registry: its tracekit span and what its
 /// `gen_ai.*` fields said.
 struct Bridged {
@@ -308,11 +312,15 @@ where
                 .fetch_add(unrepresentable, Ordering::Relaxed);
         }
         if let Some(registered) = ctx.span(id) {
+            OPEN.fetch_add(1, Ordering::Relaxed);
             registered.extensions_mut().insert(Bridged { span, call });
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        if OPEN.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let Some(registered) = ctx.span(id) else {
             return;
         };
@@ -368,12 +376,16 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        if OPEN.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let Some(registered) = ctx.span(&id) else {
             return;
         };
         let Some(Bridged { span, call }) = registered.extensions_mut().remove::<Bridged>() else {
             return;
         };
+        OPEN.fetch_sub(1, Ordering::Relaxed);
         self.settings.genai.complete(&span, &call);
         if let Some(open) = span.inner {
             finish(open);
@@ -421,18 +433,25 @@ fn bridged_span<S>(id: &Id, ctx: &LayerContext<'_, S>) -> Option<SpanRef>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    if OPEN.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
     let registered = ctx.span(id)?;
     let extensions = registered.extensions();
     extensions.get::<Bridged>()?.span.inner.clone()
 }
 
-/// Where the span was declared: `tracing.*` attributes.
-fn location(meta: &Metadata<'_>) -> impl Iterator<Item = (Key, Value)> {
+/// Where the span was declared: `tracing.*` attributes, borrowing the callsite's static
+/// strings (no allocation).
+fn location(meta: &'static Metadata<'static>) -> impl Iterator<Item = (Key, Value)> {
     let fixed = [
-        ("tracing.target", Some(Value::from(meta.target()))),
-        ("tracing.level", Some(Value::from(meta.level().as_str()))),
-        ("tracing.module", meta.module_path().map(Value::from)),
-        ("tracing.file", meta.file().map(Value::from)),
+        ("tracing.target", Some(Value::from_static(meta.target()))),
+        (
+            "tracing.level",
+            Some(Value::from_static(meta.level().as_str())),
+        ),
+        ("tracing.module", meta.module_path().map(Value::from_static)),
+        ("tracing.file", meta.file().map(Value::from_static)),
         ("tracing.line", meta.line().map(Value::from)),
     ];
     fixed
