@@ -86,10 +86,13 @@ use crate::{context, Key, Span, SpanKind, SpanStatus, Tracer, Value};
 /// * **GenAI**: a span with `gen_ai.*` fields is completed when it closes as
 ///   [`genai`](crate::genai) writes its own (see [`TracingLayer::genai`]): the reference's
 ///   `ai.*`, OpenInference's kind, model and token counts, and the cost from the price
-///   table, with cached input counted once whether the provider reports it inside the input
-///   count (OpenAI) or beside it (Anthropic). rig's `gen_ai.usage.reasoning_tokens` and older
-///   names are stored under the current ones. Message content is recorded only with content
-///   capture on.
+///   table. Only calls to a model are priced (rig's `invoke_agent` span sums its chats' usage:
+///   pricing it too would count each token twice). Cached input is counted once: inside
+///   `gen_ai.usage.input_tokens`, as the conventions, genai 0.7 and rig-core 0.44 report it
+///   for every provider, or beside it when the count gives that away by being smaller than
+///   the cached part (Anthropic's own count passed on). rig's
+///   `gen_ai.usage.reasoning_tokens` and older names are stored under the current ones.
+///   Message content is recorded only with content capture on.
 /// * **Events** inside a bridged or tracekit span become span events (name = the message,
 ///   fields as attributes, with `level` and `tracing.target`); an ERROR event marks nothing
 ///   unless [`TracingLayer::error_events_fail_span`] says so.

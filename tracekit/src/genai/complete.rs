@@ -66,12 +66,6 @@ const CONTENT: [(&str, Content); 7] = [
     ("gen_ai.tool.call.result", Content::ToolResult),
 ];
 
-/// Providers whose input token count leaves cached input out (Anthropic reports cache reads
-/// and writes beside `input_tokens`, and so does Bedrock's Converse API); the conventions,
-/// and [`Usage`], count them in.
-const CACHE_EXCLUSIVE_PROVIDERS: [&str; 3] =
-    ["anthropic", "aws.bedrock", "gcp.vertex_ai.anthropic"];
-
 /// What to do with an attribute [`Call::observe`] looked at.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Observed {
@@ -137,11 +131,22 @@ impl Call {
 
     /// The span kind the operation implies: CLIENT for calls to a model, INTERNAL otherwise.
     pub(crate) fn kind(&self) -> Option<SpanKind> {
-        let operation = self.operation.as_deref()?;
-        Some(match operation {
-            "chat" | "text_completion" | "generate_content" | "embeddings" => SpanKind::Client,
-            _ => SpanKind::Internal,
+        self.operation.as_ref()?;
+        Some(if self.calls_a_model() {
+            SpanKind::Client
+        } else {
+            SpanKind::Internal
         })
+    }
+
+    /// Whether the span is one call to a model, the unit that is billed. An agent span that
+    /// reports the usage of all its calls (rig's `invoke_agent` does) is not: pricing it too
+    /// would count every token twice.
+    fn calls_a_model(&self) -> bool {
+        matches!(
+            self.operation.as_deref(),
+            Some("chat" | "text_completion" | "generate_content" | "embeddings")
+        )
     }
 
     /// The token counts as [`Usage`] counts them (cached input inside `input`), if any were
@@ -153,10 +158,12 @@ impl Call {
         let (cache_read, cache_write) =
             (self.cache_read.unwrap_or(0), self.cache_write.unwrap_or(0));
         let mut input = self.input.unwrap_or(0);
-        let provider = self.provider.as_deref().unwrap_or("");
-        // A count that leaves the cache out either comes from a provider known to report it
-        // apart, or gives itself away by being smaller than the cached part.
-        if CACHE_EXCLUSIVE_PROVIDERS.contains(&provider) || input < cache_read + cache_write {
+        // The conventions (and `Usage`) count cached input inside `input_tokens`, and so do
+        // the frameworks checked: genai 0.7 and rig-core 0.44 add Anthropic's cache reads and
+        // writes, which Anthropic reports beside its `input_tokens`, for every provider. An
+        // instrumentation that passes Anthropic's own count on gives itself away when it is
+        // smaller than the cached part, as a long cached prompt makes it.
+        if input < cache_read + cache_write {
             input += cache_read + cache_write;
         }
         Some(Usage {
@@ -251,7 +258,7 @@ impl GenAi {
             }
         }
         span.add_attributes(out);
-        if let Some(usage) = call.usage() {
+        if let Some(usage) = call.usage().filter(|_| call.calls_a_model()) {
             let model = model.map_or("", String::as_str);
             self.record_usage(span, model, &usage);
         }
@@ -335,7 +342,7 @@ mod tests {
             openai.usage().unwrap(),
             Usage::new(1_200, 300).cache_read(1_000)
         );
-        // Anthropic reports 200 uncached beside 1 000 read from the cache: the same call.
+        // Anthropic's own count passed on: 200 uncached beside 1 000 read from the cache.
         let mut anthropic = Call::default();
         observe(
             &mut anthropic,
@@ -375,5 +382,30 @@ mod tests {
             assert_eq!(call.kind(), Some(kind), "{operation}");
         }
         assert_eq!(Call::default().kind(), None);
+    }
+
+    #[test]
+    fn only_calls_to_a_model_are_priced() {
+        let genai = GenAi::new();
+        let priced = |operation: &str| {
+            let tracer = crate::Tracer::in_memory(10);
+            let mut call = Call::default();
+            for (k, v) in [
+                ("gen_ai.operation.name", Value::from(operation)),
+                ("gen_ai.request.model", "gpt-4o".into()),
+                ("gen_ai.usage.input_tokens", 100u64.into()),
+                ("gen_ai.usage.output_tokens", 10u64.into()),
+            ] {
+                call.observe(&genai, k, &v);
+            }
+            let span = tracer.span("call").start();
+            genai.complete(&span, &call);
+            drop(span);
+            let spans = tracer.get_traces(&Default::default()).unwrap();
+            spans[0].attributes.get(super::super::COST_USD).is_some()
+        };
+        assert!(priced("chat"));
+        // rig's agent span sums its chats' usage.
+        assert!(!priced("invoke_agent"));
     }
 }
