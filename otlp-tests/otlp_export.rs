@@ -726,3 +726,46 @@ fn redaction_runs_before_the_exporter() {
         "{text}"
     );
 }
+
+/// A span in the reference toolkit's `ai.*` style leaves with the GenAI and OpenInference
+/// names backends read (kind, model, input, output, tokens, cost); what it says itself wins.
+#[test]
+fn reference_style_spans_leave_with_the_other_conventions() {
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(config(&receiver.url())).unwrap();
+    {
+        let llm = tracer.span("llm").kind(tracekit::SpanKind::Client).start();
+        llm.add_attribute("ai.trace.type", "llm-invocation");
+        llm.add_attribute("ai.llm.request.model.id", "claude-sonnet-4");
+        llm.add_attribute("ai.llm.response.output", "It is sunny.");
+        llm.add_attribute(
+            "ai.llm.response.usage",
+            Value::from(
+                serde_json::json!({"inputTokens": 10, "outputTokens": 3, "totalTokens": 13}),
+            ),
+        );
+        llm.add_attribute("tracekit.cost.usd", 0.25);
+        llm.add_attribute("openinference.span.kind", "CHAIN");
+    }
+    tracer.shutdown().unwrap();
+    let spans = all_spans(&receiver);
+    let span = &spans[0];
+    let text = |k: &str| match attr(span, k) {
+        Some(V::StringValue(s)) => s.clone(),
+        other => panic!("{k}: {other:?}"),
+    };
+    assert_eq!(text("llm.model_name"), "claude-sonnet-4");
+    assert_eq!(text("gen_ai.request.model"), "claude-sonnet-4");
+    assert_eq!(text("gen_ai.operation.name"), "chat");
+    assert_eq!(text("output.value"), "It is sunny.");
+    assert_eq!(attr(span, "llm.token_count.prompt"), Some(&V::IntValue(10)));
+    assert_eq!(attr(span, "llm.cost.total"), Some(&V::DoubleValue(0.25)));
+    // Its own kind is kept, and sent once.
+    assert_eq!(text("openinference.span.kind"), "CHAIN");
+    let kinds = span
+        .attributes
+        .iter()
+        .filter(|kv| kv.key == "openinference.span.kind")
+        .count();
+    assert_eq!(kinds, 1);
+}

@@ -440,3 +440,56 @@ fn any_value(value: &Value) -> Json {
             .collect::<Vec<_>>()}}),
     }
 }
+
+/// Spans written in the reference toolkit's `ai.*` style only (as `#[traced]` code and the
+/// Python toolkit write them) show in Phoenix with their kinds, model, input and output: the
+/// exporter adds the names Phoenix reads.
+#[test]
+fn reference_style_spans_show_their_kinds_inputs_and_outputs_in_phoenix() {
+    let Some(url) = phoenix() else { return };
+    let project = unique("reference");
+    let tracer = Tracer::otlp(config(&url, &project)).unwrap();
+    {
+        let turn = tracer.span("converse").kind(SpanKind::Server).start();
+        turn.add_attribute("ai.trace.type", "converse");
+        turn.add_attribute("ai.user.input", "Weather in Amsterdam?");
+        turn.add_attribute("ai.agent.response", "Sunny.");
+        let llm = tracer.span("llm-invocation").kind(SpanKind::Client).start();
+        llm.add_attribute("ai.trace.type", "llm-invocation");
+        llm.add_attribute("ai.llm.request.model.id", "claude-sonnet-4");
+        llm.add_attribute(
+            "ai.llm.request.messages",
+            Value::from(json!([{"role": "user", "content": "Weather in Amsterdam?"}])),
+        );
+        llm.add_attribute("ai.llm.response.output", "Let me look that up.");
+        drop(llm);
+        let tool = tracer.span("get_weather").kind(SpanKind::Client).start();
+        tool.add_attribute("ai.trace.type", "tool-invocation");
+        tool.add_attribute("ai.tool.name", "get_weather");
+        tool.add_attribute("ai.tool.input", Value::from(json!({"city": "Amsterdam"})));
+        tool.add_attribute("ai.tool.output", "18 °C, sunny");
+    }
+    tracer.shutdown().unwrap();
+
+    let spans = phoenix_spans(&url, &project, 3);
+    let turn = by_name(&spans, "converse");
+    assert_eq!(turn["span_kind"], "AGENT", "{turn}");
+    assert_eq!(
+        turn["attributes"]["input.value"], "Weather in Amsterdam?",
+        "{turn}"
+    );
+    assert_eq!(turn["attributes"]["output.value"], "Sunny.", "{turn}");
+    let llm = by_name(&spans, "llm-invocation");
+    assert_eq!(llm["span_kind"], "LLM", "{llm}");
+    assert_eq!(
+        llm["attributes"]["llm.model_name"], "claude-sonnet-4",
+        "{llm}"
+    );
+    assert_eq!(
+        llm["attributes"]["output.value"], "Let me look that up.",
+        "{llm}"
+    );
+    let tool = by_name(&spans, "get_weather");
+    assert_eq!(tool["span_kind"], "TOOL", "{tool}");
+    assert_eq!(tool["attributes"]["output.value"], "18 °C, sunny", "{tool}");
+}

@@ -174,7 +174,13 @@ fn list(tracer: &Tracer, query: &str) -> Reply {
 
 fn one(tracer: &Tracer, id: &str) -> Reply {
     match commands::resolve(tracer, id) {
-        Ok(spans) => {
+        Ok(mut spans) => {
+            // Shown with what reference-style attributes say in the other conventions.
+            for span in &mut spans {
+                for (key, value) in tracekit::genai::reference_completions(&span.attributes) {
+                    span.attributes.insert(key, value);
+                }
+            }
             let s = analysis::summary(&spans);
             let summary = json!({
                 "llm_calls": s.llm_calls, "tokens": s.tokens.total(), "cost_usd": s.cost_usd,

@@ -144,6 +144,18 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
     );
     assert_eq!(trace["spans"].as_array().unwrap().len(), 3);
     assert_eq!(trace["summary"]["llm_calls"], 1);
+    // Shown with what its reference-style attributes say in the other conventions.
+    let turn = trace["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["span_name"] == "invoke_agent agent")
+        .unwrap();
+    assert_eq!(
+        turn["attributes"]["input.value"], "What is the weather?",
+        "{turn}"
+    );
+    assert_eq!(turn["attributes"]["output.value"], "Sunny.", "{turn}");
     let conversation = get_json(addr, "/api/conversations/conv-viewer");
     assert_eq!(conversation["spans"], trace["spans"]);
     // JSON carries the hostile attribute as a string; the page shows it as text.

@@ -213,6 +213,7 @@ pub mod propagation;
 mod queue;
 mod record;
 pub mod render;
+mod semconv;
 mod sink;
 mod span;
 pub mod stores;

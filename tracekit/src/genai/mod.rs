@@ -53,6 +53,7 @@ pub use content::{Message, Role};
 
 /// Content longer than this many bytes is cut by default (16 KiB).
 pub const DEFAULT_CONTENT_LIMIT: usize = 16 * 1024;
+pub use crate::semconv::reference_completions;
 pub use pricing::{Price, PriceTable, Usage};
 pub use secrets::mask_secrets;
 

@@ -90,10 +90,17 @@ fn span(trace: &Trace) -> Span {
         kind: kind(trace.span_kind) as i32,
         start_time_unix_nano: nanos(trace.started_at),
         end_time_unix_nano: nanos(trace.ended_at.unwrap_or(trace.started_at)),
+        // What reference-style (`ai.*`) attributes also say in the GenAI and OpenInference
+        // conventions, which backends read (see `semconv`).
         attributes: trace
             .attributes
             .iter()
             .map(|(k, v)| key_value(k, v))
+            .chain(
+                crate::semconv::reference_completions(&trace.attributes)
+                    .iter()
+                    .map(|(k, v)| key_value(k, v)),
+            )
             .collect(),
         dropped_attributes_count: 0,
         events: trace

@@ -1,0 +1,206 @@
+//! The same facts under the names other conventions give them: what a span written in the
+//! reference toolkit's `ai.*` style (by `#[traced]` code, by the Python toolkit, or read from
+//! an old store) also says in the OpenTelemetry GenAI and OpenInference conventions, so that
+//! backends that read only those (Arize Phoenix, Langfuse) show its kind, model, input,
+//! output, tokens and cost.
+//!
+//! Applied where spans leave the process (the OTLP encoding, hence `Tracer::otlp` and
+//! `tracekit export`) and by the viewer; stored spans keep what was written. Only names a
+//! span does not already carry are added.
+
+use crate::{Attributes, Value};
+
+/// What the reference's `ai.trace.type` is in the other conventions: (OpenInference span
+/// kind, GenAI operation name).
+const KINDS: [(&str, &str, Option<&str>); 9] = [
+    ("llm-invocation", "LLM", Some("chat")),
+    ("tool-invocation", "TOOL", Some("execute_tool")),
+    ("converse", "AGENT", Some("invoke_agent")),
+    ("agent-invocation", "AGENT", Some("invoke_agent")),
+    ("embedding", "EMBEDDING", Some("embeddings")),
+    ("retrieval", "RETRIEVER", Some("retrieval")),
+    ("cycle", "CHAIN", None),
+    ("decision", "CHAIN", None),
+    ("conversation-history-list", "CHAIN", None),
+];
+
+/// Reference attributes and the names they also go under: (reference, others).
+const SAME: [(&str, &[&str]); 7] = [
+    (
+        "ai.llm.request.model.id",
+        &["gen_ai.request.model", "llm.model_name"],
+    ),
+    ("ai.tool.name", &["gen_ai.tool.name", "tool.name"]),
+    ("ai.tool.use.id", &["gen_ai.tool.call.id"]),
+    (
+        "ai.conversation.id",
+        &["gen_ai.conversation.id", "session.id"],
+    ),
+    ("ai.agent.name", &["gen_ai.agent.name", "agent.name"]),
+    ("tracekit.cost.usd", &["llm.cost.total"]),
+    ("ai.tool.input", &["gen_ai.tool.call.arguments"]),
+];
+
+/// Reference attributes that are a span's input or output, in the order they are looked
+/// for: the first one present is OpenInference's `input.value` / `output.value`.
+const INPUTS: [&str; 3] = ["ai.llm.request.messages", "ai.tool.input", "ai.user.input"];
+const OUTPUTS: [&str; 3] = [
+    "ai.llm.response.output",
+    "ai.tool.output",
+    "ai.agent.response",
+];
+
+/// The attributes to add to `attributes` so that the GenAI and OpenInference conventions say
+/// what its reference (`ai.*`) attributes say; none that it already has.
+///
+/// ```
+/// use tracekit::{Attributes, Value};
+/// let mut span = Attributes::new();
+/// span.insert("ai.trace.type", "tool-invocation");
+/// span.insert("ai.tool.name", "get_weather");
+/// span.insert("ai.tool.output", "sunny");
+/// let added: Attributes = tracekit::genai::reference_completions(&span).into_iter().collect();
+/// assert_eq!(added.get("openinference.span.kind"), Some(&Value::from("TOOL")));
+/// assert_eq!(added.get("gen_ai.tool.name"), Some(&Value::from("get_weather")));
+/// assert_eq!(added.get("output.value"), Some(&Value::from("sunny")));
+/// ```
+pub fn reference_completions(attributes: &Attributes) -> Vec<(&'static str, Value)> {
+    let mut out: Vec<(&'static str, Value)> = Vec::new();
+    let add = |out: &mut Vec<(&'static str, Value)>, key: &'static str, value: Value| {
+        if attributes.get(key).is_none() && out.iter().all(|(k, _)| *k != key) {
+            out.push((key, value));
+        }
+    };
+    if let Some(Value::String(kind)) = attributes.get("ai.trace.type") {
+        if let Some((_, openinference, operation)) = KINDS.iter().find(|(k, ..)| kind == *k) {
+            add(
+                &mut out,
+                "openinference.span.kind",
+                Value::from_static(openinference),
+            );
+            if let Some(operation) = operation {
+                add(
+                    &mut out,
+                    "gen_ai.operation.name",
+                    Value::from_static(operation),
+                );
+            }
+        }
+    }
+    for (reference, others) in SAME {
+        if let Some(value) = attributes.get(reference) {
+            for other in others {
+                add(&mut out, other, value.clone());
+            }
+        }
+    }
+    for (keys, value_key, mime_key) in [
+        (&INPUTS, "input.value", "input.mime_type"),
+        (&OUTPUTS, "output.value", "output.mime_type"),
+    ] {
+        if let Some(value) = keys.iter().find_map(|k| attributes.get(k)) {
+            let (text, mime) = match value {
+                Value::String(s) => (s.to_string(), "text/plain"),
+                other => (other.to_string(), "application/json"),
+            };
+            add(&mut out, value_key, Value::from(text));
+            add(&mut out, mime_key, Value::from_static(mime));
+        }
+    }
+    if let Some(Value::Map(usage)) = attributes.get("ai.llm.response.usage") {
+        let count = |k: &str| usage.get(k).filter(|v| v.as_u64().is_some()).cloned();
+        for (from, to) in [
+            (
+                "inputTokens",
+                ["gen_ai.usage.input_tokens", "llm.token_count.prompt"],
+            ),
+            (
+                "outputTokens",
+                ["gen_ai.usage.output_tokens", "llm.token_count.completion"],
+            ),
+        ] {
+            if let Some(n) = count(from) {
+                for key in to {
+                    add(&mut out, key, n.clone());
+                }
+            }
+        }
+        if let Some(n) = count("totalTokens") {
+            add(&mut out, "llm.token_count.total", n);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&'static str, Value)]) -> Attributes {
+        pairs.iter().cloned().collect()
+    }
+
+    fn added(span: &Attributes) -> Attributes {
+        reference_completions(span).into_iter().collect()
+    }
+
+    #[test]
+    fn an_llm_call_in_the_reference_style_gets_kind_model_io_and_tokens() {
+        let span = with(&[
+            ("ai.trace.type", "llm-invocation".into()),
+            ("ai.llm.request.model.id", "claude-sonnet-4".into()),
+            (
+                "ai.llm.request.messages",
+                Value::from(serde_json::json!([{"role": "user", "content": "hi"}])),
+            ),
+            ("ai.llm.response.output", "hello".into()),
+            (
+                "ai.llm.response.usage",
+                Value::from(
+                    serde_json::json!({"inputTokens": 10, "outputTokens": 3, "totalTokens": 13}),
+                ),
+            ),
+            ("tracekit.cost.usd", 0.5.into()),
+        ]);
+        let a = added(&span);
+        assert_eq!(a.get("openinference.span.kind"), Some(&"LLM".into()));
+        assert_eq!(a.get("gen_ai.operation.name"), Some(&"chat".into()));
+        assert_eq!(a.get("llm.model_name"), Some(&"claude-sonnet-4".into()));
+        assert_eq!(
+            a.get("gen_ai.request.model"),
+            Some(&"claude-sonnet-4".into())
+        );
+        assert_eq!(
+            a.get("input.value"),
+            Some(&r#"[{"role":"user","content":"hi"}]"#.into())
+        );
+        assert_eq!(a.get("input.mime_type"), Some(&"application/json".into()));
+        assert_eq!(a.get("output.value"), Some(&"hello".into()));
+        assert_eq!(a.get("output.mime_type"), Some(&"text/plain".into()));
+        assert_eq!(a.get("llm.token_count.prompt"), Some(&10.into()));
+        assert_eq!(a.get("gen_ai.usage.output_tokens"), Some(&3.into()));
+        assert_eq!(a.get("llm.token_count.total"), Some(&13.into()));
+        assert_eq!(a.get("llm.cost.total"), Some(&0.5.into()));
+    }
+
+    #[test]
+    fn what_a_span_already_says_is_kept() {
+        let span = with(&[
+            ("ai.trace.type", "converse".into()),
+            ("openinference.span.kind", "CHAIN".into()),
+            ("ai.user.input", "Weather?".into()),
+            ("ai.agent.response", "Sunny".into()),
+            ("ai.conversation.id", "c-1".into()),
+            ("session.id", "given".into()),
+        ]);
+        let a = added(&span);
+        assert_eq!(a.get("openinference.span.kind"), None);
+        assert_eq!(a.get("session.id"), None);
+        assert_eq!(a.get("gen_ai.conversation.id"), Some(&"c-1".into()));
+        assert_eq!(a.get("gen_ai.operation.name"), Some(&"invoke_agent".into()));
+        assert_eq!(a.get("input.value"), Some(&"Weather?".into()));
+        assert_eq!(a.get("output.value"), Some(&"Sunny".into()));
+        // A span with nothing of the reference's gets nothing.
+        assert!(reference_completions(&with(&[("k", 1.into())])).is_empty());
+    }
+}
