@@ -529,3 +529,23 @@ fn genai_spans_are_completed_and_priced_once() {
     let chat = named(&tracer, "chat");
     assert_eq!(attr(&chat, UNPRICED), Some(&true.into()));
 }
+
+#[test]
+fn a_bridged_span_carried_to_a_thread_is_the_parent_there() {
+    let tracer = Tracer::in_memory(100);
+    with_layer(TracingLayer::new(tracer.clone()), || {
+        let _request = tracing::info_span!("request").entered();
+        let worker = std::thread::spawn(tracekit::Context::current().wrap({
+            let tracer = tracer.clone();
+            move || drop(tracer.trace("on-a-thread"))
+        }));
+        worker.join().unwrap();
+    });
+    let spans = all(&tracer);
+    assert_eq!(
+        named(&tracer, "on-a-thread").parent_span_id,
+        Some(named(&tracer, "request").span_id),
+        "{}",
+        tracekit::render::tree(&spans)
+    );
+}
