@@ -6,82 +6,21 @@
 
 #[path = "endpoint.rs"]
 mod endpoint;
+#[path = "weather_agent.rs"]
+mod weather_agent;
 
-use std::convert::Infallible;
-
-use rig_agent::completion::PromptError;
-use rig_agent::{Agent, AgentBuilder};
-use rig_core::providers::openai::OpenAIConfig;
-use rig_core::tool::{Tool, ToolContext};
-use serde::Deserialize;
-use serde_json::json;
 use tracekit::bridge::TracingLayer;
 use tracekit::genai::{GenAi, COST_USD};
-use tracekit::{traced, SpanKind, Trace, TraceFilter, Tracer, Value};
+use tracekit::{SpanKind, Trace, TraceFilter, Tracer, Value};
 use tracing_subscriber::layer::SubscriberExt;
-
-struct GetWeather;
-
-#[derive(Deserialize)]
-struct WeatherArgs {
-    city: String,
-}
-
-impl Tool for GetWeather {
-    const NAME: &'static str = "get_weather";
-    type Args = WeatherArgs;
-    type Output = String;
-    type Error = Infallible;
-
-    fn description(&self) -> String {
-        "The weather in a city".into()
-    }
-
-    fn parameters(&self) -> serde_json::Value {
-        json!({
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        })
-    }
-
-    async fn call(&self, _: &mut ToolContext, args: WeatherArgs) -> Result<String, Infallible> {
-        Ok(format!("18 °C, sunny in {}", args.city))
-    }
-}
-
-struct WeatherAgent {
-    tracer: Tracer,
-    agent: Agent,
-}
-
-impl WeatherAgent {
-    #[traced(kind = Server, inheritable("ai.conversation.id" = conversation))]
-    async fn turn(&self, conversation: &str, input: &str) -> Result<String, PromptError> {
-        let response = self.agent.prompt(input).max_turns(3).await?;
-        Ok(response.output())
-    }
-}
+use weather_agent::WeatherAgent;
 
 /// One turn through rig with the bridge installed; the spans read back from SQLite.
 fn run_turn(capture: bool) -> (Vec<Trace>, String) {
     let endpoint = endpoint::Endpoint::start();
     let dir = tempfile::tempdir().unwrap();
     let tracer = Tracer::sqlite(dir.path().join("traces.db")).unwrap();
-    let model = OpenAIConfig::new("test-key")
-        .with_base_url(endpoint.url())
-        .client()
-        .chat("gpt-4o");
-    let agent = AgentBuilder::new(model)
-        .name("weather-agent")
-        .preamble("Answer with the weather.")
-        .tool(GetWeather)
-        .record_content_telemetry(true)
-        .build();
-    let weather = WeatherAgent {
-        tracer: tracer.clone(),
-        agent,
-    };
+    let weather = WeatherAgent::new(tracer.clone(), endpoint.url());
     // Spans outside a tracekit span are not taken (the layer's tracer is a no-op).
     let layer = TracingLayer::new(Tracer::noop()).genai(GenAi::new().capture_content(capture));
     let subscriber = tracing_subscriber::registry().with(layer);

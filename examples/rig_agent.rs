@@ -14,59 +14,15 @@
 
 #[path = "../bridge-tests/endpoint.rs"]
 mod endpoint;
+#[path = "../bridge-tests/weather_agent.rs"]
+mod weather_agent;
 
-use std::convert::Infallible;
-
-use rig_agent::completion::PromptError;
-use rig_agent::{Agent, AgentBuilder};
-use rig_core::providers::openai::OpenAIConfig;
-use rig_core::tool::{Tool, ToolContext};
-use serde_json::json;
 use tracekit::bridge::TracingLayer;
 use tracekit::genai::GenAi;
-use tracekit::{traced, TraceFilter, Tracer};
+use tracekit::{TraceFilter, Tracer};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-
-/// The tool the scripted model asks for.
-struct GetWeather;
-
-#[derive(serde::Deserialize)]
-struct WeatherArgs {
-    city: String,
-}
-
-impl Tool for GetWeather {
-    const NAME: &'static str = "get_weather";
-    type Args = WeatherArgs;
-    type Output = String;
-    type Error = Infallible;
-
-    fn description(&self) -> String {
-        "The weather in a city".into()
-    }
-
-    fn parameters(&self) -> serde_json::Value {
-        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
-    }
-
-    async fn call(&self, _: &mut ToolContext, args: WeatherArgs) -> Result<String, Infallible> {
-        Ok(format!("18 °C, sunny in {}", args.city))
-    }
-}
-
-struct WeatherAgent {
-    tracer: Tracer,
-    agent: Agent,
-}
-
-impl WeatherAgent {
-    /// One conversation turn; rig's spans land under it.
-    #[traced(kind = Server, inheritable("ai.conversation.id" = conversation))]
-    async fn turn(&self, conversation: &str, input: &str) -> Result<String, PromptError> {
-        Ok(self.agent.prompt(input).max_turns(3).await?.output())
-    }
-}
+use weather_agent::WeatherAgent;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -79,20 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with(TracingLayer::new(Tracer::noop()).genai(GenAi::new().capture_content(true)))
         .init();
 
-    let model = OpenAIConfig::new("offline")
-        .with_base_url(endpoint.url())
-        .client()
-        .chat("gpt-4o");
-    let agent = AgentBuilder::new(model)
-        .name("weather-agent")
-        .preamble("Answer with the weather.")
-        .tool(GetWeather)
-        .record_content_telemetry(true)
-        .build();
-    let weather = WeatherAgent {
-        tracer: tracer.clone(),
-        agent,
-    };
+    let weather = WeatherAgent::new(tracer.clone(), endpoint.url());
     let answer = weather
         .turn("conv-rig-demo", "What is the weather in Amsterdam?")
         .await?;
