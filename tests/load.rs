@@ -1,7 +1,7 @@
 //! Tokio tasks × spans into every local tracer kind, one after another in one test so the memory
 //! each leaves behind can be read: no span lost, none crossed between tasks, memory bounded by
 //! the configured capacities. `cargo test` runs 16 × 500; the full 64 × 10 000 is `#[ignore]`d
-//! and run by `.ci/run` (`cargo test --workspace -- --ignored`). Throughput is printed
+//! and run by `.ci/run` (`cargo test --workspace --tests -- --ignored`). Throughput is printed
 //! (`-- --nocapture`); it is a debug build's unless run with `--release`. DynamoDB and OTLP have
 //! their own load tests in dynamodb-tests/ and otlp-tests/.
 
