@@ -549,3 +549,28 @@ fn a_bridged_span_carried_to_a_thread_is_the_parent_there() {
         tracekit::render::tree(&spans)
     );
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "the panic hook's backtrace is slow under Miri")]
+fn a_panicking_filter_or_rename_hook_is_contained() {
+    let tracer = Tracer::in_memory(100);
+    let layer = TracingLayer::new(tracer.clone())
+        .filter(|meta| meta.name() != "filter-panics" || panic!("filter"))
+        .rename_fields(|name| {
+            if name == "boom" {
+                panic!("rename")
+            } else {
+                Some(name.into())
+            }
+        });
+    let stats = layer.stats();
+    let went_on = with_layer(layer, || {
+        drop(tracing::info_span!("filter-panics"));
+        drop(tracing::info_span!("rename-panics", boom = 1));
+        drop(tracing::info_span!("fine", other = 1));
+        true
+    });
+    assert!(went_on);
+    assert_eq!(stats.contained_panics(), 2);
+    assert_eq!(common::names(&all(&tracer)), ["fine"]);
+}

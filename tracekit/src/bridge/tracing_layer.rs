@@ -1,6 +1,7 @@
 //! [`TracingLayer`]: `tracing` spans and events into tracekit traces.
 
 use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -100,7 +101,8 @@ use crate::{context, Key, Span, SpanKind, SpanStatus, Tracer, Value};
 /// Filtering: the layer takes spans and events at INFO and above
 /// ([`max_level`](TracingLayer::max_level)), those a [`filter`](TracingLayer::filter) closure
 /// accepts, and only what any per-layer filter (`.with_filter(EnvFilter::new(..))`) lets
-/// through. Nothing it does panics into, or blocks, the traced code.
+/// through. Nothing it does panics into, or blocks, the traced code: a panic inside it (a
+/// filter or rename hook's, say) is caught and counted in [`BridgeStats::contained_panics`].
 ///
 /// Not mapped: a span's name or kind recorded after it started (`otel.name`/`otel.kind` in
 /// `Span::record`; counted in [`BridgeStats::late_renames`]), `follows_from` links, and
@@ -267,11 +269,71 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        self.contain(|| self.new_span(attrs, id, &ctx));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        self.contain(|| self.record(id, values, &ctx));
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = bridged_span(id, &ctx) else {
+            return;
+        };
+        let _ = ENTERED.try_with(|entered| {
+            let mut entered = entered.borrow_mut();
+            entered.0.push(span);
+            if let Some(span) = entered.0.last() {
+                // SAFETY: `ENTERED` holds this counted reference until `on_exit` (or its own
+                // `Drop`) has removed the entry with `context::exit`; moving the reference
+                // within the vector does not move the span it points at.
+                unsafe { context::enter(span) };
+            }
+        });
+    }
+
+    fn on_exit(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = bridged_span(id, &ctx) else {
+            return;
+        };
+        let _ = ENTERED.try_with(|entered| {
+            let mut entered = entered.borrow_mut();
+            if let Some(i) = entered.0.iter().rposition(|e| SpanRef::ptr_eq(e, &span)) {
+                // The entry goes before the reference that keeps its span alive.
+                context::exit(&entered.0[i]);
+                entered.0.remove(i);
+            }
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        self.contain(|| self.close(&id, &ctx));
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        self.contain(|| self.event(event, &ctx));
+    }
+}
+
+/// The layer's work, each called inside [`TracingLayer::contain`].
+impl TracingLayer {
+    /// Runs `f`; a panic in it (a user's filter or rename hook, say) is counted in
+    /// [`BridgeStats::contained_panics`] instead of reaching the traced code.
+    fn contain(&self, f: impl FnOnce()) {
+        if catch_unwind(AssertUnwindSafe(f)).is_err() {
+            self.settings.stats.0.panics.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn new_span<S>(&self, attrs: &Attributes<'_>, id: &Id, ctx: &LayerContext<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let meta = attrs.metadata();
         if !self.settings.wants(meta) {
             return;
         }
-        let parent = self.parent_of(attrs.parent(), &ctx);
+        let parent = self.parent_of(attrs.parent(), ctx);
         let of_parent;
         let tracer = match parent.as_ref().and_then(Span::shared) {
             Some(p) => {
@@ -320,7 +382,10 @@ where
         }
     }
 
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+    fn record<S>(&self, id: &Id, values: &Record<'_>, ctx: &LayerContext<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         if OPEN.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -348,41 +413,14 @@ where
         span.add_attributes(fields.attributes);
     }
 
-    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
-        let Some(span) = bridged_span(id, &ctx) else {
-            return;
-        };
-        let _ = ENTERED.try_with(|entered| {
-            let mut entered = entered.borrow_mut();
-            entered.0.push(span);
-            if let Some(span) = entered.0.last() {
-                // SAFETY: `ENTERED` holds this counted reference until `on_exit` (or its own
-                // `Drop`) has removed the entry with `context::exit`; moving the reference
-                // within the vector does not move the span it points at.
-                unsafe { context::enter(span) };
-            }
-        });
-    }
-
-    fn on_exit(&self, id: &Id, ctx: LayerContext<'_, S>) {
-        let Some(span) = bridged_span(id, &ctx) else {
-            return;
-        };
-        let _ = ENTERED.try_with(|entered| {
-            let mut entered = entered.borrow_mut();
-            if let Some(i) = entered.0.iter().rposition(|e| SpanRef::ptr_eq(e, &span)) {
-                // The entry goes before the reference that keeps its span alive.
-                context::exit(&entered.0[i]);
-                entered.0.remove(i);
-            }
-        });
-    }
-
-    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+    fn close<S>(&self, id: &Id, ctx: &LayerContext<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         if OPEN.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let Some(registered) = ctx.span(&id) else {
+        let Some(registered) = ctx.span(id) else {
             return;
         };
         let Some(Bridged { span, call }) = registered.extensions_mut().remove::<Bridged>() else {
@@ -395,7 +433,10 @@ where
         }
     }
 
-    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+    fn event<S>(&self, event: &Event<'_>, ctx: &LayerContext<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let meta = event.metadata();
         if !self.settings.events || !self.settings.wants(meta) {
             return;
@@ -403,7 +444,7 @@ where
         let span = if event.is_root() {
             None
         } else {
-            self.parent_of(event.parent(), &ctx)
+            self.parent_of(event.parent(), ctx)
         };
         let Some(span) = span.filter(Span::is_recording) else {
             return;
@@ -488,6 +529,7 @@ struct Counters {
     events: AtomicU64,
     unrepresentable: AtomicU64,
     late_renames: AtomicU64,
+    panics: AtomicU64,
 }
 
 impl BridgeStats {
@@ -511,5 +553,11 @@ impl BridgeStats {
     /// cannot take.
     pub fn late_renames(&self) -> u64 {
         self.0.late_renames.load(Ordering::Relaxed)
+    }
+
+    /// Panics caught inside the layer (in a filter or rename hook of yours, or in tracekit);
+    /// the span or event at hand was not recorded, and the traced code went on.
+    pub fn contained_panics(&self) -> u64 {
+        self.0.panics.load(Ordering::Relaxed)
     }
 }
