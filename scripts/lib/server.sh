@@ -103,9 +103,10 @@ launch_and_wait() {
     running || break
     sleep 0.1
   done
-  echo "$server_name did not start at $server_url; see $server_state/log" >&2
   tail -20 "$server_state/log" >&2 || true
   stop_now
+  # Last, so that a caller showing one line shows this one.
+  echo "$server_name did not start at $server_url; see $server_state/log" >&2
   exit 1
 }
 

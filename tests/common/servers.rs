@@ -82,7 +82,8 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Runs `scripts/<name> <verb>` with `envs`, leased by this process: its stdout's last line
-/// (empty when it printed nothing), or `None` after a loud line. Not cached: for servers a test starts and stops itself.
+/// (empty when it printed nothing), or `None` after a loud line. Not cached: for servers a
+/// test starts and stops itself.
 pub fn run_script(
     name: &str,
     verb: &str,
