@@ -76,3 +76,28 @@ fn a_genai_chat_inside_a_traced_turn_is_its_priced_child() {
     assert_eq!(attr("ai.trace.type"), Some("llm-invocation".into()));
     assert!(attr(COST_USD).is_some(), "{tree}");
 }
+
+/// `EnvFilter` directives as a per-layer filter choose what the bridge takes, as they would
+/// for any layer.
+#[test]
+fn env_filter_directives_choose_what_is_bridged() {
+    use tracing_subscriber::Layer as _;
+    let tracer = Tracer::in_memory(100);
+    let layer = TracingLayer::new(tracer.clone())
+        .max_level(tracing::Level::TRACE)
+        .with_filter(tracing_subscriber::EnvFilter::new("warn,framework=debug"));
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        drop(tracing::debug_span!(target: "framework", "kept"));
+        drop(tracing::trace_span!(target: "framework", "too-verbose"));
+        drop(tracing::info_span!(target: "elsewhere", "filtered-out"));
+        drop(tracing::warn_span!(target: "elsewhere", "a-warning"));
+    });
+    let names: Vec<String> = tracer
+        .get_traces(&TraceFilter::new())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.span_name.to_string())
+        .collect();
+    assert_eq!(names, ["kept", "a-warning"]);
+}
