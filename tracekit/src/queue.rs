@@ -22,7 +22,7 @@ use crate::record::{self, Tables};
 use crate::span::panic_message;
 use crate::stripe::{self, CachePadded, STRIPES};
 use crate::tracers::Overflow;
-use crate::{lock, Error, FailureLog, FinishedSpan, SinkStats, Trace};
+use crate::{lock, Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
 
 /// What a store or exporter does with a batch, on its writer thread.
 pub(crate) trait Writer: Send + 'static {
@@ -69,6 +69,93 @@ impl Pace<'_> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
+    }
+}
+
+/// What stands behind a queue besides its writer, the only part in which the queued backends
+/// (stores, the OTLP exporter, `in_background`) differ: reading back, and a tracer further
+/// down to flush and count. [`Queued`] is the one sink over a queue.
+pub(crate) trait Behind: Send + Sync + 'static {
+    /// The sink's name (`Sink::name`).
+    fn name(&self) -> &'static str;
+
+    /// Reads spans back, once the queue has written what was accepted before the call.
+    fn get_traces(&self, _filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        Err(Error::Unsupported {
+            sink: self.name(),
+            operation: "get_traces",
+        })
+    }
+
+    /// Flushes what is further down, once the queue has.
+    fn flush(&self, _deadline: Instant) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Shuts down what is further down, once the queue has.
+    fn shutdown(&self, _deadline: Instant) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Counts of what is further down, added to the queue's.
+    fn stats(&self) -> SinkStats {
+        SinkStats::default()
+    }
+}
+
+/// A sink that hands finished spans to a [`SpanQueue`] (packed on the caller's thread, no I/O)
+/// and reads back through what is [`Behind`] it.
+pub(crate) struct Queued<B> {
+    pub(crate) queue: SpanQueue,
+    pub(crate) behind: B,
+}
+
+impl<B: Behind> Sink for Queued<B> {
+    fn persist(&self, trace: &Trace) {
+        // A snapshot is not a finished span; queued backends take finished ones.
+        if let Some(span) = FinishedSpan::from_trace(trace) {
+            self.persist_span(&span);
+        }
+    }
+
+    #[inline]
+    fn persist_span(&self, span: &FinishedSpan<'_>) {
+        self.queue.push(span);
+    }
+
+    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        // Spans that failed to be written are counted and cannot be read: read what is
+        // stored. Only a flush that ran out of time is an error here.
+        if let Err(e @ Error::Timeout { .. }) =
+            self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)
+        {
+            return Err(e);
+        }
+        self.behind.get_traces(filter)
+    }
+
+    fn flush(&self, deadline: Instant) -> Result<(), Error> {
+        self.queue.flush(deadline)?;
+        self.behind.flush(deadline)
+    }
+
+    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
+        self.queue.shutdown(deadline)?;
+        self.behind.shutdown(deadline)
+    }
+
+    fn stats(&self) -> SinkStats {
+        let (queue, behind) = (self.queue.stats(), self.behind.stats());
+        SinkStats {
+            failures: queue.failures + behind.failures,
+            dropped: queue.dropped + behind.dropped,
+            pending: queue.pending + behind.pending,
+            snapshots_dropped: behind.snapshots_dropped,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        self.behind.name()
     }
 }
 

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
+use crate::queue::{Behind, Pace, QueueConfig, Queued, SpanQueue, Writer};
 use crate::tracers::Overflow;
-use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
+use crate::{Error, FinishedSpan, SinkStats, Trace, TraceFilter, Tracer};
 
 /// How [`Tracer::in_background_with`] queues spans for the tracer it wraps.
 ///
@@ -92,7 +92,6 @@ impl BackgroundConfig {
 /// are not queued (they are progress, not data): a background tracer does not take them.
 /// Reads ([`Tracer::get_traces`]) flush the queue and read from the wrapped tracer.
 pub struct Background {
-    queue: SpanQueue,
     inner: Tracer,
 }
 
@@ -100,12 +99,36 @@ impl std::fmt::Debug for Background {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Background")
             .field("inner", &self.inner.sink_name())
-            .field("stats", &self.queue.stats())
             .finish()
     }
 }
 
-/// The background thread's side: hands each span to the wrapped tracer.
+/// What is behind the queue: the wrapped tracer, flushed, shut down, read and counted after
+/// the queue.
+impl Behind for Background {
+    fn name(&self) -> &'static str {
+        self.inner.sink_name()
+    }
+
+    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        self.inner.get_traces(filter)
+    }
+
+    fn flush(&self, deadline: Instant) -> Result<(), Error> {
+        self.inner.flush_until(deadline)
+    }
+
+    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
+        // A wrapped sink still stuck in the queue's pass is not asked for more: the queue's
+        // shutdown returned its timeout before this runs.
+        self.inner.shutdown_until(deadline)
+    }
+
+    fn stats(&self) -> SinkStats {
+        SinkStats::from(self.inner.stats())
+    }
+}
+
 struct Forward(Tracer);
 
 impl Writer for Forward {
@@ -142,50 +165,9 @@ impl Tracer {
     pub fn in_background_with(self, config: BackgroundConfig) -> Result<Tracer, Error> {
         let name = self.sink_name();
         let queue = SpanQueue::start(name, config.queue, Forward(self.clone()))?;
-        Ok(Tracer::new(Background { queue, inner: self }))
-    }
-}
-
-impl Sink for Background {
-    fn persist(&self, trace: &Trace) {
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
-
-    #[inline]
-    fn persist_span(&self, span: &FinishedSpan<'_>) {
-        self.queue.push(span);
-    }
-
-    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)?;
-        self.inner.get_traces(filter)
-    }
-
-    fn flush(&self, deadline: Instant) -> Result<(), Error> {
-        self.queue.flush(deadline)?;
-        self.inner.flush_until(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
-        // A wrapped sink still stuck in the queue's pass is not asked for more.
-        self.queue.shutdown(deadline)?;
-        self.inner.shutdown_until(deadline)
-    }
-
-    fn stats(&self) -> SinkStats {
-        let queue = self.queue.stats();
-        let inner = SinkStats::from(self.inner.stats());
-        SinkStats {
-            failures: queue.failures + inner.failures,
-            dropped: queue.dropped + inner.dropped,
-            pending: queue.pending + inner.pending,
-            snapshots_dropped: inner.snapshots_dropped,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        self.inner.sink_name()
+        Ok(Tracer::new(Queued {
+            queue,
+            behind: Background { inner: self },
+        }))
     }
 }

@@ -6,19 +6,21 @@ mod transport;
 
 pub use config::{Compression, OtlpConfig, Protocol};
 
-use std::time::Instant;
-
-use crate::queue::{Pace, SpanQueue, Writer};
-use crate::{Error, FinishedSpan, Key, Sink, SinkStats, Trace, Tracer, Value};
+use crate::queue::{Behind, Pace, Queued, SpanQueue, Writer};
+use crate::{Error, Key, Trace, Tracer, Value};
 use config::OtlpConfig as Config;
 use transport::Transport;
 
 /// The exporter's sink: finished spans go to the exporter thread's queue.
-struct Otlp {
-    queue: SpanQueue,
+/// The exporter's side of its queue: nothing to read back.
+struct Otlp;
+
+impl Behind for Otlp {
+    fn name(&self) -> &'static str {
+        "otlp"
+    }
 }
 
-/// The exporter thread's side: encodes each batch and delivers it.
 struct OtlpWriter {
     transport: Transport,
     resource: Vec<(Key, Value)>,
@@ -30,36 +32,6 @@ impl Writer for OtlpWriter {
         let request = encode::request(batch, &self.resource);
         let body = encode::body(&request, self.config.protocol, self.config.compression)?;
         self.transport.deliver(&body, batch.len(), pace)
-    }
-}
-
-impl Sink for Otlp {
-    fn persist(&self, trace: &Trace) {
-        // A snapshot is not a finished span; OTLP carries finished ones.
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
-
-    #[inline]
-    fn persist_span(&self, span: &FinishedSpan<'_>) {
-        self.queue.push(span);
-    }
-
-    fn flush(&self, deadline: Instant) -> Result<(), Error> {
-        self.queue.flush(deadline)
-    }
-
-    fn shutdown(&self, deadline: Instant) -> Result<(), Error> {
-        self.queue.shutdown(deadline)
-    }
-
-    fn stats(&self) -> SinkStats {
-        self.queue.stats()
-    }
-
-    fn name(&self) -> &'static str {
-        "otlp"
     }
 }
 
@@ -130,6 +102,9 @@ impl Tracer {
             config: config.clone(),
         };
         let queue = SpanQueue::start("otlp", config.queue, writer)?;
-        Ok(Tracer::new(Otlp { queue }))
+        Ok(Tracer::new(Queued {
+            queue,
+            behind: Otlp,
+        }))
     }
 }

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::store::{ReadBack, Store};
+use super::store::{ReadBack, Store, Stored};
 use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
 use crate::tracers::Overflow;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
@@ -364,7 +364,7 @@ fn open(config: DynamoDbConfig) -> Result<Store<Reader>, Error> {
     };
     Ok(Store {
         queue: SpanQueue::start(Reader::NAME, config.queue, writer)?,
-        reader,
+        behind: Stored(reader),
     })
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use super::store::{ReadBack, Store};
+use super::store::{ReadBack, Store, Stored};
 use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
 use crate::tracers::Overflow;
 use crate::{lock, Error, StoreProblem, Trace, TraceFilter, Tracer};
@@ -228,13 +228,13 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
     };
     Ok(Store {
         queue: SpanQueue::start(SqliteReader::NAME, config.queue, writer)?,
-        reader: SqliteReader {
+        behind: Stored(SqliteReader {
             path: config.path,
             identifier: config.identifier,
             conn: Mutex::new(reader),
             watched,
             file,
-        },
+        }),
     })
 }
 
