@@ -78,7 +78,8 @@
 //! * A [`Tracer`] is a cheap, cloneable handle to one backend ([`Sink`]): in memory
 //!   ([`Tracer::in_memory`]), a terminal ([`Tracer::human_readable`],
 //!   [`Tracer::structured_logs`]), several at once ([`Tracer::tee`]), nothing
-//!   ([`Tracer::noop`]) or your own ([`Tracer::new`]).
+//!   ([`Tracer::noop`]) or your own ([`Tracer::new`] for a [`Sink`], [`Tracer::batched`] for
+//!   an [`Exporter`] that takes batches on a thread of its own).
 //! * A span is open while its [`SpanGuard`] lives (sync code) or while its [`Instrumented`]
 //!   future runs (async code). When it ends, its [`Trace`] record goes to the sink.
 //! * Context is per tracer and follows the task: inside a span,
@@ -199,6 +200,7 @@
 pub mod analysis;
 mod as_tracer;
 mod attributes;
+mod batch;
 pub mod bridge;
 mod context;
 mod error;
@@ -235,6 +237,7 @@ pub use tracekit_macros::traced;
 
 pub use as_tracer::AsTracer;
 pub use attributes::{Attributes, Iter, Key};
+pub use batch::{BatchConfig, ExportError, Exporter};
 pub use context::{Context, ContextGuard, FutureExt, WithContext};
 pub use error::{Error, StoreProblem};
 #[cfg(feature = "otlp")]

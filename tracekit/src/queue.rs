@@ -30,6 +30,9 @@ pub(crate) trait Writer: Send + 'static {
     /// the batch as failed; retrying what can be retried is the writer's job, pacing its
     /// retries with `pace`.
     fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String>;
+
+    /// Called once, on the writer thread, after the last batch when the queue stops.
+    fn stopped(&mut self) {}
 }
 
 /// What a writer may ask of its queue in the middle of a batch: a wait between retries that
@@ -163,7 +166,7 @@ impl<B: Behind> Sink for Queued<B> {
 const WAKE_EVERY: usize = 1024;
 
 /// How a queue is sized and paced.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct QueueConfig {
     pub(crate) capacity: usize,
     pub(crate) batch_size: usize,
@@ -468,8 +471,11 @@ impl Shared {
             let mut state = lock(&self.state);
             state.completed = state.completed.max(target);
             if stop && state.completed >= state.requested {
-                state.finished = true;
                 self.closed.store(true, Ordering::Relaxed);
+                drop(state);
+                // Outside the lock: a writer's own shutdown may take a while.
+                let _ = catch_unwind(AssertUnwindSafe(|| writer.stopped()));
+                lock(&self.state).finished = true;
                 self.progress.notify_all();
                 return;
             }

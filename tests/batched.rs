@@ -1,0 +1,236 @@
+//! `Tracer::batched`: a user's `Exporter` on tracekit's queue — batches, retries with
+//! backoff, failures and drops counted, bounded flush and shutdown, the exporter's shutdown
+//! hook, and `BatchConfig` from `OTEL_BSP_*` settings.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracekit::tracers::Overflow;
+use tracekit::{BatchConfig, Error, ExportError, Exporter, Trace, Tracer};
+
+/// Records every batch; fails as its script says first.
+#[derive(Clone, Default)]
+struct Recorder {
+    batches: Arc<Mutex<Vec<usize>>>,
+    names: Arc<Mutex<Vec<String>>>,
+    /// Errors to return before accepting, one per call.
+    script: Arc<Mutex<Vec<ExportError>>>,
+    calls: Arc<AtomicUsize>,
+    shutdowns: Arc<AtomicUsize>,
+    /// How long each call takes.
+    delay: Duration,
+}
+
+impl Exporter for Recorder {
+    fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        let scripted = {
+            let mut script = self.script.lock().unwrap();
+            (!script.is_empty()).then(|| script.remove(0))
+        };
+        if let Some(error) = scripted {
+            return Err(error);
+        }
+        self.batches.lock().unwrap().push(batch.len());
+        let mut names = self.names.lock().unwrap();
+        names.extend(batch.iter().map(|t| t.span_name.to_string()));
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        self.shutdowns.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Batches only on `flush`, so a test knows what one batch holds.
+fn quiet() -> BatchConfig {
+    BatchConfig::new().scheduled_delay(Duration::from_secs(60))
+}
+
+fn emit(tracer: &Tracer, n: usize) {
+    for i in 0..n {
+        drop(tracer.span(format!("s{i}")).start());
+    }
+}
+
+#[test]
+fn spans_arrive_in_batches_of_the_configured_size_and_shutdown_runs_once() {
+    let recorder = Recorder::default();
+    let tracer = Tracer::batched(
+        recorder.clone(),
+        BatchConfig::new()
+            .max_export_batch_size(10)
+            .scheduled_delay(Duration::from_secs(60)),
+    )
+    .unwrap();
+    emit(&tracer, 25);
+    tracer.flush().unwrap();
+    let batches = recorder.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 25);
+    assert!(batches.iter().all(|&n| n <= 10), "{batches:?}");
+    // Children before parents, in the order they ended: here, as emitted.
+    let names = recorder.names.lock().unwrap().clone();
+    assert_eq!(names[0], "s0");
+    assert_eq!(names[24], "s24");
+    tracer.shutdown().unwrap();
+    tracer.shutdown().unwrap();
+    assert_eq!(recorder.shutdowns.load(Ordering::SeqCst), 1);
+    let stats = tracer.stats();
+    assert_eq!((stats.spans_persisted, stats.sink_failures), (25, 0));
+}
+
+#[test]
+fn retryable_errors_are_retried_and_nothing_is_lost() {
+    let recorder = Recorder::default();
+    recorder.script.lock().unwrap().extend([
+        ExportError::Retryable("busy".into()),
+        ExportError::Retryable("still busy".into()),
+    ]);
+    let tracer = Tracer::batched(recorder.clone(), quiet()).unwrap();
+    emit(&tracer, 3);
+    tracer.flush().unwrap();
+    assert_eq!(recorder.names.lock().unwrap().len(), 3);
+    assert_eq!(
+        recorder.calls.load(Ordering::SeqCst),
+        3,
+        "two refusals, then taken"
+    );
+    assert_eq!(tracer.stats().sink_failures, 0);
+}
+
+#[test]
+fn failed_batches_and_an_exhausted_retry_budget_count_every_span() {
+    let recorder = Recorder::default();
+    recorder
+        .script
+        .lock()
+        .unwrap()
+        .push(ExportError::Failed("refused: malformed".into()));
+    let tracer = Tracer::batched(recorder.clone(), quiet()).unwrap();
+    emit(&tracer, 4);
+    match tracer.flush() {
+        Err(Error::Sink { message, .. }) => {
+            assert!(
+                message.starts_with("4 spans could not be delivered"),
+                "{message}"
+            );
+            assert!(message.contains("refused: malformed"), "{message}");
+        }
+        other => panic!("expected the batch to fail, got {other:?}"),
+    }
+    assert_eq!(tracer.stats().sink_failures, 4);
+
+    // Always busy: given up after the retry budget, counted, never blocking the caller.
+    let recorder = Recorder::default();
+    recorder
+        .script
+        .lock()
+        .unwrap()
+        .extend((0..1000).map(|_| ExportError::Retryable("busy".into())));
+    let tracer = Tracer::batched(
+        recorder.clone(),
+        BatchConfig::new().retry_for(Duration::from_millis(300)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    emit(&tracer, 2);
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "the caller never waits"
+    );
+    let err = tracer.flush().unwrap_err().to_string();
+    assert!(err.contains("gave up retrying"), "{err}");
+    assert_eq!(tracer.stats().sink_failures, 2);
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_or_blocks_as_configured() {
+    let slow = Recorder {
+        delay: Duration::from_millis(200),
+        ..Recorder::default()
+    };
+    let tracer = Tracer::batched(
+        slow.clone(),
+        BatchConfig::new()
+            .max_queue_size(4)
+            .max_export_batch_size(4),
+    )
+    .unwrap();
+    emit(&tracer, 50);
+    tracer.flush_within(Duration::from_secs(10)).unwrap();
+    let stats = tracer.stats();
+    assert!(stats.spans_dropped > 0, "{stats:?}");
+    assert_eq!(
+        stats.spans_persisted + stats.spans_dropped,
+        50,
+        "every span delivered or counted: {stats:?}"
+    );
+
+    let slow = Recorder {
+        delay: Duration::from_millis(5),
+        ..Recorder::default()
+    };
+    let tracer = Tracer::batched(
+        slow.clone(),
+        BatchConfig::new()
+            .max_queue_size(4)
+            .max_export_batch_size(4)
+            .overflow(Overflow::Block(Duration::from_secs(10))),
+    )
+    .unwrap();
+    emit(&tracer, 50);
+    tracer.flush().unwrap();
+    assert_eq!(tracer.stats().spans_persisted, 50);
+    assert_eq!(slow.names.lock().unwrap().len(), 50);
+}
+
+/// An exporter that panics.
+struct Panicking;
+
+impl Exporter for Panicking {
+    fn export(&mut self, _: &[Trace]) -> Result<(), ExportError> {
+        panic!("exporter bug")
+    }
+}
+
+#[test]
+fn a_panicking_exporter_is_contained_and_counted() {
+    let tracer = Tracer::batched(Panicking, BatchConfig::new()).unwrap();
+    emit(&tracer, 3);
+    assert!(tracer.flush().is_err());
+    assert_eq!(tracer.stats().sink_failures, 3);
+    // The tracer goes on.
+    emit(&tracer, 1);
+    assert!(tracer.flush().is_err());
+    assert_eq!(tracer.stats().sink_failures, 4);
+}
+
+#[test]
+fn batch_settings_come_from_otel_bsp_variables() {
+    let config = BatchConfig::from_env_vars([
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", " 10 "),
+        ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+        ("OTEL_UNRELATED", "x"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config,
+        BatchConfig::new()
+            .max_queue_size(100)
+            .max_export_batch_size(10)
+            .scheduled_delay(Duration::from_millis(250))
+    );
+    for (name, value) in [
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "5s"),
+    ] {
+        match BatchConfig::from_env_vars([(name, value)]) {
+            Err(Error::Config { setting, .. }) => assert_eq!(setting, name),
+            other => panic!("{name}={value}: {other:?}"),
+        }
+    }
+}
