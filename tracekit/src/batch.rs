@@ -90,8 +90,8 @@ pub enum ExportError {
 #[derive(Clone, Debug, PartialEq)]
 #[must_use = "a configuration does nothing until it is given to `Tracer::batched`"]
 pub struct BatchConfig {
-    queue: QueueConfig,
-    retry_for: Duration,
+    pub(crate) queue: QueueConfig,
+    pub(crate) retry_for: Duration,
 }
 
 impl Default for BatchConfig {
@@ -142,7 +142,15 @@ impl BatchConfig {
     pub fn from_env_vars<'a>(
         vars: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, Error> {
-        let mut config = BatchConfig::new();
+        BatchConfig::new().overridden_by(vars)
+    }
+
+    /// This configuration with what the `OTEL_BSP_*` variables among `vars` say.
+    pub(crate) fn overridden_by<'a>(
+        self,
+        vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, Error> {
+        let mut config = self;
         for (name, value) in vars {
             let number = |setting: &'static str| -> Result<u64, Error> {
                 match value.trim().parse::<u64>() {

@@ -49,6 +49,14 @@ impl BackgroundConfig {
         }
     }
 
+    /// Queue, batches, delay and overflow at once, in the names every backend shares
+    /// ([`BatchConfig`](crate::BatchConfig)); its retry budget does not apply (handing spans
+    /// to a tracer does not fail).
+    pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
+        self.queue = batch.queue;
+        self
+    }
+
     /// At most this many finished spans wait for the background thread (at least 1).
     pub fn queue_capacity(mut self, spans: usize) -> Self {
         self.queue.capacity = spans;

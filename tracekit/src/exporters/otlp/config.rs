@@ -170,6 +170,23 @@ impl OtlpConfig {
         let either =
             |general: &'static str, traces: &'static str| get(traces).or_else(|| get(general));
         let mut config = OtlpConfig::new(DEFAULT_BASE);
+        // The batch span processor's variables, over this exporter's own defaults.
+        let bsp: Vec<(&str, String)> = [
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "OTEL_BSP_SCHEDULE_DELAY",
+        ]
+        .into_iter()
+        .filter_map(get)
+        .collect();
+        if !bsp.is_empty() {
+            let batch = crate::BatchConfig {
+                queue: config.queue,
+                retry_for: config.retry.give_up_after,
+            }
+            .overridden_by(bsp.iter().map(|(k, v)| (*k, v.as_str())))?;
+            config = config.batch(batch);
+        }
         if let Some((name, url)) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             config.endpoint = checked_url(name, url.trim())?.to_owned();
         } else if let Some((name, url)) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
@@ -318,6 +335,15 @@ impl OtlpConfig {
     /// time limit.
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.queue.overflow = overflow;
+        self
+    }
+
+    /// Queue, batches, delay, overflow and retry budget at once, in the names every backend
+    /// shares ([`BatchConfig`](crate::BatchConfig)); replaces what the other queue setters
+    /// set. [`OtlpConfig::from_env`] reads `OTEL_BSP_*` into them.
+    pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
+        self.queue = batch.queue;
+        self.retry.give_up_after = batch.retry_for;
         self
     }
 
@@ -482,6 +508,23 @@ mod tests {
 
     fn problem(vars: &[(&str, &str)]) -> String {
         from(vars).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn batch_span_processor_variables_set_the_queue() {
+        let c = from(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+        ])
+        .unwrap();
+        let defaults = OtlpConfig::new(DEFAULT_BASE);
+        assert_eq!(c.queue.capacity, 100);
+        assert_eq!(c.queue.linger, Duration::from_millis(250));
+        // What they do not set keeps this exporter's default.
+        assert_eq!(c.queue.batch_size, defaults.queue.batch_size);
+        assert_eq!(c.retry.give_up_after, defaults.retry.give_up_after);
+        assert!(problem(&[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "lots")])
+            .contains("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"));
     }
 
     #[test]

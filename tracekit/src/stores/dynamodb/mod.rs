@@ -208,6 +208,15 @@ impl DynamoDbConfig {
         self
     }
 
+    /// Queue, batches, delay, overflow and retry budget at once, in the names every backend
+    /// shares ([`BatchConfig`](crate::BatchConfig)); replaces what the other queue setters set.
+    /// The writer sends at most 25 items per request, DynamoDB's limit, whatever the batch.
+    pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
+        self.queue = batch.queue;
+        self.retry_for = batch.retry_for;
+        self
+    }
+
     /// What a span does when the queue is full (see [`Overflow`]).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.queue.overflow = overflow;

@@ -113,6 +113,22 @@ impl SqliteConfig {
         self
     }
 
+    /// Queue, batches, delay, overflow and retry budget at once, in the names every backend
+    /// shares ([`BatchConfig`](crate::BatchConfig)); replaces the capacity, batch size,
+    /// overflow and retry budget set so far.
+    ///
+    /// ```
+    /// use tracekit::{stores::SqliteConfig, BatchConfig};
+    /// let config = SqliteConfig::new("traces.db").batch(BatchConfig::from_env()?);
+    /// # drop(config);
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
+        self.queue = batch.queue;
+        self.retry_for = batch.retry_for;
+        self
+    }
+
     /// The writer commits up to this many spans per transaction (at least 1); it commits
     /// what is queued whenever it wakes, so a larger limit only matters under load.
     pub fn batch_size(mut self, spans: usize) -> Self {
