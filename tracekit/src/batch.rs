@@ -10,8 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::queue::{Behind, Pace, QueueConfig, Queued, SpanQueue, Writer};
-use crate::tracers::Overflow;
+use crate::queue::{Behind, Overflow, Pace, QueueConfig, Queued, SpanQueue, Writer};
 use crate::{Error, Trace, Tracer};
 
 /// A backend that receives finished spans in batches, on a thread of the tracer's own; give it

@@ -336,7 +336,7 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
 /// An argument recorded by `#[traced(args)]`: through `Serialize`, strings cut as the
 /// `genai` content limit cuts them.
 pub fn captured<T: Serialize + ?Sized>(value: &T) -> Value {
-    crate::genai::truncate_value(to_value(value), crate::genai::DEFAULT_CONTENT_LIMIT)
+    crate::value::truncate_value(to_value(value), crate::value::TEXT_LIMIT)
 }
 
 pub fn captured_args<const N: usize>(args: [(&'static str, Value); N]) -> Value {

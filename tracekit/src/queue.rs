@@ -21,8 +21,18 @@ use std::time::{Duration, Instant};
 use crate::record::{self, Tables};
 use crate::span::panic_message;
 use crate::stripe::{self, CachePadded, STRIPES};
-use crate::tracers::Overflow;
 use crate::{lock, Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
+
+/// What a bounded buffer does when it is full: a store's or exporter's queue
+/// ([`BatchConfig::overflow`](crate::BatchConfig::overflow)), or a live consumer's
+/// ([`Iterable`](crate::tracers::Iterable)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// Drop the new item and count it (the default): the traced code never waits.
+    Drop,
+    /// Make the traced code wait for room, at most this long per item, then drop and count.
+    Block(Duration),
+}
 
 /// What a store or exporter does with a batch, on its writer thread.
 pub(crate) trait Writer: Send + 'static {

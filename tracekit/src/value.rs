@@ -749,6 +749,38 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
+/// Where recorded text is cut by default (16 KiB): message content (`genai`) and arguments
+/// `#[traced(args)]` records.
+pub(crate) const TEXT_LIMIT: usize = 16 * 1024;
+
+/// `value` with every string in it cut to `max` bytes (see [`truncate`]).
+pub(crate) fn truncate_value(value: Value, max: usize) -> Value {
+    match value {
+        Value::String(s) if s.len() > max => Value::from(truncate(&s, max)),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| truncate_value(v, max)).collect())
+        }
+        Value::Map(map) => Value::Map(
+            map.into_iter()
+                .map(|(k, v)| (k, truncate_value(v, max)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// `text` cut to `max` bytes at a character boundary, with a marker saying how much was cut.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[truncated {} bytes]", &text[..end], text.len() - end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
-//! Message content: the structured form the GenAI conventions give it, and truncation.
+//! Message content: the structured form the GenAI conventions give it, truncated to the
+//! content limit (the cutting itself is `value`'s).
 
 use super::GenAi;
+use crate::value::{truncate, truncate_value};
 use crate::Value;
 
 /// Who a message is from.
@@ -73,34 +75,6 @@ impl GenAi {
     pub(super) fn truncated(&self, value: Value) -> Value {
         truncate_value(value, self.max_content_len)
     }
-}
-
-/// `value` with every string in it cut to `max` bytes (see [`truncate`]).
-pub(crate) fn truncate_value(value: Value, max: usize) -> Value {
-    match value {
-        Value::String(s) if s.len() > max => Value::from(truncate(&s, max)),
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(|v| truncate_value(v, max)).collect())
-        }
-        Value::Map(map) => Value::Map(
-            map.into_iter()
-                .map(|(k, v)| (k, truncate_value(v, max)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// `text` cut to `max` bytes at a character boundary, with a marker saying how much was cut.
-pub(super) fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…[truncated {} bytes]", &text[..end], text.len() - end)
 }
 
 #[cfg(test)]

@@ -48,11 +48,10 @@ mod pricing;
 mod secrets;
 
 pub use chunks::Chunks;
-pub(crate) use content::truncate_value;
 pub use content::{Message, Role};
 
 /// Content longer than this many bytes is cut by default (16 KiB).
-pub const DEFAULT_CONTENT_LIMIT: usize = 16 * 1024;
+pub const DEFAULT_CONTENT_LIMIT: usize = crate::value::TEXT_LIMIT;
 pub use crate::semconv::reference_completions;
 pub use pricing::{Price, PriceTable, Usage};
 pub use secrets::mask_secrets;

@@ -3,8 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::queue::{Behind, Pace, QueueConfig, Queued, SpanQueue, Writer};
-use crate::tracers::Overflow;
+use crate::queue::{Behind, Overflow, Pace, QueueConfig, Queued, SpanQueue, Writer};
 use crate::{Error, FinishedSpan, SinkStats, Trace, TraceFilter, Tracer};
 
 /// How [`Tracer::in_background_with`] queues spans for the tracer it wraps.

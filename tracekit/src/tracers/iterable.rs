@@ -4,17 +4,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+pub use crate::queue::Overflow;
 use crate::{lock, Error, FinishedSpan, Sink, SinkStats, Trace};
-
-/// What a bounded buffer does when it is full: a live consumer's ([`Iterable`]), or a
-/// store's queue ([`SqliteConfig::overflow`](crate::stores::SqliteConfig::overflow)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Overflow {
-    /// Drop the new item and count it (the default): the traced code never waits.
-    Drop,
-    /// Make the traced code wait for room, at most this long per item, then drop and count.
-    Block(Duration),
-}
 
 /// Hands every finished span and every snapshot to live consumers, in order; from
 /// [`Tracer::iterable`](crate::Tracer::iterable).

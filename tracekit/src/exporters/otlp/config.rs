@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use ureq::http::Uri;
 
+use crate::queue::Overflow;
 use crate::queue::QueueConfig;
-use crate::tracers::Overflow;
 use crate::{Error, Key, Value};
 
 /// How the exporter sends to an OpenTelemetry backend over OTLP/HTTP;

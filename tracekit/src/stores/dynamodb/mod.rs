@@ -19,8 +19,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::store::{ReadBack, Store, Stored};
-use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
-use crate::tracers::Overflow;
+use crate::queue::{Overflow, Pace, QueueConfig, SpanQueue, Writer};
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use item::{Item, Layout};
 

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::store::{ReadBack, Store, Stored};
-use crate::queue::{Pace, QueueConfig, SpanQueue, Writer};
-use crate::tracers::Overflow;
+use crate::queue::{Overflow, Pace, QueueConfig, SpanQueue, Writer};
 use crate::{lock, Error, StoreProblem, Trace, TraceFilter, Tracer};
 use row::{Query, RowEncoder};
 
