@@ -316,6 +316,15 @@ impl Value {
         }
     }
 
+    /// A string as it is, anything else as its JSON text: the form a text-only attribute
+    /// (OpenInference's `input.value`, a span's name) takes.
+    pub(crate) fn to_text(&self) -> String {
+        match self {
+            Value::String(s) => s.to_string(),
+            other => other.to_string(),
+        }
+    }
+
     /// The bool, if this is a `Bool`.
     pub fn as_bool(&self) -> Option<bool> {
         match self {

@@ -45,19 +45,19 @@ impl<'a> Fields<'a> {
         let mut name: &'static str = field.name();
         match name {
             "message" if self.call.is_none() => {
-                self.message = Some(text_of(value));
+                self.message = Some(value.to_text());
                 return;
             }
             "otel.name" => {
-                self.name = Some(text_of(value));
+                self.name = Some(value.to_text());
                 return;
             }
             "otel.kind" => {
-                self.kind = text_of(value).parse().ok();
+                self.kind = value.to_text().parse().ok();
                 return;
             }
             "otel.status_code" => {
-                self.status = text_of(value).parse().ok();
+                self.status = value.to_text().parse().ok();
                 return;
             }
             "error" => self.status = Some(SpanStatus::Error),
@@ -88,13 +88,6 @@ impl<'a> Fields<'a> {
                 Value::from("<unrepresentable: its formatting panicked>")
             }
         }
-    }
-}
-
-fn text_of(value: Value) -> String {
-    match value {
-        Value::String(s) => s.to_string(),
-        other => other.to_string(),
     }
 }
 

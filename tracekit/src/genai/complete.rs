@@ -242,19 +242,15 @@ impl GenAi {
         }
         for (which, value) in &call.content {
             let (reference, openinference) = match which {
-                Content::Input => ("ai.llm.request.messages", "input.value"),
-                Content::Output => ("ai.llm.response.output", "output.value"),
-                Content::System => ("ai.llm.request.system", ""),
-                Content::ToolArguments => ("ai.tool.input", "input.value"),
-                Content::ToolResult => ("ai.tool.output", "output.value"),
+                Content::Input => ("ai.llm.request.messages", Some("input.value")),
+                Content::Output => ("ai.llm.response.output", Some("output.value")),
+                Content::System => ("ai.llm.request.system", None),
+                Content::ToolArguments => ("ai.tool.input", Some("input.value")),
+                Content::ToolResult => ("ai.tool.output", Some("output.value")),
             };
             put(r, reference, Some(value.clone()));
-            if !openinference.is_empty() {
-                let text = match value {
-                    Value::String(s) => s.to_string(),
-                    other => other.to_string(),
-                };
-                put(i, openinference, Some(text.into()));
+            if let Some(key) = openinference {
+                put(i, key, Some(value.to_text().into()));
             }
         }
         span.add_attributes(out);

@@ -568,11 +568,7 @@ impl GenAi {
                 span.add_attribute(otel, value.clone());
             }
             if c.openinference {
-                let text = match &value {
-                    Value::String(s) => s.to_string(),
-                    other => other.to_string(),
-                };
-                span.add_attribute(openinference, text);
+                span.add_attribute(openinference, value.to_text());
             }
         }
     }
