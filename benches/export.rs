@@ -1,8 +1,10 @@
 //! OTLP export: the caller's cost, and how fast spans reach a collector.
 //!
 //! * The caller's side: a root span with two attributes into `Tracer::otlp` against the same
-//!   span into `Tracer::in_memory` (issue 12: at most 1.5×). The exporter thread runs beside,
-//!   sending to a local endpoint that discards; each chunk is flushed outside the timed part.
+//!   span into `Tracer::in_memory` (issue 12: at most 1.5×), and into a tee of SQLite and
+//!   OTLP (issue 26: at most 1.2×), beside the same two members each packing every span (what
+//!   the tee did before). The writer threads run beside, sending to a local endpoint that
+//!   discards; each chunk is flushed outside the timed part.
 //! * Throughput: 20 000 spans ended as fast as one thread can, timed until the exporter has
 //!   delivered them all (encoded as protobuf, gzipped, accepted by the local endpoint), for
 //!   tracekit and for the OpenTelemetry SDK's `BatchSpanProcessor` with `opentelemetry-otlp`'s
@@ -46,10 +48,41 @@ fn otlp(url: &str, capacity: usize) -> Tracer {
     .unwrap()
 }
 
+/// Hands each span to every member: what `Tracer::tee` did before its queued members shared
+/// one queue (each member packs every span on the caller's thread).
+struct EachPacks(Vec<Tracer>);
+
+impl tracekit::Sink for EachPacks {
+    fn persist(&self, _: &tracekit::Trace) {}
+    fn persist_span(&self, span: &tracekit::FinishedSpan<'_>) {
+        self.0.iter().for_each(|m| m.forward(span));
+    }
+    fn flush(&self, deadline: Instant) -> Result<(), tracekit::Error> {
+        self.0.iter().try_for_each(|m| m.flush_until(deadline))
+    }
+}
+
+fn sqlite(dir: &std::path::Path, name: &str) -> Tracer {
+    Tracer::sqlite_with(
+        tracekit::stores::SqliteConfig::new(dir.join(name)).batch(
+            tracekit::BatchConfig::new()
+                .max_queue_size(1 << 18)
+                .max_export_batch_size(4_096),
+        ),
+    )
+    .unwrap()
+}
+
 fn caller(c: &mut Criterion) {
     let receiver = receiver::Receiver::discarding();
     let exporter = otlp(&receiver.url(), 1 << 18);
     let memory = Tracer::in_memory(1 << 18);
+    let dir = tempfile::tempdir().unwrap();
+    let tee = Tracer::tee([sqlite(dir.path(), "tee.db"), otlp(&receiver.url(), 1 << 18)]);
+    let each = Tracer::new(EachPacks(vec![
+        sqlite(dir.path(), "each.db"),
+        otlp(&receiver.url(), 1 << 18),
+    ]));
     let timed_into = |tracer: &Tracer, iters: u64| {
         let mut elapsed = Duration::ZERO;
         let mut left = iters;
@@ -70,20 +103,39 @@ fn caller(c: &mut Criterion) {
     g.bench_function("Tracer::otlp", |b| {
         b.iter_custom(|n| timed_into(&exporter, n))
     });
+    g.bench_function("Tracer::tee(sqlite, otlp)", |b| {
+        b.iter_custom(|n| timed_into(&tee, n))
+    });
+    g.bench_function("forwarding to sqlite and otlp (each packs)", |b| {
+        b.iter_custom(|n| timed_into(&each, n))
+    });
     g.finish();
-    let mut ratios = Vec::new();
+    let rows = [
+        ("Tracer::otlp", &exporter),
+        ("Tracer::tee(sqlite, otlp)", &tee),
+        ("forwarding to sqlite and otlp (each packs)", &each),
+    ];
+    let mut ratios = vec![Vec::new(); rows.len()];
     for _ in 0..25 {
         let m = timed_into(&memory, 20_000);
-        let o = timed_into(&exporter, 20_000);
-        ratios.push(o.as_secs_f64() / m.as_secs_f64());
+        for (ratios, (_, tracer)) in ratios.iter_mut().zip(rows) {
+            ratios.push(timed_into(tracer, 20_000).as_secs_f64() / m.as_secs_f64());
+        }
     }
-    ratios.sort_by(f64::total_cmp);
-    println!(
-        "\nroot span exported: interleaved, 25 rounds\n  Tracer::otlp / Tracer::in_memory = {:.3} ({:.3}-{:.3})",
-        ratios[12], ratios[6], ratios[18]
-    );
-    let stats = exporter.stats();
-    assert_eq!(stats.spans_dropped + stats.sink_failures, 0, "{stats:?}");
+    println!("\nroot span exported: interleaved, 25 rounds");
+    for (mut ratios, (name, tracer)) in ratios.into_iter().zip(rows) {
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "  {name} / Tracer::in_memory = {:.3} ({:.3}-{:.3})",
+            ratios[12], ratios[6], ratios[18]
+        );
+        let stats = tracer.stats();
+        assert_eq!(
+            stats.spans_dropped + stats.sink_failures,
+            0,
+            "{name}: {stats:?}"
+        );
+    }
 }
 
 /// tracekit: `SPANS` spans until flushed, with `config`'s encoding.

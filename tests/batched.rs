@@ -261,3 +261,59 @@ fn every_backend_takes_the_same_batch_settings() {
     tracer.flush().unwrap();
     assert_eq!(tracer.stats().spans_persisted, 20);
 }
+
+/// A tee of queued tracers shares one queue (each span packed once on the traced thread) and
+/// hands every batch to each member's own queue: every member gets every span, counts it, and
+/// a member whose queue is full drops and counts without holding up the others.
+#[test]
+fn a_tee_of_queued_tracers_packs_once_and_every_member_gets_every_span() {
+    let (a, b, slow) = (
+        Recorder::default(),
+        Recorder::default(),
+        Recorder {
+            delay: Duration::from_millis(300),
+            ..Recorder::default()
+        },
+    );
+    let ta = Tracer::batched(a.clone(), BatchConfig::new()).unwrap();
+    let tb = Tracer::batched(b.clone(), BatchConfig::new()).unwrap();
+    let memory = Tracer::in_memory(10_000);
+    let tee = Tracer::tee([memory.clone(), ta.clone(), tb.clone()]);
+    emit(&tee, 3_000);
+    tee.flush().unwrap();
+    for (recorder, member) in [(&a, &ta), (&b, &tb)] {
+        let names = recorder.names.lock().unwrap();
+        assert_eq!(names.len(), 3_000);
+        assert_eq!(names[0], "s0");
+        assert_eq!(names[2_999], "s2999");
+        let stats = member.stats();
+        assert_eq!(
+            (stats.spans_accepted, stats.spans_persisted),
+            (3_000, 3_000)
+        );
+    }
+    assert_eq!(memory.get_traces(&Default::default()).unwrap().len(), 3_000);
+    assert_eq!(tee.stats().spans_accepted, 3_000);
+
+    // A member whose small queue is held up by a slow exporter drops batches it has no room
+    // for; the other member still gets everything.
+    let ts = Tracer::batched(slow.clone(), BatchConfig::new().max_queue_size(600)).unwrap();
+    let fast = Recorder::default();
+    let tf = Tracer::batched(fast.clone(), BatchConfig::new()).unwrap();
+    let tee = Tracer::tee([ts.clone(), tf.clone()]);
+    for _ in 0..5 {
+        emit(&tee, 500);
+        tee.flush_until(Instant::now() + Duration::from_millis(50))
+            .ok();
+    }
+    tee.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fast.names.lock().unwrap().len(), 2_500);
+    let s = ts.stats();
+    assert!(s.spans_dropped > 0, "{s:?}");
+    assert_eq!(
+        s.spans_accepted,
+        s.spans_persisted + s.spans_dropped,
+        "{s:?}"
+    );
+    assert_eq!(slow.names.lock().unwrap().len() as u64, s.spans_persisted);
+}

@@ -259,9 +259,10 @@ impl Tracer {
             exporter,
             retry_for: config.retry_for,
         };
-        Ok(Tracer::new(Queued {
+        Ok(Queued {
             queue: SpanQueue::start("batched", config.queue, writer)?,
             behind: Exported,
-        }))
+        }
+        .into_tracer())
     }
 }

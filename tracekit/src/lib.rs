@@ -202,6 +202,7 @@ mod as_tracer;
 mod attributes;
 mod batch;
 pub mod bridge;
+mod collect;
 mod context;
 mod error;
 pub mod eval;

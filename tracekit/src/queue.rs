@@ -1,10 +1,10 @@
 //! The hand-off from traced code to a writer thread, for stores and exporters: a bounded
 //! queue of packed spans.
 //!
-//! The traced thread does what the in-memory store does: it packs the span into its stripe's
-//! buffer (a lock no other thread takes, but the writer's brief swap) with the in-memory
-//! store's record format. It never does I/O. One writer thread per store swaps the buffers
-//! out, unpacks them and hands the store's [`Writer`] batches of up to `batch_size` spans.
+//! The traced thread does what the in-memory store does: it packs the span into its lane
+//! ([`collect`](crate::collect), no lock) with the in-memory store's record format. It never
+//! does I/O. One writer thread per store takes the lanes' records, unpacks them and hands the
+//! store's [`Writer`] batches of up to `batch_size` spans.
 //!
 //! * Bounded: at most `capacity` spans wait. A span that finds the queue full is dropped and
 //!   counted, or, with [`Overflow::Block`], waits for room up to a time limit first.
@@ -18,10 +18,11 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use crate::record::{self, Tables};
+use crate::collect::Lanes;
+use crate::record;
+use crate::sink::BatchInlet;
 use crate::span::panic_message;
-use crate::stripe::{self, CachePadded, STRIPES};
-use crate::{lock, Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
+use crate::{lock, Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
 /// What a bounded buffer does when it is full: a store's or exporter's queue
 /// ([`BatchConfig::overflow`](crate::BatchConfig::overflow)), or a live consumer's
@@ -173,7 +174,7 @@ impl<B: Behind> Sink for Queued<B> {
 }
 
 /// The writer is woken each time this many spans (or a batch, if smaller) are queued.
-const WAKE_EVERY: usize = 1024;
+const WAKE_EVERY: usize = 512;
 
 /// How a queue is sized and paced.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -185,6 +186,30 @@ pub(crate) struct QueueConfig {
     pub(crate) linger: Duration,
 }
 
+impl QueueConfig {
+    /// A queue that serves all of `configs`' queues at once: the largest capacity and batch,
+    /// the shortest delay, and the longest wait when full (dropping if none waits).
+    pub(crate) fn widest(configs: impl Iterator<Item = QueueConfig>) -> QueueConfig {
+        configs
+            .reduce(|a, b| QueueConfig {
+                capacity: a.capacity.max(b.capacity),
+                batch_size: a.batch_size.max(b.batch_size),
+                linger: a.linger.min(b.linger),
+                overflow: match (a.overflow, b.overflow) {
+                    (Overflow::Block(x), Overflow::Block(y)) => Overflow::Block(x.max(y)),
+                    (Overflow::Block(x), _) | (_, Overflow::Block(x)) => Overflow::Block(x),
+                    _ => Overflow::Drop,
+                },
+            })
+            .unwrap_or(QueueConfig {
+                capacity: 2_048,
+                batch_size: 512,
+                overflow: Overflow::Drop,
+                linger: Duration::from_millis(100),
+            })
+    }
+}
+
 /// The caller's side of the queue; dropping it flushes and stops the writer.
 pub(crate) struct SpanQueue {
     shared: Arc<Shared>,
@@ -194,7 +219,10 @@ pub(crate) struct SpanQueue {
 struct Shared {
     name: &'static str,
     config: QueueConfig,
-    stripes: Box<[CachePadded<Mutex<Pending>>]>,
+    lanes: Lanes,
+    /// Batches another queue already unpacked (a tee's, see `Inlet`), written after the
+    /// lanes' records of the same pass.
+    ready: Mutex<Vec<Arc<[Trace]>>>,
     /// Spans pushed and not yet written (or failed).
     queued: AtomicUsize,
     /// Set when the writer has stopped: later spans are dropped.
@@ -207,14 +235,6 @@ struct Shared {
     /// Signalled after every pass and batch: flushes and blocked callers wait on it.
     progress: Condvar,
     writer: OnceLock<Thread>,
-}
-
-/// Spans pushed on the threads of one stripe, packed back to back.
-#[derive(Default)]
-struct Pending {
-    bytes: Vec<u8>,
-    tables: Tables,
-    len: usize,
 }
 
 #[derive(Default)]
@@ -244,7 +264,8 @@ impl SpanQueue {
         let shared = Arc::new(Shared {
             name,
             config,
-            stripes: (0..STRIPES).map(|_| CachePadded::default()).collect(),
+            lanes: Lanes::new(usize::MAX),
+            ready: Mutex::new(Vec::new()),
             queued: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
@@ -287,12 +308,7 @@ impl SpanQueue {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        {
-            let mut pending = lock(&shared.stripes[stripe::this_thread().index].0);
-            let indexes = pending.tables.indexes(span);
-            record::encode(span, indexes, &mut pending.bytes);
-            pending.len += 1;
-        }
+        shared.lanes.push(span);
         if (queued + 1).is_multiple_of(config.batch_size.min(WAKE_EVERY)) {
             shared.wake_writer();
         }
@@ -362,6 +378,57 @@ impl SpanQueue {
             pending: self.shared.queued.load(Ordering::Relaxed) as u64,
             snapshots_dropped: 0,
         }
+    }
+}
+
+/// A second way into a queue: batches of spans another queue already unpacked. A tee of
+/// several queued tracers packs each span once, into a queue of its own, and hands each
+/// unpacked batch to every member's inlet (see `sinks::Tee`).
+#[derive(Clone)]
+pub(crate) struct Inlet(Arc<Shared>);
+
+impl Inlet {
+    /// Queues `batch` whole, or drops and counts it whole when the queue has no room for it
+    /// (this never waits: the caller is a tee's writer thread, not traced code).
+    pub(crate) fn accept(&self, batch: &Arc<[Trace]>) {
+        let shared = &*self.0;
+        let n = batch.len();
+        if shared.closed.load(Ordering::Relaxed) {
+            shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        }
+        let queued = shared.queued.fetch_add(n, Ordering::Relaxed);
+        if queued + n > shared.config.capacity.max(n) {
+            shared.queued.fetch_sub(n, Ordering::Relaxed);
+            shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        }
+        lock(&shared.ready).push(Arc::clone(batch));
+        shared.wake_writer();
+    }
+
+    /// The queue's settings.
+    pub(crate) fn config(&self) -> QueueConfig {
+        self.0.config
+    }
+}
+
+impl BatchInlet for Inlet {
+    fn accept(&self, batch: &Arc<[Trace]>) {
+        Inlet::accept(self, batch);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl<B: Behind> Queued<B> {
+    /// The tracer over this sink; a tee of it and other queued tracers packs each span once
+    /// (see `Inlet`).
+    pub(crate) fn into_tracer(self) -> Tracer {
+        let inlet = Inlet(Arc::clone(&self.queue.shared));
+        Tracer::with_inlet(self, Some(Box::new(inlet)))
     }
 }
 
@@ -436,29 +503,16 @@ impl Shared {
 
     /// The writer thread.
     fn run(&self, mut writer: impl Writer) {
-        let mut spare = Vec::new();
         let mut batch = Vec::with_capacity(self.config.batch_size);
         loop {
             let (target, stop) = {
                 let state = lock(&self.state);
                 (state.requested, state.stop)
             };
-            for stripe in self.stripes.iter() {
-                let (bytes, tables) = {
-                    let mut pending = lock(&stripe.0);
-                    if pending.len == 0 {
-                        continue;
-                    }
-                    pending.len = 0;
-                    std::mem::swap(&mut pending.bytes, &mut spare);
-                    (std::mem::take(&mut spare), pending.tables.clone())
-                };
-                let mut rest = &bytes[..];
+            self.lanes.take(|packed| {
                 let mut unreadable = 0;
-                while !rest.is_empty() {
-                    let (one, next) = rest.split_at(record::record_len(rest));
-                    rest = next;
-                    match record::decode(one, &tables) {
+                for one in packed.records() {
+                    match record::decode(one, &packed.tables) {
                         Some(trace) => batch.push(trace),
                         None => unreadable += 1,
                     }
@@ -472,11 +526,15 @@ impl Shared {
                     self.queued
                         .fetch_sub(unreadable as usize, Ordering::Relaxed);
                 }
-                spare = bytes;
-                spare.clear();
-            }
+            });
             if !batch.is_empty() {
                 self.write(&mut writer, &mut batch);
+            }
+            let ready = std::mem::take(&mut *lock(&self.ready));
+            for spans in ready {
+                for chunk in spans.chunks(self.config.batch_size) {
+                    self.write_slice(&mut writer, chunk);
+                }
             }
             let mut state = lock(&self.state);
             state.completed = state.completed.max(target);
@@ -505,6 +563,11 @@ impl Shared {
     }
 
     fn write(&self, writer: &mut impl Writer, batch: &mut Vec<Trace>) {
+        self.write_slice(writer, batch);
+        batch.clear();
+    }
+
+    fn write_slice(&self, writer: &mut impl Writer, batch: &[Trace]) {
         let n = batch.len();
         let pace = Pace { shared: self };
         match catch_unwind(AssertUnwindSafe(|| writer.write(batch, &pace))) {
@@ -515,7 +578,6 @@ impl Shared {
                 &format_args!("panicked: {}", panic_message(&*panic)),
             ),
         }
-        batch.clear();
         self.queued.fetch_sub(n, Ordering::Relaxed);
         // Blocked callers may go on.
         if self.config.overflow != Overflow::Drop {

@@ -56,6 +56,11 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    /// Entries held: it changes whenever an entry is added.
+    pub(crate) fn len(&self) -> usize {
+        self.resources.len() + self.scopes.len()
+    }
+
     /// The indexes of the span's resource and scope, added to the tables if new.
     #[inline]
     pub(crate) fn indexes(&mut self, span: &FinishedSpan<'_>) -> (usize, usize) {

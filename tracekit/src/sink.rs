@@ -1,7 +1,9 @@
 //! The backend extension point: [`Sink`].
 
+use std::any::Any;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::{Error, FinishedSpan, Trace, TraceFilter};
@@ -82,6 +84,17 @@ pub trait Sink: Send + Sync + 'static {
     fn name(&self) -> &'static str {
         std::any::type_name::<Self>()
     }
+}
+
+/// What a tracer over a queued sink keeps so that a tee can hand it batches of spans already
+/// unpacked, instead of each member packing every span again (`queue::Inlet` is the one
+/// implementation; `sinks::Tee` the one user).
+pub(crate) trait BatchInlet: Send + Sync + 'static {
+    /// Queues `batch` (counted by the caller as accepted).
+    fn accept(&self, batch: &Arc<[Trace]>);
+
+    /// For the tee to read the queue's settings.
+    fn as_any(&self) -> &dyn Any;
 }
 
 /// Counts a sink reports through [`Sink::stats`].

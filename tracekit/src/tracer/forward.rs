@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{Stats, Tracer};
+use crate::sink::BatchInlet;
 use crate::{Error, FinishedSpan, SinkStats, Trace};
 
 /// # Forwarding
@@ -54,6 +55,21 @@ use crate::{Error, FinishedSpan, SinkStats, Trace};
 /// # Ok::<(), Error>(())
 /// ```
 impl Tracer {
+    /// This tracer's way in for unpacked batches, if its sink is a queue (see `BatchInlet`).
+    pub(crate) fn inlet(&self) -> Option<&dyn BatchInlet> {
+        self.inner.as_ref()?.inlet.as_deref()
+    }
+
+    /// Hands a batch another queue unpacked to this tracer's queue, counted as if each span
+    /// had ended here; does nothing unless [`inlet`](Self::inlet) is `Some`.
+    pub(crate) fn forward_batch(&self, batch: &std::sync::Arc<[Trace]>) {
+        if let Some(inner) = &self.inner {
+            if let Some(inlet) = &inner.inlet {
+                inner.deliver_batch(&**inlet, batch);
+            }
+        }
+    }
+
     /// Hands a finished span to this tracer's sink, as if it had ended on this tracer.
     pub fn forward(&self, span: &FinishedSpan<'_>) {
         if let Some(inner) = &self.inner {

@@ -4,6 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::sink::BatchInlet;
 use crate::span::panic_message;
 use crate::stripe::StripedCounter;
 use crate::{Attributes, FailureLog, FinishedSpan, Key, Scope, Sink, Trace, Value};
@@ -13,6 +14,8 @@ use crate::{Attributes, FailureLog, FinishedSpan, Key, Scope, Sink, Trace, Value
 #[repr(align(128))]
 pub(crate) struct TracerInner {
     pub(crate) sink: Box<dyn Sink>,
+    /// Set when the sink is a queue that takes unpacked batches too (see `BatchInlet`).
+    pub(crate) inlet: Option<Box<dyn BatchInlet>>,
     pub(crate) scope: Scope,
     /// The resource attributes, shared by the records that refer to them.
     resource: RwLock<Arc<Attributes>>,
@@ -49,9 +52,10 @@ pub struct Stats {
 }
 
 impl TracerInner {
-    pub(super) fn new(sink: Box<dyn Sink>) -> Self {
+    pub(super) fn new(sink: Box<dyn Sink>, inlet: Option<Box<dyn BatchInlet>>) -> Self {
         TracerInner {
             sink,
+            inlet,
             scope: Scope::default(),
             resource: RwLock::new(Arc::new(Attributes::new())),
             resource_version: AtomicU64::new(0),
@@ -76,6 +80,18 @@ impl TracerInner {
                 &format_args!("panicked: {}", panic_message(&*payload)),
             );
         }
+    }
+
+    /// Hands a batch another queue unpacked to this tracer's queue (`inlet`), counted as if
+    /// each span had ended here.
+    pub(crate) fn deliver_batch(&self, inlet: &dyn BatchInlet, batch: &Arc<[Trace]>) {
+        let n = batch.len() as u64;
+        if self.shut_down.load(Ordering::Acquire) {
+            self.dropped.fetch_add(n, Ordering::Relaxed);
+            return;
+        }
+        self.accepted.add(n);
+        inlet.accept(batch);
     }
 
     pub(crate) fn deliver_snapshot(&self, snapshot: &Trace) {

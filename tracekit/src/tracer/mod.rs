@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::sink::BatchInlet;
 use crate::span::{SpanBuilder, SpanGuard};
 use crate::tracers::{HumanReadable, InMemory, Iterable, StructuredLogs, Tee, TraceStream};
 use crate::{context, Attributes, Error, Key, Sink, Span, Trace, TraceFilter, Value};
@@ -57,8 +58,13 @@ impl std::panic::RefUnwindSafe for Tracer {}
 impl Tracer {
     /// A tracer that sends finished spans to a custom [`Sink`].
     pub fn new(sink: impl Sink) -> Tracer {
+        Tracer::with_inlet(sink, None)
+    }
+
+    /// A tracer over a queued sink that takes unpacked batches through `inlet` too.
+    pub(crate) fn with_inlet(sink: impl Sink, inlet: Option<Box<dyn BatchInlet>>) -> Tracer {
         Tracer {
-            inner: Some(Arc::new(TracerInner::new(Box::new(sink)))),
+            inner: Some(Arc::new(TracerInner::new(Box::new(sink), inlet))),
             leases: Some(Arc::default()),
         }
     }

@@ -172,9 +172,10 @@ impl Tracer {
     pub fn in_background_with(self, config: BackgroundConfig) -> Result<Tracer, Error> {
         let name = self.sink_name();
         let queue = SpanQueue::start(name, config.queue, Forward(self.clone()))?;
-        Ok(Tracer::new(Queued {
+        Ok(Queued {
             queue,
             behind: Background { inner: self },
-        }))
+        }
+        .into_tracer())
     }
 }

@@ -102,9 +102,10 @@ impl Tracer {
             config: config.clone(),
         };
         let queue = SpanQueue::start("otlp", config.queue, writer)?;
-        Ok(Tracer::new(Queued {
+        Ok(Queued {
             queue,
             behind: Otlp,
-        }))
+        }
+        .into_tracer())
     }
 }

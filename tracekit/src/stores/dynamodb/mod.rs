@@ -246,7 +246,7 @@ impl Tracer {
     /// [`Error::Store`](crate::Error::Store) here rather than failures later.
     #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
     pub fn dynamodb(config: DynamoDbConfig) -> Result<Tracer, Error> {
-        Ok(Tracer::new(open(config)?))
+        Ok(open(config)?.into_tracer())
     }
 }
 

@@ -201,7 +201,7 @@ impl Tracer {
     /// [`Tracer::sqlite`] with settings: identifier, queue, batches, busy timeout.
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn sqlite_with(config: SqliteConfig) -> Result<Tracer, Error> {
-        Ok(Tracer::new(open(config)?))
+        Ok(open(config)?.into_tracer())
     }
 }
 
