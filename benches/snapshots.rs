@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use tracekit::tracers::{Iterable, Overflow};
+use tracekit::sinks::{Iterable, Overflow};
 use tracekit::Tracer;
 
 const SNAPSHOTS: u64 = 10_000;

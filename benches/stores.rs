@@ -20,8 +20,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use tracekit::sinks::Overflow;
 use tracekit::stores::SqliteConfig;
-use tracekit::tracers::Overflow;
 use tracekit::{SpanKind, TraceFilter, Tracer};
 
 fn span(tracer: &Tracer, i: u64) {

@@ -150,7 +150,7 @@ fn sixty_four_tasks_by_ten_thousand_spans_all_stored() {
 }
 
 fn every_span_stored(load: load::Load) {
-    use tracekit::tracers::Overflow;
+    use tracekit::sinks::Overflow;
     let Some(url) = server::endpoint() else {
         return;
     };

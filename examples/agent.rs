@@ -8,7 +8,7 @@
 
 use serde_json::json;
 use tracekit::genai::{GenAi, Price, PriceTable, Usage};
-use tracekit::tracers::ColorChoice;
+use tracekit::sinks::ColorChoice;
 use tracekit::{analysis, render, traced, TraceFilter, Tracer, Value};
 
 /// What the scripted model says next.

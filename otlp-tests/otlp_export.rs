@@ -627,7 +627,7 @@ fn sixty_four_tasks_by_ten_thousand_spans_all_arrive() {
 }
 
 fn every_span_arrives(load: load::Load) {
-    use tracekit::tracers::Overflow;
+    use tracekit::sinks::Overflow;
     let receiver = Receiver::start();
     let before = load::rss_mib();
     let tracer =

@@ -9,7 +9,7 @@ use serde_json::json;
 use tracekit::analysis::{critical_path, summary};
 use tracekit::genai::{COST_TABLE, COST_USD, UNPRICED};
 use tracekit::render::{timeline, timeline_colored, to_jaeger_json, to_json, tree};
-use tracekit::tracers::ColorChoice;
+use tracekit::sinks::ColorChoice;
 use tracekit::{Attributes, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId, Value};
 
 const T0: i64 = 1_795_300_816_000_000_000;

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use tracekit::render::{timeline, timeline_colored, to_jaeger_json, to_json, tree, RenderOptions};
-use tracekit::tracers::ColorChoice;
+use tracekit::sinks::ColorChoice;
 use tracekit::{
     Attributes, Error, Scope, SpanId, SpanKind, SpanStatus, StoreProblem, Timestamp, Trace,
     TraceFilter, TraceId, Value,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tracekit::tracers::Overflow;
+use tracekit::sinks::Overflow;
 use tracekit::{BatchConfig, Error, ExportError, Exporter, Trace, Tracer};
 
 /// Records every batch; fails as its script says first.
@@ -237,8 +237,8 @@ fn batch_settings_come_from_otel_bsp_variables() {
 
 #[test]
 fn every_backend_takes_the_same_batch_settings() {
+    use tracekit::sinks::BackgroundConfig;
     use tracekit::stores::SqliteConfig;
-    use tracekit::tracers::BackgroundConfig;
     let batch = BatchConfig::new()
         .max_queue_size(7)
         .max_export_batch_size(3)

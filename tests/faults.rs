@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tracekit::sinks::{BackgroundConfig, Overflow};
 use tracekit::stores::SqliteConfig;
-use tracekit::tracers::{BackgroundConfig, Overflow};
 use tracekit::{Error, Sink, StoreProblem, Trace, TraceFilter, Tracer};
 
 /// A sink whose `persist` never returns (until the test lets it go).

@@ -4,7 +4,7 @@ mod common;
 
 use common::SharedBuf;
 use tracekit::render::RenderOptions;
-use tracekit::tracers::StructuredLogs;
+use tracekit::sinks::StructuredLogs;
 use tracekit::{Attributes, Scope, Sink, SpanKind, SpanStatus, Trace, Value};
 
 fn ts(s: &str) -> tracekit::Timestamp {

@@ -115,7 +115,7 @@ fn a_record_passed_to_persist_keeps_its_own_resource_and_a_snapshot_is_ignored()
         .resource_attributes
         .insert("service.name", "from-record");
 
-    let store = tracekit::tracers::InMemory::new(10);
+    let store = tracekit::sinks::InMemory::new(10);
     store.persist(&record);
     let mut snapshot = record.clone();
     snapshot.ended_at = None;
@@ -168,8 +168,17 @@ proptest! {
         } else {
             record.parent_span_id = tracekit::SpanId::from_int(u64::MAX);
         }
-        let store = tracekit::tracers::InMemory::new(10);
+        let store = tracekit::sinks::InMemory::new(10);
         store.persist(&record);
         prop_assert_eq!(store.get_traces(&TraceFilter::new()).unwrap(), [record]);
     }
+}
+
+/// `tracekit::tracers`, the sinks' old module name, still works (deprecated for a release).
+#[test]
+#[allow(deprecated)]
+fn the_old_module_name_still_names_the_sinks() {
+    let tracer = tracekit::Tracer::new(tracekit::tracers::InMemory::new(4));
+    tracer.trace("x").end();
+    assert_eq!(tracer.get_traces(&Default::default()).unwrap().len(), 1);
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{all, named, SharedBuf};
 use futures_core::Stream;
-use tracekit::tracers::{ColorChoice, HumanReadable, Iterable, Overflow};
+use tracekit::sinks::{ColorChoice, HumanReadable, Iterable, Overflow};
 use tracekit::{traced, Sink, Trace, TraceFilter, Tracer};
 
 /// Records snapshots and finished spans separately.

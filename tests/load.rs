@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::load::{check, drive, report, rss_mib, Load, Seen};
+use tracekit::sinks::{BackgroundConfig, Iterable, Overflow};
 use tracekit::stores::SqliteConfig;
-use tracekit::tracers::{BackgroundConfig, Iterable, Overflow};
 use tracekit::{TraceFilter, Tracer};
 
 /// A writer that keeps what the checks need of each JSON line, not the text.

@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::{in_microseconds as as_stored, Kept};
 use proptest::prelude::*;
 use spans::{record, shape};
+use tracekit::sinks::Overflow;
 use tracekit::stores::SqliteConfig;
-use tracekit::tracers::Overflow;
 use tracekit::{Error, Map, Scope, SpanKind, StoreProblem, Trace, TraceFilter, Tracer, Value};
 
 fn temp() -> tempfile::TempDir {

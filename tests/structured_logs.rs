@@ -3,7 +3,7 @@
 mod common;
 
 use common::SharedBuf;
-use tracekit::tracers::HumanReadable;
+use tracekit::sinks::HumanReadable;
 use tracekit::{SpanKind, SpanStatus, Tracer};
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
-use tracekit::tracers::ColorChoice;
+use tracekit::sinks::ColorChoice;
 use tracekit::{
     analysis, render, FinishedSpan, SpanStatus, Timestamp, Trace, TraceFilter, TraceId, Tracer,
 };

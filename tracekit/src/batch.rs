@@ -77,7 +77,7 @@ pub enum ExportError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracekit::{tracers::Overflow, BatchConfig};
+/// use tracekit::{sinks::Overflow, BatchConfig};
 /// let config = BatchConfig::new()
 ///     .max_queue_size(100_000)
 ///     .max_export_batch_size(1_000)

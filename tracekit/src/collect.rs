@@ -23,7 +23,8 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::record::{self, Tables};
 use crate::stripe::{self, CachePadded, STRIPES};
-use crate::{lock, FinishedSpan};
+use crate::sync::lock;
+use crate::FinishedSpan;
 
 /// Bytes in a lane's ring: about two thousand typical spans. Allocated when the lane is first
 /// used (a tracer touched by one thread holds one).

@@ -121,7 +121,7 @@
 //!
 //! [`Span::emit_snapshot`] sends an in-progress copy of a span to the tracer;
 //! [`Tracer::iterable`] streams snapshots and finished spans to consumers as a blocking
-//! [`Iterator`] ([`tracers::TraceStream`]), or as an async `Stream` with the `stream`
+//! [`Iterator`] ([`sinks::TraceStream`]), or as an async `Stream` with the `stream`
 //! feature. `#[traced(stream)]` keeps a span open until a returned stream or iterator is done.
 //!
 //! # Stores
@@ -173,7 +173,7 @@
 //! | `otlp` | `Tracer::otlp` and `OtlpConfig`: OTLP/HTTP with `opentelemetry-proto`'s prost types (no tonic), ureq with rustls, flate2 for gzip |
 //! | `http` | [`propagation`] on `http::HeaderMap` |
 //! | `log` | `eval::LogBridge`: the `log` crate's records as events on the current span |
-//! | `stream` | `futures_core::Stream` for [`tracers::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
+//! | `stream` | `futures_core::Stream` for [`sinks::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
 //! | `tracing` | `bridge::TracingLayer`: `tracing` 0.1 and `tracing-subscriber` 0.3 (its registry only) |
 //! | `opentelemetry` | `bridge::OtelExporter`: the `opentelemetry` API and `opentelemetry_sdk`'s trace part, 0.33 |
 //!
@@ -209,6 +209,7 @@ pub mod eval;
 pub mod exporters;
 mod filter;
 mod finished;
+mod format;
 pub mod genai;
 mod ids;
 mod instrument;
@@ -218,15 +219,25 @@ mod record;
 pub mod render;
 mod semconv;
 mod sink;
+pub mod sinks;
 mod span;
 pub mod stores;
 mod stripe;
+mod sync;
 mod timestamp;
 mod trace;
 mod tracer;
-pub mod tracers;
+
+/// The built-in sinks under their old name; see [`sinks`].
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed `tracekit::sinks` (what it holds: the sinks)"
+)]
+#[doc(hidden)]
+pub mod tracers {
+    pub use crate::sinks::*;
+}
 mod value;
-mod value_ser;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -250,6 +261,7 @@ pub use ids::{ParseIdError, SpanId, TraceId};
 pub use instrument::Instrumented;
 pub use propagation::RemoteContext;
 pub use sink::{FailureLog, Sink, SinkStats};
+pub use sinks::TraceStream;
 pub use span::{Span, SpanBuilder, SpanGuard};
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
@@ -257,26 +269,9 @@ pub use stores::DynamoDbConfig;
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
 pub use tracer::{Stats, Tracer, DEFAULT_DEADLINE};
-pub use tracers::TraceStream;
 pub use value::{Map, Text, Value, ValueError};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
-
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-
-// A panic inside a sink must not disable tracing for the rest of the process, so poisoned
-// locks are used as they are: every critical section leaves its data consistent.
-pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-pub(crate) fn read<T: ?Sized>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-pub(crate) fn write<T: ?Sized>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(PoisonError::into_inner)
-}

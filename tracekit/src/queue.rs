@@ -22,11 +22,12 @@ use crate::collect::Lanes;
 use crate::record;
 use crate::sink::BatchInlet;
 use crate::span::panic_message;
-use crate::{lock, Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
+use crate::sync::lock;
+use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
 /// What a bounded buffer does when it is full: a store's or exporter's queue
 /// ([`BatchConfig::overflow`](crate::BatchConfig::overflow)), or a live consumer's
-/// ([`Iterable`](crate::tracers::Iterable)).
+/// ([`Iterable`](crate::sinks::Iterable)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Drop the new item and count it (the default): the traced code never waits.

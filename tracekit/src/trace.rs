@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::render::RenderOptions;
 use crate::{Attributes, Key, SpanId, Timestamp, TraceId};
 
 /// What a span represents in a call graph (OpenTelemetry span kinds).
@@ -236,36 +235,6 @@ impl Trace {
     /// Whether this is a snapshot of a span that was still open.
     pub fn is_snapshot(&self) -> bool {
         self.ended_at.is_none()
-    }
-
-    /// The reference's human-readable text, without colours (see
-    /// [`as_human_readable_with`](Self::as_human_readable_with) for colours and limits).
-    ///
-    /// ```
-    /// let tracer = tracekit::Tracer::in_memory(10);
-    /// tracer.set_resource_attribute("service.name", "MyAgent");
-    /// drop(tracer.trace("parent"));
-    /// let span = &tracer.get_traces(&Default::default()).unwrap()[0];
-    /// let text = span.as_human_readable();
-    /// assert!(text.contains("/root/"));
-    /// assert!(text.contains(" MyAgent INTERNAL parent - "));
-    /// ```
-    pub fn as_human_readable(&self) -> String {
-        self.as_human_readable_with(&RenderOptions::default())
-    }
-
-    /// The human-readable text with explicit options.
-    ///
-    /// ```
-    /// use tracekit::render::RenderOptions;
-    /// let tracer = tracekit::Tracer::in_memory(10);
-    /// drop(tracer.trace("x"));
-    /// let span = &tracer.get_traces(&Default::default()).unwrap()[0];
-    /// let coloured = span.as_human_readable_with(&RenderOptions::default().color(true));
-    /// assert!(coloured.starts_with("\x1b[94m["));
-    /// ```
-    pub fn as_human_readable_with(&self, options: &RenderOptions) -> String {
-        crate::render::human_readable(self, options)
     }
 }
 

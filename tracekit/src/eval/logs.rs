@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
-use crate::{lock, Error, Span, Timestamp, Value};
+use crate::sync::lock;
+use crate::{Error, Span, Timestamp, Value};
 
 /// The event name of a log entry on a span.
 pub const LOG_EVENT: &str = "log";

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use super::PARAMS;
-use crate::{lock, Error, Map, Tracer, Value};
+use crate::sync::lock;
+use crate::{Error, Map, Tracer, Value};
 
 /// The resource attribute (and root-span attribute) naming a trace's pipeline.
 pub const FLOW_TYPE: &str = "rag.flow_type";

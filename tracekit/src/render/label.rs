@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::human_readable::escape;
 use crate::analysis::{self, Role};
+use crate::format::escape;
 use crate::{SpanStatus, Trace};
 
 /// `✓` ok, `✗` error, `•` unset, `…` still open (a snapshot).

@@ -1,7 +1,7 @@
 //! [`timeline`]: a waterfall of spans in the terminal.
 
 use crate::analysis::forest::Forest;
-use crate::tracers::ColorChoice;
+use crate::format::ColorChoice;
 use crate::{SpanStatus, Trace};
 
 use super::label;

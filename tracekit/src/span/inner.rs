@@ -10,10 +10,10 @@ use super::link::{ParentLink, TracerLink};
 use super::pool;
 use crate::attributes::{upsert, Fields};
 use crate::finished::{FinishedSpan, Resource};
+use crate::sync::lock;
 use crate::tracer::TracerInner;
 use crate::{
-    lock, Attributes, Event, Key, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId,
-    Value,
+    Attributes, Event, Key, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId, Value,
 };
 
 /// A counted reference to a span. `triomphe`'s `Arc` has no weak count, so checking that a

@@ -4,7 +4,8 @@
 use std::ops::Deref;
 
 use crate::context::{self, ThreadBound};
-use crate::{lock, Event, Key, SpanId, SpanStatus, Timestamp, Trace, TraceId, Value};
+use crate::sync::lock;
+use crate::{Event, Key, SpanId, SpanStatus, Timestamp, Trace, TraceId, Value};
 
 mod builder;
 mod inner;

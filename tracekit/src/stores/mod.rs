@@ -10,7 +10,7 @@
 //! store does, and one writer thread per store takes those buffers and writes them in
 //! batches. The traced code never does I/O. The queue between them is bounded: a span that
 //! finds it full is dropped and counted ([`Stats::spans_dropped`](crate::Stats::spans_dropped)),
-//! or waits for room up to a limit if asked ([`Overflow::Block`](crate::tracers::Overflow)).
+//! or waits for room up to a limit if asked ([`Overflow::Block`](crate::sinks::Overflow)).
 //! `flush()` returns once every span accepted before it is stored, `get_traces` sees every
 //! span accepted before the call, and dropping the last handle to the tracer flushes within
 //! [`DEFAULT_DEADLINE`](crate::DEFAULT_DEADLINE).

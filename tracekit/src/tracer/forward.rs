@@ -1,5 +1,5 @@
 //! Forwarding: a [`Sink`](crate::Sink) that hands spans on to other tracers, as
-//! [`Tee`](crate::tracers::Tee) does.
+//! [`Tee`](crate::sinks::Tee) does.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;

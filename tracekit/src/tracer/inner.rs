@@ -109,7 +109,7 @@ impl TracerInner {
     }
 
     pub(crate) fn resource_attributes(&self) -> Arc<Attributes> {
-        Arc::clone(&crate::read(&self.resource))
+        Arc::clone(&crate::sync::read(&self.resource))
     }
 
     /// The version of the resource attributes (see `resource`).
@@ -119,7 +119,7 @@ impl TracerInner {
     }
 
     pub(super) fn set_resource_attribute(&self, key: Key, value: Value) {
-        let mut guard = crate::write(&self.resource);
+        let mut guard = crate::sync::write(&self.resource);
         Arc::make_mut(&mut guard).insert(key, value);
         self.resource_version.fetch_add(1, Ordering::Release);
     }

@@ -11,7 +11,8 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::store::{ReadBack, Store, Stored};
 use crate::queue::{Overflow, Pace, QueueConfig, SpanQueue, Writer};
-use crate::{lock, Error, StoreProblem, Trace, TraceFilter, Tracer};
+use crate::sync::lock;
+use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use row::{Query, RowEncoder};
 
 /// How to open a SQLite store; [`Tracer::sqlite_with`](crate::Tracer::sqlite_with) opens it.
@@ -51,7 +52,7 @@ use row::{Query, RowEncoder};
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracekit::{stores::SqliteConfig, tracers::Overflow, Tracer};
+/// use tracekit::{stores::SqliteConfig, sinks::Overflow, Tracer};
 ///
 /// # let dir = std::env::temp_dir().join(format!("tracekit-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).unwrap();

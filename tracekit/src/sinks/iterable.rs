@@ -5,7 +5,8 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 pub use crate::queue::Overflow;
-use crate::{lock, Error, FinishedSpan, Sink, SinkStats, Trace};
+use crate::sync::lock;
+use crate::{Error, FinishedSpan, Sink, SinkStats, Trace};
 
 /// Hands every finished span and every snapshot to live consumers, in order; from
 /// [`Tracer::iterable`](crate::Tracer::iterable).
@@ -18,7 +19,7 @@ use crate::{lock, Error, FinishedSpan, Sink, SinkStats, Trace};
 /// accepted.
 ///
 /// ```
-/// use tracekit::tracers::{Iterable, Overflow};
+/// use tracekit::sinks::{Iterable, Overflow};
 /// use tracekit::Tracer;
 ///
 /// let sink = Iterable::new().capacity(100).overflow(Overflow::Drop);

@@ -3,7 +3,7 @@
 //! [`Tracer::new`](crate::Tracer::new) takes a configured one:
 //!
 //! ```
-//! use tracekit::tracers::{ColorChoice, HumanReadable};
+//! use tracekit::sinks::{ColorChoice, HumanReadable};
 //! let tracer = tracekit::Tracer::new(
 //!     HumanReadable::new(std::io::stderr()).color(ColorChoice::Never).max_lines(2),
 //! );
@@ -17,10 +17,12 @@ mod iterable;
 mod redact;
 mod structured_logs;
 mod tee;
+mod tracer;
 mod writer;
 
+pub use crate::format::ColorChoice;
 pub use background::{Background, BackgroundConfig};
-pub use human_readable::{ColorChoice, HumanReadable};
+pub use human_readable::HumanReadable;
 pub use in_memory::InMemory;
 pub use iterable::{Iterable, Overflow, TraceStream};
 pub use redact::{Redact, RedactFn};

@@ -10,7 +10,7 @@ use crate::{Error, FinishedSpan, SinkStats, Trace, TraceFilter, Tracer};
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracekit::tracers::{BackgroundConfig, Overflow};
+/// use tracekit::sinks::{BackgroundConfig, Overflow};
 /// use tracekit::Tracer;
 ///
 /// let tracer = Tracer::structured_logs(std::io::stdout()).in_background_with(

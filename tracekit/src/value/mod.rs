@@ -5,6 +5,8 @@
 //! shape exactly (maps keep their insertion order) so it survives a round trip through JSON,
 //! SQLite or OTLP, and the same JSON compares equal however it was built.
 
+mod ser;
+
 use std::borrow::{Borrow, Cow};
 use std::fmt;
 use std::ops::Deref;
@@ -286,7 +288,7 @@ impl Value {
     /// assert_eq!(v.get("title").and_then(|t| t.as_str()), Some("Rust"));
     /// ```
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Value, ValueError> {
-        value.serialize(crate::value_ser::ValueSerializer)
+        value.serialize(ser::ValueSerializer)
     }
 
     /// A string value that borrows a literal instead of copying it.

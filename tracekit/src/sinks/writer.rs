@@ -4,7 +4,8 @@ use std::any::Any;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
-use crate::{lock, FailureLog, SinkStats};
+use crate::sync::lock;
+use crate::{FailureLog, SinkStats};
 
 /// Writes each span's text in one `write_all` under a lock, so lines from several threads
 /// never interleave, and flushes so a crash loses nothing already ended.

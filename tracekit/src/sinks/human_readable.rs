@@ -3,21 +3,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::writer::LineWriter;
-use crate::render::RenderOptions;
+use crate::format::{ColorChoice, RenderOptions};
 use crate::{Error, Key, Sink, SinkStats, Timestamp, Trace, Value};
-
-/// Whether [`HumanReadable`] colours its output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ColorChoice {
-    /// Colours when writing to a terminal (stdout, stderr or a terminal file) and the
-    /// `NO_COLOR` environment variable is unset or empty.
-    #[default]
-    Auto,
-    /// Always colour.
-    Always,
-    /// Never colour.
-    Never,
-}
 
 /// Prints each finished span in the reference's human-readable format; from
 /// [`Tracer::human_readable`](crate::Tracer::human_readable).
@@ -32,7 +19,7 @@ pub enum ColorChoice {
 /// printed on stderr.
 ///
 /// ```
-/// use tracekit::tracers::{ColorChoice, HumanReadable};
+/// use tracekit::sinks::{ColorChoice, HumanReadable};
 /// let sink = HumanReadable::new(std::io::stdout()).color(ColorChoice::Never).max_length(100);
 /// let tracer = tracekit::Tracer::new(sink);
 /// tracer.set_resource_attribute("service.name", "MyAgent");
