@@ -275,8 +275,10 @@ fn a_tee_of_queued_tracers_packs_once_and_every_member_gets_every_span() {
             ..Recorder::default()
         },
     );
-    let ta = Tracer::batched(a.clone(), BatchConfig::new()).unwrap();
-    let tb = Tracer::batched(b.clone(), BatchConfig::new()).unwrap();
+    // Room for the whole run: this part is about delivery, not overflow.
+    let roomy = || BatchConfig::new().max_queue_size(10_000);
+    let ta = Tracer::batched(a.clone(), roomy()).unwrap();
+    let tb = Tracer::batched(b.clone(), roomy()).unwrap();
     let memory = Tracer::in_memory(10_000);
     let tee = Tracer::tee([memory.clone(), ta.clone(), tb.clone()]);
     emit(&tee, 3_000);

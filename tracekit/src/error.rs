@@ -100,3 +100,14 @@ pub enum StoreProblem {
     #[error("{0}")]
     Backend(String),
 }
+
+/// The message of a caught panic, for the line that reports it.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}

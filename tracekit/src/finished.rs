@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::tracer::TracerInner;
+use crate::resource::ResourceCell;
 use crate::{
     Attributes, Event, Key, Scope, SpanId, SpanKind, SpanStatus, Timestamp, Trace, TraceId, Value,
 };
@@ -60,7 +60,7 @@ pub struct FinishedSpan<'a> {
 #[derive(Clone, Copy)]
 pub(crate) enum Resource<'a> {
     /// The tracer's current ones (read only when asked for).
-    Tracer(&'a TracerInner),
+    Tracer(&'a ResourceCell),
     /// A record's own.
     Given(&'a Attributes),
 }
@@ -148,7 +148,7 @@ impl<'a> FinishedSpan<'a> {
     /// The resource attributes (the tracer's as the span ended).
     pub fn resource_attributes(&self) -> Arc<Attributes> {
         match self.resource {
-            Resource::Tracer(tracer) => tracer.resource_attributes(),
+            Resource::Tracer(cell) => cell.attributes(),
             Resource::Given(attributes) => Arc::new(attributes.clone()),
         }
     }
@@ -157,7 +157,7 @@ impl<'a> FinishedSpan<'a> {
     /// attributes, so a store can keep one copy. `None` when the record carries its own.
     pub(crate) fn resource_version(&self) -> Option<u64> {
         match self.resource {
-            Resource::Tracer(tracer) => Some(tracer.resource_version()),
+            Resource::Tracer(cell) => Some(cell.version()),
             Resource::Given(_) => None,
         }
     }
@@ -175,7 +175,7 @@ impl<'a> FinishedSpan<'a> {
             attributes: Attributes::concat(self.attributes),
             span_status: self.status,
             resource_attributes: match self.resource {
-                Resource::Tracer(tracer) => (*tracer.resource_attributes()).clone(),
+                Resource::Tracer(cell) => (*cell.attributes()).clone(),
                 Resource::Given(attributes) => attributes.clone(),
             },
             scope: self.scope.clone(),

@@ -203,7 +203,6 @@ mod attributes;
 mod batch;
 pub mod bridge;
 mod collect;
-mod context;
 mod error;
 pub mod eval;
 pub mod exporters;
@@ -212,11 +211,11 @@ mod finished;
 mod format;
 pub mod genai;
 mod ids;
-mod instrument;
 pub mod propagation;
 mod queue;
 mod record;
 pub mod render;
+mod resource;
 mod semconv;
 mod sink;
 pub mod sinks;
@@ -250,7 +249,6 @@ pub use tracekit_macros::traced;
 pub use as_tracer::AsTracer;
 pub use attributes::{Attributes, Iter, Key};
 pub use batch::{BatchConfig, ExportError, Exporter};
-pub use context::{Context, ContextGuard, FutureExt, WithContext};
 pub use error::{Error, StoreProblem};
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -258,10 +256,11 @@ pub use exporters::{Compression, OtlpConfig, Protocol};
 pub use filter::TraceFilter;
 pub use finished::FinishedSpan;
 pub use ids::{ParseIdError, SpanId, TraceId};
-pub use instrument::Instrumented;
 pub use propagation::RemoteContext;
 pub use sink::{FailureLog, Sink, SinkStats};
 pub use sinks::TraceStream;
+pub use span::context::{Context, ContextGuard, FutureExt, WithContext};
+pub use span::instrument::Instrumented;
 pub use span::{Span, SpanBuilder, SpanGuard};
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]

@@ -33,7 +33,7 @@ use std::task::{Context as TaskContext, Poll};
 
 pub use serde::Serialize;
 
-use crate::instrument::Instrumented;
+use crate::span::instrument::Instrumented;
 use crate::span::SpanRef;
 use crate::{
     AsTracer, Key, RemoteContext, Scope, Span, SpanBuilder, SpanGuard, SpanKind, SpanStatus,

@@ -19,9 +19,9 @@ use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use crate::collect::Lanes;
+use crate::error::panic_message;
 use crate::record;
 use crate::sink::BatchInlet;
-use crate::span::panic_message;
 use crate::sync::lock;
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 

@@ -14,8 +14,9 @@ use tracing_subscriber::registry::LookupSpan;
 use super::fields::Fields;
 use crate::genai::complete::Call;
 use crate::genai::GenAi;
+use crate::span::context;
 use crate::span::{finish, SpanRef};
-use crate::{context, Key, Span, SpanKind, SpanStatus, Tracer, Value};
+use crate::{Key, Span, SpanKind, SpanStatus, Tracer, Value};
 
 /// A `tracing_subscriber` layer that records `tracing` spans as tracekit spans, so the spans
 /// frameworks emit (rig's `invoke_agent`, `chat` and `execute_tool`, the genai crate's,

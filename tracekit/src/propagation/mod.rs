@@ -54,7 +54,7 @@ pub use baggage::{
 };
 pub use carrier::{Extractor, Injector};
 
-use crate::{Key, Span, SpanId, TraceId, Value};
+use crate::{Key, Span, SpanBuilder, SpanId, TraceId, Value};
 
 /// The header that names the trace and the calling span.
 pub const TRACEPARENT: &str = "traceparent";
@@ -152,6 +152,40 @@ impl RemoteContext {
 
     pub(crate) fn into_parts(self) -> (TraceId, SpanId, Option<String>, Vec<BaggageEntry>) {
         (self.trace_id, self.span_id, self.trace_state, self.baggage)
+    }
+}
+
+/// Continuing a caller's trace: with the propagation formats, which the span itself does not
+/// need to know.
+impl SpanBuilder<'_> {
+    /// Continues a caller's trace from another process, as [`propagation::extract`] read it:
+    /// the span gets the caller's trace id and the caller's span as its parent, its baggage
+    /// entries become inheritable attributes, and its `tracestate` goes on to the span's own
+    /// outgoing calls.
+    ///
+    /// Pass `None` (an `extract` that found no valid `traceparent`) to start a new trace:
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use tracekit::{propagation, Tracer};
+    ///
+    /// let tracer = Tracer::in_memory(10);
+    /// let no_headers = HashMap::<String, String>::new();
+    /// let span = tracer.span("handle").remote(propagation::extract(&no_headers)).start();
+    /// assert!(span.trace_id().is_some()); // a trace of its own
+    /// ```
+    ///
+    /// [`propagation::extract`]: crate::propagation::extract
+    pub fn remote(mut self, context: impl Into<Option<RemoteContext>>) -> Self {
+        let Some(context) = context.into() else {
+            return self;
+        };
+        let (trace_id, span_id, trace_state, baggage) = context.into_parts();
+        self = self.remote_with_state(trace_id, span_id, trace_state);
+        for entry in baggage {
+            self = self.inheritable_attribute(entry.key, entry.value);
+        }
+        self
     }
 }
 

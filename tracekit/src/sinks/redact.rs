@@ -3,7 +3,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use crate::span::panic_message;
+use crate::error::panic_message;
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
 /// The hook's type: it may change anything in the span (mask values, drop attributes).

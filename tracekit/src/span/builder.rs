@@ -7,9 +7,8 @@ use triomphe::UniqueArc;
 use super::inner::{Parent, SpanInner, SpanRef, SpanScope};
 use super::link::ParentLink;
 use super::{Span, SpanGuard};
-use crate::context;
-use crate::instrument::Instrumented;
-use crate::propagation::RemoteContext;
+use crate::span::context;
+use crate::span::instrument::Instrumented;
 use crate::{Key, Scope, SpanId, SpanKind, Timestamp, TraceId, Tracer, Value};
 
 /// How a span started under the current span links to it.
@@ -145,38 +144,20 @@ impl<'a> SpanBuilder<'a> {
         self
     }
 
-    /// Continues a caller's trace from another process, as [`propagation::extract`] read it:
-    /// the span gets the caller's trace id and the caller's span as its parent, its baggage
-    /// entries become inheritable attributes, and its `tracestate` goes on to the span's own
-    /// outgoing calls.
-    ///
-    /// Pass `None` (an `extract` that found no valid `traceparent`) to start a new trace:
-    ///
-    /// ```
-    /// use std::collections::HashMap;
-    /// use tracekit::{propagation, Tracer};
-    ///
-    /// let tracer = Tracer::in_memory(10);
-    /// let no_headers = HashMap::<String, String>::new();
-    /// let span = tracer.span("handle").remote(propagation::extract(&no_headers)).start();
-    /// assert!(span.trace_id().is_some()); // a trace of its own
-    /// ```
-    ///
-    /// [`propagation::extract`]: crate::propagation::extract
-    pub fn remote(mut self, context: impl Into<Option<RemoteContext>>) -> Self {
-        let Some(context) = context.into() else {
-            return self;
-        };
-        let (trace_id, span_id, trace_state, baggage) = context.into_parts();
-        self.parent = ParentChoice::Remote(trace_id, span_id, trace_state.map(Into::into));
-        for entry in baggage {
-            self = self.inheritable_attribute(entry.key, entry.value);
-        }
+    /// Continues a trace from another process with the caller's `tracestate`
+    /// ([`SpanBuilder::remote`] reads them from a `RemoteContext`).
+    pub(crate) fn remote_with_state(
+        mut self,
+        trace_id: TraceId,
+        parent_span_id: SpanId,
+        trace_state: Option<String>,
+    ) -> Self {
+        self.parent = ParentChoice::Remote(trace_id, parent_span_id, trace_state.map(Into::into));
         self
     }
 
     /// Continues a trace started elsewhere (another process): the span gets `trace_id` and
-    /// `parent_span_id`; nothing is inherited. [`SpanBuilder::remote`] also restores baggage.
+    /// `parent_span_id`; nothing is inherited. [`SpanBuilder::remote`](SpanBuilder::remote) also restores baggage.
     pub fn remote_parent(mut self, trace_id: TraceId, parent_span_id: SpanId) -> Self {
         self.parent = ParentChoice::Remote(trace_id, parent_span_id, None);
         self

@@ -9,6 +9,7 @@ use triomphe::UniqueArc;
 use super::link::{ParentLink, TracerLink};
 use super::pool;
 use crate::attributes::{upsert, Fields};
+use crate::error::panic_message;
 use crate::finished::{FinishedSpan, Resource};
 use crate::sync::lock;
 use crate::tracer::TracerInner;
@@ -333,7 +334,7 @@ impl Header {
                 SpanScope::Static(scope) => scope,
                 SpanScope::Owned(scope) => scope,
             },
-            resource: Resource::Tracer(self.tracer.get()),
+            resource: Resource::Tracer(&self.tracer.get().resource),
         }
     }
 
@@ -396,15 +397,5 @@ pub(crate) fn finish(span: SpanRef) {
                 .get()
                 .deliver(&header.view(&inherited, &st, ended_at));
         }
-    }
-}
-
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_string()
     }
 }

@@ -282,7 +282,7 @@ unsafe fn clone_from_ptr(ptr: *const SpanInner) -> SpanRef {
     SpanRef::clone(&borrowed)
 }
 
-/// A span entered on this thread's context stack (see `crate::context`). It points at the
+/// A span entered on this thread's context stack (see `crate::span::context`). It points at the
 /// span without owning it; it exists only while the span is alive (see [`Entry::new`]), and
 /// it is neither `Clone` nor `Copy`, so it cannot be kept beyond its place on the stack.
 pub(crate) struct Entry {

@@ -3,17 +3,20 @@
 
 use std::ops::Deref;
 
-use crate::context::{self, ThreadBound};
 use crate::sync::lock;
 use crate::{Event, Key, SpanId, SpanStatus, Timestamp, Trace, TraceId, Value};
+use context::ThreadBound;
 
 mod builder;
+pub(crate) mod context;
 mod inner;
+pub(crate) mod instrument;
 mod link;
 mod pool;
+mod start;
 
 pub use builder::SpanBuilder;
-pub(crate) use inner::{finish, panic_message, SpanInner, SpanRef};
+pub(crate) use inner::{finish, SpanInner, SpanRef};
 pub(crate) use link::Entry;
 
 /// A handle to an open span (or a no-op handle): add attributes, events and a status from

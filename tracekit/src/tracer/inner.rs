@@ -2,10 +2,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use crate::error::panic_message;
+use crate::resource::ResourceCell;
 use crate::sink::BatchInlet;
-use crate::span::panic_message;
 use crate::stripe::StripedCounter;
 use crate::{Attributes, FailureLog, FinishedSpan, Key, Scope, Sink, Trace, Value};
 
@@ -18,10 +19,7 @@ pub(crate) struct TracerInner {
     pub(crate) inlet: Option<Box<dyn BatchInlet>>,
     pub(crate) scope: Scope,
     /// The resource attributes, shared by the records that refer to them.
-    resource: RwLock<Arc<Attributes>>,
-    /// Bumped (under `resource`'s lock) on every change: spans read only this, and a store
-    /// keeps one copy of the attributes per version.
-    resource_version: AtomicU64,
+    pub(crate) resource: ResourceCell,
     accepted: StripedCounter,
     dropped: AtomicU64,
     late_writes: AtomicU64,
@@ -57,8 +55,7 @@ impl TracerInner {
             sink,
             inlet,
             scope: Scope::default(),
-            resource: RwLock::new(Arc::new(Attributes::new())),
-            resource_version: AtomicU64::new(0),
+            resource: ResourceCell::default(),
             accepted: StripedCounter::new(),
             dropped: AtomicU64::new(0),
             late_writes: AtomicU64::new(0),
@@ -109,19 +106,11 @@ impl TracerInner {
     }
 
     pub(crate) fn resource_attributes(&self) -> Arc<Attributes> {
-        Arc::clone(&crate::sync::read(&self.resource))
-    }
-
-    /// The version of the resource attributes (see `resource`).
-    #[inline]
-    pub(crate) fn resource_version(&self) -> u64 {
-        self.resource_version.load(Ordering::Acquire)
+        self.resource.attributes()
     }
 
     pub(super) fn set_resource_attribute(&self, key: Key, value: Value) {
-        let mut guard = crate::sync::write(&self.resource);
-        Arc::make_mut(&mut guard).insert(key, value);
-        self.resource_version.fetch_add(1, Ordering::Release);
+        self.resource.set(key, value);
     }
 
     pub(crate) fn count_late_write(&self) {

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::context::with_entered;
+use crate::span::context::with_entered;
 use crate::span::{finish, SpanRef};
 use crate::Span;
 
