@@ -14,18 +14,13 @@ use crate::{
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use tracekit::{FinishedSpan, Sink, SpanStatus, Trace, Tracer};
+/// use tracekit::{FinishedSpan, Sink, SpanStatus, Tracer};
 ///
 /// /// Keeps only the names of failed spans.
 /// #[derive(Clone, Default)]
 /// struct Failures(Arc<Mutex<Vec<String>>>);
 ///
 /// impl Sink for Failures {
-///     fn persist(&self, trace: &Trace) {
-///         if let Some(span) = FinishedSpan::from_trace(trace) {
-///             self.persist_span(&span);
-///         }
-///     }
 ///     fn persist_span(&self, span: &FinishedSpan<'_>) {
 ///         if span.span_status() == SpanStatus::Error {
 ///             self.0.lock().unwrap().push(span.span_name().to_string());

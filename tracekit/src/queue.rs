@@ -126,13 +126,6 @@ pub(crate) struct Queued<B> {
 }
 
 impl<B: Behind> Sink for Queued<B> {
-    fn persist(&self, trace: &Trace) {
-        // A snapshot is not a finished span; queued backends take finished ones.
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
-
     #[inline]
     fn persist_span(&self, span: &FinishedSpan<'_>) {
         self.queue.push(span);

@@ -11,41 +11,51 @@ use crate::{Error, FinishedSpan, Trace, TraceFilter};
 /// Where finished spans go. Implement it for a custom backend and wrap it with
 /// [`Tracer::new`](crate::Tracer::new).
 ///
-/// Only [`persist`](Sink::persist) is required. A sink handles its own failures: it never
-/// returns an error to the traced code; it counts them (a [`FailureLog`] does that and
-/// reports the first one on stderr) and reports the count in [`stats`](Sink::stats). A
+/// The one method to implement is [`persist_span`](Sink::persist_span): the tracer calls it
+/// with each span that ends, borrowed from the span itself ([`FinishedSpan`]; call
+/// [`to_trace`](FinishedSpan::to_trace) for an owned copy). A sink handles its own failures:
+/// it never returns an error to the traced code; it counts them (a [`FailureLog`] does that
+/// and reports the first one on stderr) and reports the count in [`stats`](Sink::stats). A
 /// panic in a sink is caught by the tracer and counted too.
 ///
-/// `persist` runs on the thread that ended the span, so it should be quick; a backend that
-/// does I/O should hand spans to a worker of its own and bound how long it can block. A sink
-/// that only reads or encodes spans can override [`persist_span`](Sink::persist_span) to skip
-/// building a [`Trace`] (see [`FinishedSpan`]).
+/// `persist_span` runs on the thread that ended the span, so it should be quick; a backend
+/// that does I/O should hand spans to a worker of its own and bound how long it can block, or
+/// be an [`Exporter`](crate::Exporter) on tracekit's queue ([`Tracer::batched`](crate::Tracer::batched)).
 ///
 /// ```
 /// use std::sync::Mutex;
-/// use tracekit::{Sink, Trace, Tracer};
+/// use tracekit::{FinishedSpan, Sink, Tracer};
 ///
 /// #[derive(Default)]
 /// struct Names(Mutex<Vec<String>>);
 ///
 /// impl Sink for Names {
-///     fn persist(&self, trace: &Trace) {
-///         self.0.lock().unwrap().push(trace.span_name.to_string());
+///     fn persist_span(&self, span: &FinishedSpan<'_>) {
+///         self.0.lock().unwrap().push(span.span_name().to_string());
 ///     }
 /// }
 ///
 /// let tracer = Tracer::new(Names::default());
 /// drop(tracer.trace("hello"));
 /// ```
+///
+/// Sinks written before `persist_span` was the method to implement implement
+/// [`persist`](Sink::persist) instead; they keep working (each span is copied into a
+/// [`Trace`] for them). A sink that implements neither drops every span, and says so once on
+/// stderr.
 pub trait Sink: Send + Sync + 'static {
-    /// Stores or sends one finished span (children arrive before their parents).
-    fn persist(&self, trace: &Trace);
-
-    /// Receives a span that just ended, borrowed from the span itself; the tracer calls this
-    /// one. By default it builds a [`Trace`] and calls [`persist`](Sink::persist). Override
-    /// it to read the fields without that copy (stores that encode spans, exporters).
+    /// Receives a span that just ended (children end before their parents). By default it
+    /// makes a [`Trace`] and calls [`persist`](Sink::persist), for sinks written before this
+    /// was the method to implement.
     fn persist_span(&self, span: &FinishedSpan<'_>) {
-        self.persist(&span.to_trace());
+        defaults::persist_span(self, span);
+    }
+
+    /// Stores an owned record of a finished span (one read from a file, or made by hand). By
+    /// default it lends it to [`persist_span`](Sink::persist_span); a snapshot
+    /// (`ended_at == None`) is ignored.
+    fn persist(&self, trace: &Trace) {
+        defaults::persist(self, trace);
     }
 
     /// Receives a snapshot of an open span (`ended_at == None`), if
@@ -83,6 +93,59 @@ pub trait Sink: Send + Sync + 'static {
     /// A short name for messages (defaults to the type's name).
     fn name(&self) -> &'static str {
         std::any::type_name::<Self>()
+    }
+}
+
+/// The default `persist_span` and `persist` call each other; a sink that overrides neither
+/// would recurse. Each default marks the sink it runs for on this thread, and a default that
+/// finds its own sink marked has come round: it drops the span and says so once.
+mod defaults {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::Sink;
+    use crate::{FinishedSpan, Trace};
+
+    thread_local! {
+        static IN_DEFAULT: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+    }
+
+    /// Runs `f` marked as inside a default method of `sink`; `None` if it already was.
+    fn guarded<S: Sink + ?Sized>(sink: &S, f: impl FnOnce()) -> Option<()> {
+        let me = (sink as *const S).cast::<()>();
+        let outer = IN_DEFAULT.with(|c| c.replace(me));
+        if outer == me {
+            static REPORTED: AtomicBool = AtomicBool::new(false);
+            if !REPORTED.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "tracekit: the `{}` sink implements neither Sink::persist_span nor \
+                     Sink::persist, so it drops every span; implement persist_span.",
+                    sink.name()
+                );
+            }
+            return None;
+        }
+        // Restored however `f` ends (a sink may panic; the tracer catches it).
+        struct Restore(*const ());
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let outer = self.0;
+                let _ = IN_DEFAULT.try_with(|c| c.set(outer));
+            }
+        }
+        let _restore = Restore(outer);
+        f();
+        Some(())
+    }
+
+    pub(super) fn persist_span<S: Sink + ?Sized>(sink: &S, span: &FinishedSpan<'_>) {
+        guarded(sink, || sink.persist(&span.to_trace()));
+    }
+
+    pub(super) fn persist<S: Sink + ?Sized>(sink: &S, trace: &Trace) {
+        if let Some(span) = FinishedSpan::from_trace(trace) {
+            guarded(sink, || sink.persist_span(&span));
+        }
     }
 }
 
@@ -154,5 +217,53 @@ impl FailureLog {
     /// Failures so far.
     pub fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::Tracer;
+
+    /// A sink written before `persist_span` was the method to implement.
+    #[derive(Default)]
+    struct OldStyle(Mutex<Vec<String>>);
+
+    impl Sink for OldStyle {
+        fn persist(&self, trace: &Trace) {
+            self.0.lock().unwrap().push(trace.span_name.to_string());
+        }
+    }
+
+    /// A sink that forgot both.
+    struct Neither;
+
+    impl Sink for Neither {}
+
+    #[test]
+    fn a_sink_implementing_only_persist_still_gets_every_span() {
+        let sink = Arc::new(OldStyle::default());
+        struct Shared(Arc<OldStyle>);
+        impl Sink for Shared {
+            fn persist_span(&self, span: &FinishedSpan<'_>) {
+                self.0.persist_span(span);
+            }
+        }
+        let tracer = Tracer::new(Shared(sink.clone()));
+        tracer.trace("a").end();
+        tracer.trace("b").end();
+        assert_eq!(*sink.0.lock().unwrap(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_sink_implementing_neither_drops_spans_without_recursing() {
+        let tracer = Tracer::new(Neither);
+        tracer.trace("a").end();
+        let record = Tracer::in_memory(1);
+        record.trace("b").end();
+        Neither.persist(&record.get_traces(&Default::default()).unwrap()[0]);
+        assert_eq!(tracer.stats().sink_failures, 0);
     }
 }

@@ -140,6 +140,12 @@ struct Forward(Tracer);
 
 impl Writer for Forward {
     fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
+        if self.0.inlet().is_some() {
+            // A queued tracer takes the unpacked batch as it is, rather than packing each
+            // span again.
+            self.0.forward_batch(&batch.into());
+            return Ok(());
+        }
         for trace in batch {
             if let Some(span) = FinishedSpan::from_trace(trace) {
                 // Contains the wrapped sink's panics and counts its failures.

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::writer::LineWriter;
 use crate::format::{ColorChoice, RenderOptions};
-use crate::{Error, Key, Sink, SinkStats, Timestamp, Trace, Value};
+use crate::{Error, FinishedSpan, Key, Sink, SinkStats, Timestamp, Trace, Value};
 
 /// Prints each finished span in the reference's human-readable format; from
 /// [`Tracer::human_readable`](crate::Tracer::human_readable).
@@ -141,11 +141,21 @@ fn default_max_length(columns: Option<&str>) -> usize {
         .map_or(80, |c| c.saturating_sub(40).max(80))
 }
 
-impl Sink for HumanReadable {
-    fn persist(&self, trace: &Trace) {
+impl HumanReadable {
+    fn print(&self, trace: &Trace) {
         let mut text = trace.as_human_readable_with(&self.options);
         text.push('\n');
         self.out.write(self.name(), text.as_bytes());
+    }
+}
+
+impl Sink for HumanReadable {
+    fn persist_span(&self, span: &FinishedSpan<'_>) {
+        self.print(&span.to_trace());
+    }
+
+    fn persist(&self, trace: &Trace) {
+        self.print(trace);
     }
 
     fn persist_snapshot(&self, snapshot: &Trace) {
@@ -155,7 +165,7 @@ impl Sink for HumanReadable {
             .and_then(Value::as_str)
             .is_some_and(|t| self.snapshot_types.iter().any(|w| w == t));
         if wanted && self.snapshot_due() {
-            self.persist(snapshot);
+            self.print(snapshot);
         }
     }
 

@@ -57,12 +57,6 @@ impl Redact {
 }
 
 impl Sink for Redact {
-    fn persist(&self, trace: &Trace) {
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
-
     fn persist_span(&self, span: &FinishedSpan<'_>) {
         if let Some(trace) = self.cleaned(span.to_trace()) {
             if let Some(span) = FinishedSpan::from_trace(&trace) {

@@ -4,7 +4,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::writer::LineWriter;
-use crate::{Error, Sink, SinkStats, Trace};
+use crate::{Error, FinishedSpan, Sink, SinkStats, Trace};
 
 /// Writes each finished span as one JSON line, in the reference's shape; from
 /// [`Tracer::structured_logs`](crate::Tracer::structured_logs):
@@ -61,6 +61,10 @@ impl StructuredLogs {
 }
 
 impl Sink for StructuredLogs {
+    fn persist_span(&self, span: &FinishedSpan<'_>) {
+        self.persist(&span.to_trace());
+    }
+
     fn persist(&self, trace: &Trace) {
         let line = LogLine {
             logger: "TraceLogger",

@@ -93,12 +93,6 @@ impl Tee {
 }
 
 impl Sink for Tee {
-    fn persist(&self, trace: &Trace) {
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
-
     fn persist_span(&self, span: &FinishedSpan<'_>) {
         for member in &self.direct {
             member.forward(span);

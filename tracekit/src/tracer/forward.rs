@@ -18,7 +18,7 @@ use crate::{Error, FinishedSpan, SinkStats, Trace};
 ///
 /// ```
 /// use std::time::Instant;
-/// use tracekit::{Error, FinishedSpan, Sink, SinkStats, SpanStatus, Trace, Tracer};
+/// use tracekit::{Error, FinishedSpan, Sink, SinkStats, SpanStatus, Tracer};
 ///
 /// /// Keeps every span, and sends the failed ones on to an alerting tracer too.
 /// struct Failures {
@@ -27,11 +27,6 @@ use crate::{Error, FinishedSpan, SinkStats, Trace};
 /// }
 ///
 /// impl Sink for Failures {
-///     fn persist(&self, trace: &Trace) {
-///         if let Some(span) = FinishedSpan::from_trace(trace) {
-///             self.persist_span(&span);
-///         }
-///     }
 ///     fn persist_span(&self, span: &FinishedSpan<'_>) {
 ///         self.all.forward(span);
 ///         if span.span_status() == SpanStatus::Error {

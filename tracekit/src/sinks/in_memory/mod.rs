@@ -65,13 +65,6 @@ impl std::fmt::Debug for InMemory {
 }
 
 impl Sink for InMemory {
-    fn persist(&self, trace: &Trace) {
-        // A snapshot is not a finished span; `get_traces` never returns those.
-        if let Some(span) = FinishedSpan::from_trace(trace) {
-            self.persist_span(&span);
-        }
-    }
-
     #[inline]
     fn persist_span(&self, span: &FinishedSpan<'_>) {
         if self.memory_size > 0 {
