@@ -527,8 +527,8 @@ fn compare(c: &mut Criterion) {
 fn stores(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("tracekit-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let sqlite = tracekit::Tracer::sqlite_with(
-        tracekit::stores::SqliteConfig::new(dir.join("compare.db")).queue_capacity(1 << 20),
+    let sqlite = tracekit::Tracer::sqlite(
+        tracekit::stores::SqliteConfig::new(dir.join("compare.db")).max_queue_size(1 << 20),
     )
     .unwrap();
     let memory = tracekit::Tracer::in_memory(1 << 20);

@@ -43,7 +43,7 @@ fn otlp(url: &str, capacity: usize) -> Tracer {
     Tracer::otlp(
         OtlpConfig::new(url)
             .service_name("bench")
-            .queue_capacity(capacity),
+            .max_queue_size(capacity),
     )
     .unwrap()
 }
@@ -63,7 +63,7 @@ impl tracekit::Sink for EachPacks {
 }
 
 fn sqlite(dir: &std::path::Path, name: &str) -> Tracer {
-    Tracer::sqlite_with(
+    Tracer::sqlite(
         tracekit::stores::SqliteConfig::new(dir.join(name)).batch(
             tracekit::BatchConfig::new()
                 .max_queue_size(1 << 18)
@@ -143,7 +143,7 @@ fn tracekit_export(url: &str, protocol: Protocol, compression: Compression) -> D
     let tracer = Tracer::otlp(
         OtlpConfig::new(url)
             .service_name("bench")
-            .queue_capacity(SPANS as usize)
+            .max_queue_size(SPANS as usize)
             .protocol(protocol)
             .compression(compression),
     )

@@ -37,10 +37,10 @@ fn span(tracer: &Tracer, i: u64) {
 
 /// Spans per second from one thread into a fresh file, until flushed.
 fn throughput(dir: &Path, name: &str, batch_size: usize, spans: u64) -> f64 {
-    let tracer = Tracer::sqlite_with(
+    let tracer = Tracer::sqlite(
         SqliteConfig::new(dir.join(name))
-            .queue_capacity(spans as usize)
-            .batch_size(batch_size),
+            .max_queue_size(spans as usize)
+            .max_export_batch_size(batch_size),
     )
     .unwrap();
     let start = Instant::now();
@@ -140,9 +140,9 @@ fn paced(dir: &Path, rate: u64, seconds: u64) -> (u64, u64) {
 
 /// A file of `conversations` × `per` spans: each conversation one trace.
 fn big_file(path: &Path, conversations: u64, per: u64) -> Tracer {
-    let tracer = Tracer::sqlite_with(
+    let tracer = Tracer::sqlite(
         SqliteConfig::new(path)
-            .batch_size(4096)
+            .max_export_batch_size(4096)
             .overflow(Overflow::Block(Duration::from_secs(60))),
     )
     .unwrap();
@@ -266,7 +266,7 @@ fn dynamodb(spans: u64) {
         .region("us-east-1")
         .static_credentials("local", "local")
         .create_table(true)
-        .queue_capacity(spans as usize);
+        .max_queue_size(spans as usize);
     let tracer = Tracer::dynamodb(config).unwrap();
     let start = Instant::now();
     (0..spans).for_each(|i| span(&tracer, i));

@@ -19,7 +19,7 @@ use tracekit::{traced, Compression, Error, OtlpConfig, Protocol, SpanKind, Trace
 /// A configuration for `receiver` that sends quickly and retries quickly.
 fn config(url: &str) -> OtlpConfig {
     OtlpConfig::new(url)
-        .batch_delay(Duration::from_millis(20))
+        .scheduled_delay(Duration::from_millis(20))
         .timeout(Duration::from_millis(500))
         .service_name("test-agent")
 }
@@ -170,7 +170,7 @@ fn json_bodies_when_asked() {
 #[test]
 fn batches_hold_at_most_batch_size_spans() {
     let receiver = Receiver::start();
-    let tracer = Tracer::otlp(config(&receiver.url()).batch_size(10)).unwrap();
+    let tracer = Tracer::otlp(config(&receiver.url()).max_export_batch_size(10)).unwrap();
     emit(&tracer, 35, "s");
     tracer.flush().unwrap();
     let sizes: Vec<usize> = receiver.requests().iter().map(|r| spans(r).len()).collect();
@@ -282,7 +282,7 @@ fn partial_success_counts_the_rejected_spans() {
     let receiver = Receiver::start();
     receiver.script([Behaviour::Partial(2, "spans too old")]);
     let tracer =
-        Tracer::otlp(config(&receiver.url()).batch_delay(Duration::from_secs(60))).unwrap();
+        Tracer::otlp(config(&receiver.url()).scheduled_delay(Duration::from_secs(60))).unwrap();
     emit(&tracer, 5, "s");
     let err = tracer.flush().unwrap_err();
     assert!(err.to_string().contains("spans too old"), "{err}");
@@ -297,7 +297,12 @@ fn partial_success_counts_the_rejected_spans() {
 fn a_full_queue_drops_and_counts_and_the_caller_never_waits() {
     let receiver = Receiver::start();
     receiver.script([Behaviour::Hang(Duration::from_millis(1500))]);
-    let tracer = Tracer::otlp(config(&receiver.url()).queue_capacity(10).batch_size(10)).unwrap();
+    let tracer = Tracer::otlp(
+        config(&receiver.url())
+            .max_queue_size(10)
+            .max_export_batch_size(10),
+    )
+    .unwrap();
     emit(&tracer, 10, "first");
     // Let the exporter take the first batch and hang on it.
     std::thread::sleep(Duration::from_millis(200));
@@ -320,7 +325,7 @@ fn shutdown_says_what_it_could_not_deliver() {
         l.local_addr().unwrap().port()
     };
     let tracer = Tracer::otlp(
-        config(&format!("http://127.0.0.1:{port}")).batch_delay(Duration::from_secs(60)),
+        config(&format!("http://127.0.0.1:{port}")).scheduled_delay(Duration::from_secs(60)),
     )
     .unwrap();
     emit(&tracer, 7, "never-delivered");

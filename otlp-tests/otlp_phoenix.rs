@@ -38,7 +38,7 @@ fn unique(what: &str) -> String {
 fn config(url: &str, project: &str) -> OtlpConfig {
     OtlpConfig::new(url)
         .resource_attribute("openinference.project.name", project)
-        .batch_delay(Duration::from_millis(50))
+        .scheduled_delay(Duration::from_millis(50))
 }
 
 /// The project's spans once `n` have been ingested (ingestion is asynchronous).
@@ -245,7 +245,7 @@ fn an_independent_decoder_reads_every_field() {
         OtlpConfig::new(receiver.url())
             .service_name("decoded")
             .resource_attribute("deployment.environment", "test")
-            .batch_delay(Duration::from_secs(60)),
+            .scheduled_delay(Duration::from_secs(60)),
     )
     .unwrap();
     let kept = Tracer::in_memory(100);

@@ -237,26 +237,43 @@ fn batch_settings_come_from_otel_bsp_variables() {
 
 #[test]
 fn every_backend_takes_the_same_batch_settings() {
-    use tracekit::sinks::BackgroundConfig;
     use tracekit::stores::SqliteConfig;
     let batch = BatchConfig::new()
         .max_queue_size(7)
         .max_export_batch_size(3)
         .scheduled_delay(Duration::from_millis(9))
         .overflow(Overflow::Block(Duration::from_millis(5)))
-        .retry_for(Duration::from_secs(11));
-    let queue = "capacity: 7, batch_size: 3, overflow: Block(5ms), linger: 9ms";
-    let sqlite = format!("{:?}", SqliteConfig::new("x.db").batch(batch.clone()));
-    assert!(
-        sqlite.contains(queue) && sqlite.contains("retry_for: 11s"),
-        "{sqlite}"
+        .retry_for(Duration::from_secs(11))
+        .shutdown_timeout(Duration::from_secs(2));
+    // All at once, or one by one under the same names over the backend's own defaults.
+    assert_eq!(
+        SqliteConfig::new("x.db")
+            .batch(batch.clone())
+            .batch_config(),
+        &batch
     );
-    let background = format!("{:?}", BackgroundConfig::new().batch(batch.clone()));
-    assert!(background.contains(queue), "{background}");
+    let one_by_one = SqliteConfig::new("x.db")
+        .max_queue_size(7)
+        .max_export_batch_size(3)
+        .scheduled_delay(Duration::from_millis(9))
+        .overflow(Overflow::Block(Duration::from_millis(5)))
+        .retry_for(Duration::from_secs(11))
+        .shutdown_timeout(Duration::from_secs(2));
+    assert_eq!(one_by_one.batch_config(), &batch);
+    // The old names still work, for a release.
+    #[allow(deprecated)]
+    let old = SqliteConfig::new("x.db").queue_capacity(7).batch_size(3);
+    assert_eq!(
+        old.batch_config(),
+        &SqliteConfig::new("x.db")
+            .max_queue_size(7)
+            .max_export_batch_size(3)
+            .batch_config()
+            .clone()
+    );
     // And a tracer built with them works as configured.
     let dir = tempfile::tempdir().unwrap();
-    let tracer =
-        Tracer::sqlite_with(SqliteConfig::new(dir.path().join("b.db")).batch(batch)).unwrap();
+    let tracer = Tracer::sqlite(SqliteConfig::new(dir.path().join("b.db")).batch(batch)).unwrap();
     emit(&tracer, 20);
     tracer.flush().unwrap();
     assert_eq!(tracer.stats().spans_persisted, 20);

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracekit::sinks::{BackgroundConfig, Overflow};
+use tracekit::sinks::Overflow;
 use tracekit::stores::SqliteConfig;
-use tracekit::{Error, Sink, StoreProblem, Trace, TraceFilter, Tracer};
+use tracekit::{BatchConfig, Error, Sink, StoreProblem, Trace, TraceFilter, Tracer};
 
 /// A sink whose `persist` never returns (until the test lets it go).
 struct Stuck {
@@ -38,7 +38,7 @@ fn a_sink_that_blocks_forever_holds_up_nobody_in_the_background() {
         release: Arc::clone(&release),
     };
     let tracer = Tracer::new(sink)
-        .in_background_with(BackgroundConfig::new().queue_capacity(100))
+        .in_background_with(BatchConfig::new().max_queue_size(100))
         .unwrap();
     // The traced code goes on: every span is queued or dropped, none waits for the sink.
     let started = Instant::now();
@@ -75,8 +75,8 @@ fn a_sink_that_blocks_forever_holds_up_nobody_in_the_background() {
         release: Arc::clone(&release2),
     })
     .in_background_with(
-        BackgroundConfig::new()
-            .queue_capacity(10)
+        BatchConfig::new()
+            .max_queue_size(10)
             .overflow(Overflow::Block(Duration::from_millis(20))),
     )
     .unwrap();
@@ -183,7 +183,8 @@ fn child() {
         }
         // Writes and flushes batches of 1 000 until killed.
         "write-forever" => {
-            let tracer = Tracer::sqlite_with(SqliteConfig::new(path).batch_size(100)).unwrap();
+            let tracer =
+                Tracer::sqlite(SqliteConfig::new(path).max_export_batch_size(100)).unwrap();
             for batch in 0u64.. {
                 for i in 0..1_000 {
                     drop(tracer.span("w").attribute("n", batch * 1_000 + i).start());
@@ -213,8 +214,7 @@ fn a_file_locked_by_another_process_is_written_once_it_is_released() {
     let dir = temp();
     let path = dir.path().join("t.db");
     let tracer =
-        Tracer::sqlite_with(SqliteConfig::new(&path).busy_timeout(Duration::from_millis(100)))
-            .unwrap();
+        Tracer::sqlite(SqliteConfig::new(&path).busy_timeout(Duration::from_millis(100))).unwrap();
     let mut locker = spawn_child("lock", &path).spawn().unwrap();
     let mut lines = BufReader::new(locker.stdout.take().unwrap()).lines();
     expect_line(&mut lines, "locked");
@@ -239,7 +239,7 @@ fn a_file_locked_by_another_process_is_written_once_it_is_released() {
 fn a_lock_held_past_retry_for_fails_the_batch_and_says_so() {
     let dir = temp();
     let path = dir.path().join("t.db");
-    let tracer = Tracer::sqlite_with(
+    let tracer = Tracer::sqlite(
         SqliteConfig::new(&path)
             .busy_timeout(Duration::from_millis(50))
             .retry_for(Duration::from_millis(300)),
@@ -364,9 +364,9 @@ fn a_full_disk_fails_batches_counted_and_writing_resumes_when_there_is_room() {
         return;
     };
     let path = fs.path().join("t.db");
-    let tracer = Tracer::sqlite_with(
+    let tracer = Tracer::sqlite(
         SqliteConfig::new(&path)
-            .batch_size(50)
+            .max_export_batch_size(50)
             .overflow(Overflow::Block(Duration::from_secs(5))),
     )
     .unwrap();

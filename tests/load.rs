@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::load::{check, drive, report, rss_mib, Load, Seen};
-use tracekit::sinks::{BackgroundConfig, Iterable, Overflow};
+use tracekit::sinks::{Iterable, Overflow};
 use tracekit::stores::SqliteConfig;
-use tracekit::{TraceFilter, Tracer};
+use tracekit::{BatchConfig, TraceFilter, Tracer};
 
 /// A writer that keeps what the checks need of each JSON line, not the text.
 #[derive(Clone, Default)]
@@ -199,7 +199,7 @@ fn every_tracer_kind(load: Load) {
     // SQLite, its queue blocking when full so that every span is written.
     let dir = tempfile::tempdir().unwrap();
     let before = rss_mib();
-    let tracer = Tracer::sqlite_with(
+    let tracer = Tracer::sqlite(
         SqliteConfig::new(dir.path().join("load.db"))
             .overflow(Overflow::Block(Duration::from_secs(30))),
     )
@@ -217,9 +217,7 @@ fn every_tracer_kind(load: Load) {
     let memory = Tracer::in_memory(total as usize);
     let tracer = memory
         .clone()
-        .in_background_with(
-            BackgroundConfig::new().overflow(Overflow::Block(Duration::from_secs(10))),
-        )
+        .in_background_with(BatchConfig::new().overflow(Overflow::Block(Duration::from_secs(10))))
         .unwrap();
     let took = drive(&tracer, load);
     tracer.flush().unwrap();

@@ -15,7 +15,7 @@ fn the_reference_reads_a_file_tracekit_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traces.db");
     let memory = Tracer::in_memory(100);
-    let sqlite = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("RustAgent")).unwrap();
+    let sqlite = Tracer::sqlite(SqliteConfig::new(&path).identifier("RustAgent")).unwrap();
     let tracer = Tracer::tee([memory.clone(), sqlite]);
     agent_turn(&tracer, "conv-rs");
     tracer.flush().unwrap();
@@ -104,7 +104,7 @@ print(json.dumps([trace_json(x) for x in t.get_traces(trace_id=parent.trace_id)]
     let out = run_python(&python, &script, &[path.to_str().unwrap()], &[]);
     let theirs: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
 
-    let tracer = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("PyAgent")).unwrap();
+    let tracer = Tracer::sqlite(SqliteConfig::new(&path).identifier("PyAgent")).unwrap();
     let ours = tracer
         .get_traces(&TraceFilter::new().attribute("ai.conversation.id", "conv-py"))
         .unwrap();

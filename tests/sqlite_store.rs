@@ -119,7 +119,7 @@ fn extreme_values_are_lossless() {
 fn rows_are_the_references() {
     let dir = temp();
     let path = dir.path().join("t.db");
-    let tracer = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("MyAgent")).unwrap();
+    let tracer = Tracer::sqlite(SqliteConfig::new(&path).identifier("MyAgent")).unwrap();
     tracer.set_resource_attribute("service.name", "MyAgent");
     {
         let parent = tracer.span("parent").kind(SpanKind::Server).start();
@@ -293,8 +293,8 @@ fn spans_come_back_by_start_and_keep_their_parent_when_it_is_not_in_the_result()
 fn the_identifier_separates_agents_sharing_a_file() {
     let dir = temp();
     let path = dir.path().join("t.db");
-    let a = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("a")).unwrap();
-    let b = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("b")).unwrap();
+    let a = Tracer::sqlite(SqliteConfig::new(&path).identifier("a")).unwrap();
+    let b = Tracer::sqlite(SqliteConfig::new(&path).identifier("b")).unwrap();
     let none = Tracer::sqlite(&path).unwrap();
     drop(a.trace("from-a"));
     drop(b.trace("from-b"));
@@ -343,7 +343,7 @@ fn many_threads_and_tracers_in_one_process_lose_nothing() {
     let dir = temp();
     let path = dir.path().join("t.db");
     let tracers: Vec<Tracer> = (0..3)
-        .map(|_| Tracer::sqlite_with(SqliteConfig::new(&path).batch_size(64)).unwrap())
+        .map(|_| Tracer::sqlite(SqliteConfig::new(&path).max_export_batch_size(64)).unwrap())
         .collect();
     std::thread::scope(|s| {
         for (t, tracer) in tracers.iter().enumerate() {
@@ -422,7 +422,7 @@ fn writer_process() {
         parts.next().unwrap(),
     );
     let spans: u32 = spans.parse().unwrap();
-    let tracer = Tracer::sqlite_with(SqliteConfig::new(path).batch_size(50)).unwrap();
+    let tracer = Tracer::sqlite(SqliteConfig::new(path).max_export_batch_size(50)).unwrap();
     for i in 0..spans {
         drop(
             tracer
@@ -621,10 +621,10 @@ fn corrupt_rows_are_typed_errors_naming_the_row() {
 fn a_full_queue_drops_and_counts_and_block_waits_for_room() {
     let dir = temp();
     let path = dir.path().join("t.db");
-    let tracer = Tracer::sqlite_with(
+    let tracer = Tracer::sqlite(
         SqliteConfig::new(&path)
-            .queue_capacity(100)
-            .batch_size(10)
+            .max_queue_size(100)
+            .max_export_batch_size(10)
             .busy_timeout(Duration::from_secs(30)),
     )
     .unwrap();
@@ -653,10 +653,10 @@ fn a_full_queue_drops_and_counts_and_block_waits_for_room() {
 
     // Block: the traced thread waits for room instead, so nothing is dropped.
     let path = dir.path().join("block.db");
-    let tracer = Tracer::sqlite_with(
+    let tracer = Tracer::sqlite(
         SqliteConfig::new(&path)
-            .queue_capacity(10)
-            .batch_size(5)
+            .max_queue_size(10)
+            .max_export_batch_size(5)
             .overflow(Overflow::Block(Duration::from_secs(10))),
     )
     .unwrap();
@@ -684,14 +684,14 @@ fn reads_a_file_the_reference_wrote() {
     // The reference's rows from outputs/live-sqlite-rows.txt, inserted as its SqliteTracer did.
     let dir = temp();
     let path: PathBuf = dir.path().join("ref.db");
-    drop(Tracer::sqlite_with(SqliteConfig::new(&path).identifier("MyAgent")).unwrap());
+    drop(Tracer::sqlite(SqliteConfig::new(&path).identifier("MyAgent")).unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(r#"
         INSERT INTO traces (trace_id, span_id, span_kind, span_name, span_status, scope_name, scope_version, resource_attributes, parent_span_id, started_at, ended_at, attributes, identifier, conversation_id, subcontext_id) VALUES
         ('d065753a35e29066b9245130a24c201f', 'd70b34a05e162469', 'INTERNAL', 'child', 'UNSET', 'generative-ai-toolkit', 'current', '{"service.name": "MyAgent"}', 'a6090c26632778d0', '2026-11-21T22:40:16.021785+00:00', '2026-11-21T22:40:16.021840+00:00', '{"ai.conversation.id": "conv-1", "ai.auth.context": {"principal_id": "user123"}, "ai.trace.type": "tool-invocation", "ai.tool.input": {"bytes": {"__bytes__": "Gar8O\"98E(!!3"}, "when": {"__datetime__": "2025-07-04T11:12:48.882123+00:00"}}}', 'MyAgent', 'conv-1', NULL),
         ('d065753a35e29066b9245130a24c201f', 'a6090c26632778d0', 'SERVER', 'parent', 'UNSET', 'generative-ai-toolkit', 'current', '{"service.name": "MyAgent"}', NULL, '2026-11-21T22:40:16.021754+00:00', '2026-11-21T22:40:16.023138+00:00', '{"ai.conversation.id": "conv-1", "ai.auth.context": {"principal_id": "user123"}}', 'MyAgent', 'conv-1', NULL);
     "#).unwrap();
-    let tracer = Tracer::sqlite_with(SqliteConfig::new(&path).identifier("MyAgent")).unwrap();
+    let tracer = Tracer::sqlite(SqliteConfig::new(&path).identifier("MyAgent")).unwrap();
     let spans = tracer
         .get_traces(&TraceFilter::new().attribute("ai.conversation.id", "conv-1"))
         .unwrap();

@@ -101,14 +101,22 @@ impl Default for BatchConfig {
 
 impl BatchConfig {
     /// A queue of 2 048 spans that drops (and counts) spans when full, batches of up to 512,
-    /// a span waiting at most 100 ms for its batch, retries for up to 60 s.
+    /// a span waiting at most 100 ms for its batch, retries for up to 60 s, and 5 s for the
+    /// queue to empty when its tracer is dropped.
     pub fn new() -> Self {
+        BatchConfig::with(2_048, 512, Duration::from_millis(100))
+    }
+
+    /// The defaults of [`new`](Self::new) with a backend's own queue size, batch size and
+    /// delay.
+    pub(crate) const fn with(capacity: usize, batch_size: usize, linger: Duration) -> Self {
         BatchConfig {
             queue: QueueConfig {
-                capacity: 2_048,
-                batch_size: 512,
+                capacity,
+                batch_size,
                 overflow: Overflow::Drop,
-                linger: Duration::from_millis(100),
+                linger,
+                shutdown: crate::DEFAULT_DEADLINE,
             },
             retry_for: Duration::from_secs(60),
         }
@@ -207,7 +215,89 @@ impl BatchConfig {
         self.retry_for = duration;
         self
     }
+
+    /// How long dropping the tracer (its last handle, without
+    /// [`Tracer::shutdown`](crate::Tracer::shutdown)) waits for the queue to be written, at
+    /// most (default 5 s); what is left is counted and reported on stderr.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.queue.shutdown = timeout;
+        self
+    }
 }
+
+/// The queue settings of every backend's configuration, under [`BatchConfig`]'s names and
+/// written once: `$config` keeps them in a field `batch: BatchConfig` that its `new` fills
+/// with the backend's defaults.
+macro_rules! batch_settings {
+    ($config:ident) => {
+        impl $config {
+            /// Every queue setting at once, replacing this backend's defaults and what was set
+            /// so far (for example from [`BatchConfig::from_env`](crate::BatchConfig::from_env)).
+            pub fn batch(mut self, batch: $crate::BatchConfig) -> Self {
+                self.batch = batch;
+                self
+            }
+
+            /// The queue settings so far: this backend's defaults and what was set.
+            pub fn batch_config(&self) -> &$crate::BatchConfig {
+                &self.batch
+            }
+
+            /// At most this many spans wait for the writer (at least 1); more are dropped
+            /// and counted, or wait as [`overflow`](Self::overflow) says. See
+            /// [`BatchConfig::max_queue_size`](crate::BatchConfig::max_queue_size).
+            pub fn max_queue_size(mut self, spans: usize) -> Self {
+                self.batch = self.batch.max_queue_size(spans);
+                self
+            }
+
+            /// The writer takes batches of up to this many spans (at least 1). See
+            /// [`BatchConfig::max_export_batch_size`](crate::BatchConfig::max_export_batch_size).
+            pub fn max_export_batch_size(mut self, spans: usize) -> Self {
+                self.batch = self.batch.max_export_batch_size(spans);
+                self
+            }
+
+            /// The longest a span waits for its batch to fill. See
+            /// [`BatchConfig::scheduled_delay`](crate::BatchConfig::scheduled_delay).
+            pub fn scheduled_delay(mut self, delay: std::time::Duration) -> Self {
+                self.batch = self.batch.scheduled_delay(delay);
+                self
+            }
+
+            /// What a span does when the queue is full:
+            /// [`Overflow::Drop`](crate::sinks::Overflow::Drop) (the default, counted in
+            /// [`Stats::spans_dropped`](crate::Stats::spans_dropped)) or
+            /// [`Overflow::Block`](crate::sinks::Overflow::Block) up to a time limit.
+            pub fn overflow(mut self, overflow: $crate::sinks::Overflow) -> Self {
+                self.batch = self.batch.overflow(overflow);
+                self
+            }
+
+            /// How long a batch that failed in a way that may pass is retried before its spans
+            /// count as failed (shutdown cuts it short at its deadline). See
+            /// [`BatchConfig::retry_for`](crate::BatchConfig::retry_for).
+            pub fn retry_for(mut self, duration: std::time::Duration) -> Self {
+                self.batch = self.batch.retry_for(duration);
+                self
+            }
+
+            /// How long dropping the tracer waits for the queue to be written. See
+            /// [`BatchConfig::shutdown_timeout`](crate::BatchConfig::shutdown_timeout).
+            pub fn shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.batch = self.batch.shutdown_timeout(timeout);
+                self
+            }
+
+            /// The old name of [`max_queue_size`](Self::max_queue_size).
+            #[deprecated(since = "0.1.0", note = "use `max_queue_size` (BatchConfig's name)")]
+            pub fn queue_capacity(self, spans: usize) -> Self {
+                self.max_queue_size(spans)
+            }
+        }
+    };
+}
+pub(crate) use batch_settings;
 
 /// An [`Exporter`] on a queue's writer thread: retries with backoff and jitter.
 struct Exporting<E> {

@@ -265,6 +265,9 @@ pub use span::{Span, SpanBuilder, SpanGuard};
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use stores::DynamoDbConfig;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use stores::SqliteConfig;
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
 pub use tracer::{Stats, Tracer, DEFAULT_DEADLINE};

@@ -178,6 +178,9 @@ pub(crate) struct QueueConfig {
     pub(crate) overflow: Overflow,
     /// The longest a span waits before the writer looks, when no batch fills up.
     pub(crate) linger: Duration,
+    /// How long dropping the queue (its tracer's last handle, without `shutdown`) waits for
+    /// the writer to finish.
+    pub(crate) shutdown: Duration,
 }
 
 impl QueueConfig {
@@ -189,18 +192,14 @@ impl QueueConfig {
                 capacity: a.capacity.max(b.capacity),
                 batch_size: a.batch_size.max(b.batch_size),
                 linger: a.linger.min(b.linger),
+                shutdown: a.shutdown.max(b.shutdown),
                 overflow: match (a.overflow, b.overflow) {
                     (Overflow::Block(x), Overflow::Block(y)) => Overflow::Block(x.max(y)),
                     (Overflow::Block(x), _) | (_, Overflow::Block(x)) => Overflow::Block(x),
                     _ => Overflow::Drop,
                 },
             })
-            .unwrap_or(QueueConfig {
-                capacity: 2_048,
-                batch_size: 512,
-                overflow: Overflow::Drop,
-                linger: Duration::from_millis(100),
-            })
+            .unwrap_or(crate::BatchConfig::new().queue)
     }
 }
 
@@ -428,7 +427,7 @@ impl<B: Behind> Queued<B> {
 
 impl Drop for SpanQueue {
     fn drop(&mut self) {
-        if let Err(e) = self.shutdown(Instant::now() + crate::DEFAULT_DEADLINE) {
+        if let Err(e) = self.shutdown(Instant::now() + self.shared.config.shutdown) {
             eprintln!(
                 "tracekit: the `{}` tracer was dropped with spans unwritten: {e}",
                 self.shared.name

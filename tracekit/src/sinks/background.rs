@@ -3,85 +3,79 @@
 
 use std::time::{Duration, Instant};
 
-use crate::queue::{Behind, Overflow, Pace, QueueConfig, Queued, SpanQueue, Writer};
+use crate::queue::{Behind, Overflow, Pace, Queued, SpanQueue, Writer};
 use crate::{Error, FinishedSpan, SinkStats, Trace, TraceFilter, Tracer};
 
-/// How [`Tracer::in_background_with`] queues spans for the tracer it wraps.
-///
-/// ```
-/// use std::time::Duration;
-/// use tracekit::sinks::{BackgroundConfig, Overflow};
-/// use tracekit::Tracer;
-///
-/// let tracer = Tracer::structured_logs(std::io::stdout()).in_background_with(
-///     BackgroundConfig::new()
-///         .queue_capacity(4_096)
-///         .overflow(Overflow::Block(Duration::from_millis(5))),
-/// )?;
-/// drop(tracer.trace("hello"));
-/// tracer.shutdown()?;
-/// # Ok::<(), tracekit::Error>(())
-/// ```
+/// How [`Tracer::in_background_with`] queued spans before it took a
+/// [`BatchConfig`](crate::BatchConfig), the queue settings every backend shares; converts into
+/// one.
 #[derive(Clone, Debug)]
 #[must_use = "a configuration does nothing until it is given to `Tracer::in_background_with`"]
+#[deprecated(
+    since = "0.1.0",
+    note = "use `BatchConfig` (the same settings under OpenTelemetry's names): \
+            `tracer.in_background_with(BatchConfig::new().max_queue_size(4_096))`"
+)]
 pub struct BackgroundConfig {
-    queue: QueueConfig,
+    batch: crate::BatchConfig,
 }
 
+#[allow(deprecated)]
 impl Default for BackgroundConfig {
     fn default() -> Self {
         BackgroundConfig::new()
     }
 }
 
+#[allow(deprecated)]
 impl BackgroundConfig {
-    /// The defaults: a queue of 16 384 spans that drops when full, handed on in batches of up
-    /// to 512, within 100 ms of ending when the traced code is quiet.
+    /// The defaults of [`Tracer::in_background`].
     pub fn new() -> Self {
-        BackgroundConfig {
-            queue: QueueConfig {
-                capacity: 16_384,
-                batch_size: 512,
-                overflow: Overflow::Drop,
-                linger: Duration::from_millis(100),
-            },
-        }
+        BackgroundConfig { batch: defaults() }
     }
 
-    /// Queue, batches, delay and overflow at once, in the names every backend shares
-    /// ([`BatchConfig`](crate::BatchConfig)); its retry budget does not apply (handing spans
-    /// to a tracer does not fail).
+    /// Queue, batches, delay and overflow at once.
     pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
-        self.queue = batch.queue;
+        self.batch = batch;
         self
     }
 
-    /// At most this many finished spans wait for the background thread (at least 1).
+    /// [`BatchConfig::max_queue_size`](crate::BatchConfig::max_queue_size).
     pub fn queue_capacity(mut self, spans: usize) -> Self {
-        self.queue.capacity = spans;
+        self.batch = self.batch.max_queue_size(spans);
         self
     }
 
-    /// The background thread hands on up to this many spans per pass (at least 1).
+    /// [`BatchConfig::max_export_batch_size`](crate::BatchConfig::max_export_batch_size).
     pub fn batch_size(mut self, spans: usize) -> Self {
-        self.queue.batch_size = spans;
+        self.batch = self.batch.max_export_batch_size(spans);
         self
     }
 
-    /// What a span does when the queue is full: [`Overflow::Drop`] (the default) counts it
-    /// in [`Stats::spans_dropped`](crate::Stats::spans_dropped); [`Overflow::Block`] makes
-    /// the traced thread wait for room, up to the given time.
+    /// [`BatchConfig::overflow`](crate::BatchConfig::overflow).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
-        self.queue.overflow = overflow;
+        self.batch = self.batch.overflow(overflow);
         self
     }
 
-    /// The longest a span waits before the background thread looks, when the traced code is
-    /// quiet.
+    /// [`BatchConfig::scheduled_delay`](crate::BatchConfig::scheduled_delay).
     pub fn linger(mut self, linger: Duration) -> Self {
-        self.queue.linger = linger;
+        self.batch = self.batch.scheduled_delay(linger);
         self
     }
+}
+
+#[allow(deprecated)]
+impl From<BackgroundConfig> for crate::BatchConfig {
+    fn from(config: BackgroundConfig) -> Self {
+        config.batch
+    }
+}
+
+/// [`Tracer::in_background`]'s queue: 16 384 spans that drop when full, handed on in batches
+/// of up to 512, within 100 ms of ending when the traced code is quiet.
+fn defaults() -> crate::BatchConfig {
+    crate::BatchConfig::with(16_384, 512, Duration::from_millis(100))
 }
 
 /// A tracer's sink run on a thread of its own; from [`Tracer::in_background`].
@@ -158,8 +152,9 @@ impl Writer for Forward {
 
 impl Tracer {
     /// Runs this tracer's sink on a thread of its own behind a bounded queue, with the
-    /// [defaults](BackgroundConfig::new): the traced code never waits for it, however slow
-    /// or stuck it is. See [`Background`]. Fails only if the thread cannot be started.
+    /// defaults (16 384 spans, batches of 512, 100 ms): the traced code never waits for it,
+    /// however slow or stuck it is. See [`Background`]. Fails only if the thread cannot be
+    /// started.
     ///
     /// ```
     /// use tracekit::Tracer;
@@ -171,13 +166,31 @@ impl Tracer {
     /// # Ok::<(), tracekit::Error>(())
     /// ```
     pub fn in_background(self) -> Result<Tracer, Error> {
-        self.in_background_with(BackgroundConfig::new())
+        self.in_background_with(defaults())
     }
 
-    /// Like [`in_background`](Self::in_background), with the queue's settings.
-    pub fn in_background_with(self, config: BackgroundConfig) -> Result<Tracer, Error> {
+    /// Like [`in_background`](Self::in_background), with the queue's settings (its retry
+    /// budget does not apply: handing spans to a tracer does not fail).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracekit::{sinks::Overflow, BatchConfig, Tracer};
+    ///
+    /// let tracer = Tracer::structured_logs(std::io::stdout()).in_background_with(
+    ///     BatchConfig::new()
+    ///         .max_queue_size(4_096)
+    ///         .overflow(Overflow::Block(Duration::from_millis(5))),
+    /// )?;
+    /// drop(tracer.trace("hello"));
+    /// tracer.shutdown()?;
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    pub fn in_background_with(
+        self,
+        config: impl Into<crate::BatchConfig>,
+    ) -> Result<Tracer, Error> {
         let name = self.sink_name();
-        let queue = SpanQueue::start(name, config.queue, Forward(self.clone()))?;
+        let queue = SpanQueue::start(name, config.into().queue, Forward(self.clone()))?;
         Ok(Queued {
             queue,
             behind: Background { inner: self },

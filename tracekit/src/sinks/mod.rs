@@ -21,7 +21,9 @@ mod tracer;
 mod writer;
 
 pub use crate::format::ColorChoice;
-pub use background::{Background, BackgroundConfig};
+pub use background::Background;
+#[allow(deprecated)]
+pub use background::BackgroundConfig;
 pub use human_readable::HumanReadable;
 pub use in_memory::InMemory;
 pub use iterable::{Iterable, Overflow, TraceStream};

@@ -2,7 +2,7 @@
 //!
 //! | store | feature | constructor |
 //! | --- | --- | --- |
-//! | an embedded SQLite file | `sqlite` (default) | `Tracer::sqlite(path)`, `Tracer::sqlite_with(SqliteConfig)` |
+//! | an embedded SQLite file | `sqlite` (default) | `Tracer::sqlite(path)`, `Tracer::sqlite(SqliteConfig)` |
 //! | a DynamoDB table, for fleets | `dynamodb` | `Tracer::dynamodb(DynamoDbConfig)` |
 //!
 //! A store is a [`Sink`](crate::Sink) like any other, built so that tracing stays cheap: the

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use ureq::http::Uri;
 
-use crate::queue::Overflow;
-use crate::queue::QueueConfig;
+use crate::BatchConfig;
 use crate::{Error, Key, Value};
 
 /// How the exporter sends to an OpenTelemetry backend over OTLP/HTTP;
@@ -40,7 +39,7 @@ pub struct OtlpConfig {
     pub(super) headers: Vec<(String, String)>,
     pub(super) timeout: Duration,
     pub(super) resource: Vec<(Key, Value)>,
-    pub(super) queue: QueueConfig,
+    pub(super) batch: BatchConfig,
     pub(super) retry: RetryPolicy,
     pub(super) ca_file: Option<PathBuf>,
     pub(super) platform_roots: bool,
@@ -81,6 +80,8 @@ pub(super) struct RetryPolicy {
 const DEFAULT_BASE: &str = "http://localhost:4318";
 const TRACES_PATH: &str = "/v1/traces";
 
+crate::batch::batch_settings!(OtlpConfig);
+
 impl OtlpConfig {
     /// Sends to the collector at base URL `endpoint` (`http://` or `https://`); `/v1/traces`
     /// is appended, as for `OTEL_EXPORTER_OTLP_ENDPOINT`. Use
@@ -93,16 +94,12 @@ impl OtlpConfig {
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
             resource: Vec::new(),
-            queue: QueueConfig {
-                capacity: 16_384,
-                batch_size: 512,
-                overflow: Overflow::Drop,
-                linger: Duration::from_secs(1),
-            },
+            batch: BatchConfig::with(16_384, 512, Duration::from_secs(1)),
+            // How long to retry is the batch's `retry_for`; see `Transport::new`.
             retry: RetryPolicy {
                 first_wait: Duration::from_millis(200),
                 max_wait: Duration::from_secs(10),
-                give_up_after: Duration::from_secs(60),
+                give_up_after: Duration::ZERO,
             },
             ca_file: None,
             platform_roots: false,
@@ -180,11 +177,10 @@ impl OtlpConfig {
         .filter_map(get)
         .collect();
         if !bsp.is_empty() {
-            let batch = crate::BatchConfig {
-                queue: config.queue,
-                retry_for: config.retry.give_up_after,
-            }
-            .overridden_by(bsp.iter().map(|(k, v)| (*k, v.as_str())))?;
+            let batch = config
+                .batch
+                .clone()
+                .overridden_by(bsp.iter().map(|(k, v)| (*k, v.as_str())))?;
             config = config.batch(batch);
         }
         if let Some((name, url)) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
@@ -310,49 +306,20 @@ impl OtlpConfig {
         self
     }
 
-    /// At most this many spans wait to be sent (default 16 384, at least 1); more are
-    /// dropped and counted, or wait as [`overflow`](Self::overflow) says.
-    pub fn queue_capacity(mut self, spans: usize) -> Self {
-        self.queue.capacity = spans;
-        self
+    /// The old name of [`max_export_batch_size`](Self::max_export_batch_size): at most this
+    /// many spans per request.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `max_export_batch_size` (BatchConfig's name)"
+    )]
+    pub fn batch_size(self, spans: usize) -> Self {
+        self.max_export_batch_size(spans)
     }
 
-    /// At most this many spans per request (default 512, at least 1).
-    pub fn batch_size(mut self, spans: usize) -> Self {
-        self.queue.batch_size = spans;
-        self
-    }
-
-    /// A span waits at most this long before it is sent, when no batch fills up first
-    /// (default 1 s).
-    pub fn batch_delay(mut self, delay: Duration) -> Self {
-        self.queue.linger = delay;
-        self
-    }
-
-    /// What a span does when the queue is full: [`Overflow::Drop`] (the default, counted in
-    /// [`Stats::spans_dropped`](crate::Stats::spans_dropped)) or [`Overflow::Block`] up to a
-    /// time limit.
-    pub fn overflow(mut self, overflow: Overflow) -> Self {
-        self.queue.overflow = overflow;
-        self
-    }
-
-    /// Queue, batches, delay, overflow and retry budget at once, in the names every backend
-    /// shares ([`BatchConfig`](crate::BatchConfig)); replaces what the other queue setters
-    /// set. [`OtlpConfig::from_env`] reads `OTEL_BSP_*` into them.
-    pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
-        self.queue = batch.queue;
-        self.retry.give_up_after = batch.retry_for;
-        self
-    }
-
-    /// How long a batch is retried (connection errors, 408, 429, 502, 503, 504) before it is
-    /// given up and counted as failed (default 60 s). Waits between tries grow from 200 ms
-    /// to at most 10 s, with full jitter, or follow the backend's `Retry-After`.
-    pub fn retry_for(mut self, duration: Duration) -> Self {
-        self.retry.give_up_after = duration;
-        self
+    /// The old name of [`scheduled_delay`](Self::scheduled_delay).
+    #[deprecated(since = "0.1.0", note = "use `scheduled_delay` (BatchConfig's name)")]
+    pub fn batch_delay(self, delay: Duration) -> Self {
+        self.scheduled_delay(delay)
     }
 
     /// Trusts the CA certificates in this PEM file (a collector with a self-signed
@@ -405,7 +372,7 @@ impl fmt::Debug for OtlpConfig {
             .field("headers", &headers)
             .field("timeout", &self.timeout)
             .field("resource", &self.resource)
-            .field("queue", &self.queue)
+            .field("batch", &self.batch)
             .field("retry", &self.retry)
             .field("ca_file", &self.ca_file)
             .field("platform_roots", &self.platform_roots)
@@ -518,11 +485,11 @@ mod tests {
         ])
         .unwrap();
         let defaults = OtlpConfig::new(DEFAULT_BASE);
-        assert_eq!(c.queue.capacity, 100);
-        assert_eq!(c.queue.linger, Duration::from_millis(250));
+        assert_eq!(c.batch.queue.capacity, 100);
+        assert_eq!(c.batch.queue.linger, Duration::from_millis(250));
         // What they do not set keeps this exporter's default.
-        assert_eq!(c.queue.batch_size, defaults.queue.batch_size);
-        assert_eq!(c.retry.give_up_after, defaults.retry.give_up_after);
+        assert_eq!(c.batch.queue.batch_size, defaults.batch.queue.batch_size);
+        assert_eq!(c.batch.retry_for, defaults.batch.retry_for);
         assert!(problem(&[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "lots")])
             .contains("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"));
     }
@@ -537,7 +504,7 @@ mod tests {
         );
         assert_eq!(c.timeout, Duration::from_secs(10));
         assert_eq!(
-            (c.queue.batch_size, c.queue.linger),
+            (c.batch.queue.batch_size, c.batch.queue.linger),
             (512, Duration::from_secs(1))
         );
         assert!(!c.disabled);

@@ -101,7 +101,7 @@ impl Tracer {
             resource: config.resource.clone(),
             config: config.clone(),
         };
-        let queue = SpanQueue::start("otlp", config.queue, writer)?;
+        let queue = SpanQueue::start("otlp", config.batch.queue, writer)?;
         Ok(Queued {
             queue,
             behind: Otlp,

@@ -86,7 +86,10 @@ impl Transport {
             shown: super::config::without_userinfo(&config.endpoint).into_owned(),
             headers: config.headers.clone(),
             protocol: config.protocol,
-            retry: config.retry,
+            retry: RetryPolicy {
+                give_up_after: config.batch.retry_for,
+                ..config.retry
+            },
         })
     }
 

@@ -19,7 +19,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::store::{ReadBack, Store, Stored};
-use crate::queue::{Overflow, Pace, QueueConfig, SpanQueue, Writer};
+use crate::queue::{Pace, SpanQueue, Writer};
+use crate::BatchConfig;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use item::{Item, Layout};
 
@@ -95,9 +96,8 @@ pub struct DynamoDbConfig {
     credentials: Option<(String, String)>,
     create_table: bool,
     allow_scan: bool,
-    queue: QueueConfig,
+    batch: BatchConfig,
     request_timeout: Duration,
-    retry_for: Duration,
 }
 
 /// Shows every setting but the secret access key.
@@ -116,9 +116,8 @@ impl std::fmt::Debug for DynamoDbConfig {
             )
             .field("create_table", &self.create_table)
             .field("allow_scan", &self.allow_scan)
-            .field("queue", &self.queue)
+            .field("batch", &self.batch)
             .field("request_timeout", &self.request_timeout)
-            .field("retry_for", &self.retry_for)
             .finish()
     }
 }
@@ -137,14 +136,8 @@ impl DynamoDbConfig {
             credentials: None,
             create_table: false,
             allow_scan: false,
-            queue: QueueConfig {
-                capacity: 65_536,
-                batch_size: 500,
-                overflow: Overflow::Drop,
-                linger: Duration::from_millis(100),
-            },
+            batch: BatchConfig::with(65_536, 500, Duration::from_millis(100)),
             request_timeout: Duration::from_secs(10),
-            retry_for: Duration::from_secs(60),
         }
     }
 
@@ -201,41 +194,15 @@ impl DynamoDbConfig {
         self
     }
 
-    /// At most this many finished spans wait for the writer.
-    pub fn queue_capacity(mut self, spans: usize) -> Self {
-        self.queue.capacity = spans;
-        self
-    }
-
-    /// Queue, batches, delay, overflow and retry budget at once, in the names every backend
-    /// shares ([`BatchConfig`](crate::BatchConfig)); replaces what the other queue setters set.
-    /// The writer sends at most 25 items per request, DynamoDB's limit, whatever the batch.
-    pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
-        self.queue = batch.queue;
-        self.retry_for = batch.retry_for;
-        self
-    }
-
-    /// What a span does when the queue is full (see [`Overflow`]).
-    pub fn overflow(mut self, overflow: Overflow) -> Self {
-        self.queue.overflow = overflow;
-        self
-    }
-
-    /// How long a request is retried while the service throttles, fails or cannot be reached
-    /// (60 s by default); spans that end meanwhile wait in the queue. After that its spans
-    /// are counted as failed.
-    pub fn retry_for(mut self, duration: Duration) -> Self {
-        self.retry_for = duration;
-        self
-    }
-
     /// The longest one request may take, retries not included.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 }
+
+// The writer sends at most 25 items per request, DynamoDB's limit, whatever the batch size.
+crate::batch::batch_settings!(DynamoDbConfig);
 
 impl Tracer {
     /// Stores finished spans in a DynamoDB table in the reference toolkit's item layout
@@ -368,10 +335,10 @@ fn open(config: DynamoDbConfig) -> Result<Store<Reader>, Error> {
         table: config.table.clone(),
         identifier: config.identifier.clone(),
         ttl_seconds: config.ttl.map(|t| t.as_secs() as i64),
-        retry_for: config.retry_for,
+        retry_for: config.batch.retry_for,
     };
     Ok(Store {
-        queue: SpanQueue::start(Reader::NAME, config.queue, writer)?,
+        queue: SpanQueue::start(Reader::NAME, config.batch.queue, writer)?,
         behind: Stored(reader),
     })
 }

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::store::{ReadBack, Store, Stored};
-use crate::queue::{Overflow, Pace, QueueConfig, SpanQueue, Writer};
+use crate::queue::{Pace, SpanQueue, Writer};
 use crate::sync::lock;
+use crate::BatchConfig;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use row::{Query, RowEncoder};
 
-/// How to open a SQLite store; [`Tracer::sqlite_with`](crate::Tracer::sqlite_with) opens it.
+/// How to open a SQLite store; [`Tracer::sqlite`](crate::Tracer::sqlite) opens it.
 ///
 /// The file holds the reference toolkit's `traces` table (its `SqliteTracer`), so Python
 /// agents and Rust agents share one file: each reads the other's spans. Several tracers, in
@@ -56,10 +57,10 @@ use row::{Query, RowEncoder};
 ///
 /// # let dir = std::env::temp_dir().join(format!("tracekit-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).unwrap();
-/// let tracer = Tracer::sqlite_with(
+/// let tracer = Tracer::sqlite(
 ///     SqliteConfig::new(dir.join("traces.db"))
 ///         .identifier("WeatherAgent")
-///         .queue_capacity(100_000)
+///         .max_queue_size(100_000)
 ///         .overflow(Overflow::Block(Duration::from_millis(50))),
 /// )?;
 /// drop(tracer.trace("hello"));
@@ -68,35 +69,29 @@ use row::{Query, RowEncoder};
 /// # Ok::<(), tracekit::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-#[must_use = "a configuration does nothing until it is given to `Tracer::sqlite_with`"]
+#[must_use = "a configuration does nothing until it is given to `Tracer::sqlite`"]
 pub struct SqliteConfig {
     path: PathBuf,
     identifier: Option<String>,
-    queue: QueueConfig,
+    batch: BatchConfig,
     busy_timeout: Duration,
-    retry_for: Duration,
 }
 
 impl SqliteConfig {
     /// A store in the file at `path` (created if missing; its directory must exist). The
     /// defaults: no identifier, a queue of 65 536 spans that drops when full, transactions of
-    /// up to 16 384 spans, a busy timeout of 5 s, retries of a locked file for 60 s.
+    /// up to 16 384 spans, a busy timeout of 5 s, retries of a locked file for 60 s (the
+    /// [queue settings](Self::batch) are [`BatchConfig`]'s, with these sizes).
     pub fn new(path: impl AsRef<Path>) -> Self {
         SqliteConfig {
             path: path.as_ref().to_path_buf(),
             identifier: None,
-            queue: QueueConfig {
-                capacity: 65_536,
-                // Every index insert dirties a page at a random place in the index, and a
-                // commit writes each dirty page once: the more spans per commit, the fewer
-                // writes per span. The writer wakes every 1 024 queued spans and commits what
-                // is queued, so a slow trickle still commits within `linger`.
-                batch_size: 16_384,
-                overflow: Overflow::Drop,
-                linger: Duration::from_millis(100),
-            },
+            // Every index insert dirties a page at a random place in the index, and a commit
+            // writes each dirty page once: the more spans per commit, the fewer writes per
+            // span. The writer wakes every 512 queued spans and commits what is queued, so a
+            // slow trickle still commits within the delay.
+            batch: BatchConfig::with(65_536, 16_384, Duration::from_millis(100)),
             busy_timeout: Duration::from_secs(5),
-            retry_for: Duration::from_secs(60),
         }
     }
 
@@ -107,33 +102,14 @@ impl SqliteConfig {
         self
     }
 
-    /// At most this many finished spans wait for the writer (at least 1).
-    pub fn queue_capacity(mut self, spans: usize) -> Self {
-        self.queue.capacity = spans;
-        self
-    }
-
-    /// Queue, batches, delay, overflow and retry budget at once, in the names every backend
-    /// shares ([`BatchConfig`](crate::BatchConfig)); replaces the capacity, batch size,
-    /// overflow and retry budget set so far.
-    ///
-    /// ```
-    /// use tracekit::{stores::SqliteConfig, BatchConfig};
-    /// let config = SqliteConfig::new("traces.db").batch(BatchConfig::from_env()?);
-    /// # drop(config);
-    /// # Ok::<(), tracekit::Error>(())
-    /// ```
-    pub fn batch(mut self, batch: crate::BatchConfig) -> Self {
-        self.queue = batch.queue;
-        self.retry_for = batch.retry_for;
-        self
-    }
-
-    /// The writer commits up to this many spans per transaction (at least 1); it commits
-    /// what is queued whenever it wakes, so a larger limit only matters under load.
-    pub fn batch_size(mut self, spans: usize) -> Self {
-        self.queue.batch_size = spans;
-        self
+    /// The old name of [`max_export_batch_size`](Self::max_export_batch_size): the writer
+    /// commits up to this many spans per transaction.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `max_export_batch_size` (BatchConfig's name)"
+    )]
+    pub fn batch_size(self, spans: usize) -> Self {
+        self.max_export_batch_size(spans)
     }
 
     /// How long a writer waits for another one to release the file before it retries.
@@ -142,25 +118,18 @@ impl SqliteConfig {
         self
     }
 
-    /// How long the writer keeps retrying a batch while another connection or process holds
-    /// the file locked; spans that end meanwhile wait in the queue (and are dropped and
-    /// counted once it is full). After that the batch is counted as failed.
-    pub fn retry_for(mut self, duration: Duration) -> Self {
-        self.retry_for = duration;
-        self
-    }
-
-    /// What a span does when the queue is full: [`Overflow::Drop`] (the default) counts it
-    /// in [`Stats::spans_dropped`](crate::Stats::spans_dropped); [`Overflow::Block`] makes
-    /// the traced thread wait for room, up to the given time.
-    pub fn overflow(mut self, overflow: Overflow) -> Self {
-        self.queue.overflow = overflow;
-        self
-    }
-
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+crate::batch::batch_settings!(SqliteConfig);
+
+/// A path is a store's configuration with the defaults: `Tracer::sqlite("traces.db")`.
+impl<P: AsRef<Path>> From<P> for SqliteConfig {
+    fn from(path: P) -> Self {
+        SqliteConfig::new(path)
     }
 }
 
@@ -195,14 +164,18 @@ impl Tracer {
     /// # Ok::<(), tracekit::Error>(())
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-    pub fn sqlite(path: impl AsRef<Path>) -> Result<Tracer, Error> {
-        Tracer::sqlite_with(SqliteConfig::new(path))
+    pub fn sqlite(config: impl Into<SqliteConfig>) -> Result<Tracer, Error> {
+        Ok(open(config.into())?.into_tracer())
     }
 
-    /// [`Tracer::sqlite`] with settings: identifier, queue, batches, busy timeout.
+    /// The old name of [`Tracer::sqlite`] with a [`SqliteConfig`], which `sqlite` now takes.
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `Tracer::sqlite(config)`: it takes a path or a SqliteConfig"
+    )]
     pub fn sqlite_with(config: SqliteConfig) -> Result<Tracer, Error> {
-        Ok(open(config)?.into_tracer())
+        Tracer::sqlite(config)
     }
 }
 
@@ -238,12 +211,12 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
         identifier: config.identifier.clone(),
         encoder: RowEncoder::default(),
         busy_timeout: config.busy_timeout,
-        retry_for: config.retry_for,
+        retry_for: config.batch.retry_for,
         watched: watched.clone(),
         file,
     };
     Ok(Store {
-        queue: SpanQueue::start(SqliteReader::NAME, config.queue, writer)?,
+        queue: SpanQueue::start(SqliteReader::NAME, config.batch.queue, writer)?,
         behind: Stored(SqliteReader {
             path: config.path,
             identifier: config.identifier,
