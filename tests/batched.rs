@@ -336,3 +336,39 @@ fn a_tee_of_queued_tracers_packs_once_and_every_member_gets_every_span() {
     );
     assert_eq!(slow.names.lock().unwrap().len() as u64, s.spans_persisted);
 }
+
+/// An exporter with a reader: the tracer reads back what it wrote, after flushing its queue.
+#[test]
+fn a_batched_tracer_reads_back_through_the_exporters_reader() {
+    use tracekit::{TraceFilter, TraceReader};
+
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<Trace>>>);
+
+    impl Exporter for Kept {
+        fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError> {
+            self.0.lock().unwrap().extend_from_slice(batch);
+            Ok(())
+        }
+        fn reader(&self) -> Option<Box<dyn TraceReader>> {
+            Some(Box::new(self.clone()))
+        }
+    }
+
+    impl TraceReader for Kept {
+        fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+            let kept = self.0.lock().unwrap();
+            Ok(kept.iter().filter(|t| filter.matches(t)).cloned().collect())
+        }
+    }
+
+    let tracer = Tracer::batched(Kept::default(), quiet()).unwrap();
+    emit(&tracer, 3);
+    // No flush: reading flushes the queue first.
+    assert_eq!(tracer.get_traces(&TraceFilter::new()).unwrap().len(), 3);
+    let without = Tracer::batched(Recorder::default(), quiet()).unwrap();
+    assert!(matches!(
+        without.get_traces(&TraceFilter::new()),
+        Err(Error::Unsupported { .. })
+    ));
+}

@@ -1,5 +1,5 @@
 //! Batching for a backend of your own: [`Exporter`] (what you write: send or store a batch)
-//! and [`BatchConfig`] (how spans wait for it), put together by [`Tracer::batched`].
+//! and [`BatchConfig`] (how spans wait for it), put together by [`Tracer::batched`](crate::Tracer::batched).
 //!
 //! The machinery is the one tracekit's SQLite, DynamoDB and OTLP backends run on: the traced
 //! thread packs each finished span into a per-thread buffer (no I/O, no lock another thread
@@ -10,11 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::queue::{Behind, Overflow, Pace, QueueConfig, Queued, SpanQueue, Writer};
-use crate::{Error, Trace, Tracer};
+use crate::{Error, Trace, TraceFilter};
 
 /// A backend that receives finished spans in batches, on a thread of the tracer's own; give it
-/// to [`Tracer::batched`].
+/// to [`Tracer::batched`](crate::Tracer::batched).
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -53,9 +52,114 @@ pub trait Exporter: Send + 'static {
     /// are counted as failed). A panic counts as `Failed`.
     fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError>;
 
+    /// What the tracer's writer thread calls with each batch: [`export`](Self::export),
+    /// offered again while it returns [`ExportError::Retryable`], with exponential backoff
+    /// (from 50 ms, doubling up to 5 s) and up to half again of jitter, within the retry
+    /// budget ([`BatchConfig::retry_for`]); shutdown cuts the waits short at its deadline.
+    ///
+    /// Override it to pace retries yourself (a server's `Retry-After`) or to report a partial
+    /// success ([`Retries::reject`]); wait only through [`Retries::wait`]. An error returned
+    /// here counts every span of the batch as failed.
+    fn export_with(&mut self, batch: &[Trace], retries: &Retries<'_>) -> Result<(), ExportError> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match self.export(batch) {
+                Err(ExportError::Retryable(why)) => {
+                    // Up to half again, so exporters that failed together do not retry
+                    // together.
+                    let wait = backoff + backoff.mul_f64(fastrand::f64() * 0.5);
+                    if started.elapsed() + wait > retries.budget() || !retries.wait(wait) {
+                        return Err(ExportError::Failed(format!("{why}; gave up retrying")));
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                done => return done,
+            }
+        }
+    }
+
     /// Called once on the writer thread when the tracer shuts down (or is dropped), after the
     /// last batch: close connections, files.
     fn shutdown(&mut self) {}
+
+    /// Where what this exporter wrote can be read back, if anywhere: asked once, when
+    /// [`Tracer::batched`](crate::Tracer::batched) starts, before the exporter moves to its
+    /// thread. The tracer's [`get_traces`](crate::Tracer::get_traces) flushes its queue, then
+    /// asks the reader. By default there is none, and `get_traces` is
+    /// [`Error::Unsupported`].
+    fn reader(&self) -> Option<Box<dyn TraceReader>> {
+        None
+    }
+}
+
+/// Reads back what an [`Exporter`] wrote ([`Exporter::reader`]), on the caller's thread.
+pub trait TraceReader: Send + Sync + 'static {
+    /// The stored spans `filter` selects, ordered by start time.
+    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error>;
+}
+
+/// What an [`Exporter`] may ask of its queue in the middle of a batch
+/// ([`Exporter::export_with`]): waits between retries that shutdown cuts short, the retry
+/// budget, and counting part of a batch as failed.
+pub struct Retries<'a> {
+    queue: Option<&'a dyn Pacer>,
+    budget: Duration,
+}
+
+impl std::fmt::Debug for Retries<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Retries")
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The queue's side of [`Retries`] (`queue::Shared`).
+pub(crate) trait Pacer {
+    fn wait(&self, duration: Duration) -> bool;
+    fn reject(&self, n: u64, why: &dyn std::fmt::Display);
+}
+
+impl<'a> Retries<'a> {
+    pub(crate) fn new(queue: &'a dyn Pacer, budget: Duration) -> Self {
+        Retries {
+            queue: Some(queue),
+            budget,
+        }
+    }
+
+    /// No retries: [`wait`](Self::wait) says to give up at once, for an exporter's own
+    /// [`export`](Exporter::export) that is one attempt of its `export_with`.
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "dynamodb", feature = "otlp")),
+        allow(dead_code)
+    )]
+    pub(crate) fn none() -> Retries<'static> {
+        Retries {
+            queue: None,
+            budget: Duration::ZERO,
+        }
+    }
+
+    /// Waits `duration`; `false` (at once, or as soon as it is so) when the tracer is
+    /// shutting down and its deadline has passed: give the batch up then.
+    pub fn wait(&self, duration: Duration) -> bool {
+        self.queue.is_some_and(|q| q.wait(duration))
+    }
+
+    /// How long a batch may be retried in all ([`BatchConfig::retry_for`]).
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
+    /// Counts `n` spans of the batch as failed while the rest were delivered (a backend's
+    /// partial success); `why` is reported like other failures.
+    pub fn reject(&self, n: u64, why: &dyn std::fmt::Display) {
+        if let Some(queue) = self.queue {
+            queue.reject(n, why);
+        }
+    }
 }
 
 /// Why an [`Exporter`] could not take a batch.
@@ -228,6 +332,10 @@ impl BatchConfig {
 /// The queue settings of every backend's configuration, under [`BatchConfig`]'s names and
 /// written once: `$config` keeps them in a field `batch: BatchConfig` that its `new` fills
 /// with the backend's defaults.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "dynamodb", feature = "otlp")),
+    allow(unused_macros)
+)]
 macro_rules! batch_settings {
     ($config:ident) => {
         impl $config {
@@ -269,7 +377,7 @@ macro_rules! batch_settings {
             /// [`Overflow::Drop`](crate::sinks::Overflow::Drop) (the default, counted in
             /// [`Stats::spans_dropped`](crate::Stats::spans_dropped)) or
             /// [`Overflow::Block`](crate::sinks::Overflow::Block) up to a time limit.
-            pub fn overflow(mut self, overflow: $crate::sinks::Overflow) -> Self {
+            pub fn overflow(mut self, overflow: $crate::batch::Overflow) -> Self {
                 self.batch = self.batch.overflow(overflow);
                 self
             }
@@ -297,62 +405,52 @@ macro_rules! batch_settings {
         }
     };
 }
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "dynamodb", feature = "otlp")),
+    allow(unused_imports)
+)]
 pub(crate) use batch_settings;
 
-/// An [`Exporter`] on a queue's writer thread: retries with backoff and jitter.
-struct Exporting<E> {
-    exporter: E,
-    retry_for: Duration,
+/// What a bounded buffer does when it is full: a store's or exporter's queue
+/// ([`BatchConfig::overflow`](crate::BatchConfig::overflow)), or a live consumer's
+/// ([`Iterable`](crate::sinks::Iterable)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// Drop the new item and count it (the default): the traced code never waits.
+    Drop,
+    /// Make the traced code wait for room, at most this long per item, then drop and count.
+    Block(Duration),
 }
 
-impl<E: Exporter> Writer for Exporting<E> {
-    fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String> {
-        let started = Instant::now();
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            match self.exporter.export(batch) {
-                Ok(()) => return Ok(()),
-                Err(ExportError::Failed(why)) => return Err(why),
-                Err(ExportError::Retryable(why)) => {
-                    // Up to half again, so writers that failed together do not retry together.
-                    let jitter = backoff.mul_f64(fastrand::f64() * 0.5);
-                    let wait = backoff + jitter;
-                    if started.elapsed() + wait > self.retry_for || !pace.sleep(wait) {
-                        return Err(format!("{why}; gave up retrying"));
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-    }
-
-    fn stopped(&mut self) {
-        self.exporter.shutdown();
-    }
+/// How a queue is sized and paced.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct QueueConfig {
+    pub(crate) capacity: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) overflow: Overflow,
+    /// The longest a span waits before the writer looks, when no batch fills up.
+    pub(crate) linger: Duration,
+    /// How long dropping the queue (its tracer's last handle, without `shutdown`) waits for
+    /// the writer to finish.
+    pub(crate) shutdown: Duration,
 }
 
-/// What is behind a batched tracer's queue: nothing to read back.
-struct Exported;
-
-impl Behind for Exported {
-    fn name(&self) -> &'static str {
-        "batched"
-    }
-}
-
-impl Tracer {
-    /// A tracer that hands finished spans to `exporter` in batches on a thread of its own, with
-    /// tracekit's queue, retries, counts and bounded `flush`/`shutdown` (see [`Exporter`]).
-    /// Such a tracer does not read spans back; [`Tracer::tee`] it with one that does.
-    pub fn batched(exporter: impl Exporter, config: BatchConfig) -> Result<Tracer, Error> {
-        let writer = Exporting {
-            exporter,
-            retry_for: config.retry_for,
-        };
-        Ok(Queued {
-            queue: SpanQueue::start("batched", config.queue, writer)?,
-            behind: Exported,
-        }
-        .into_tracer())
+impl QueueConfig {
+    /// A queue that serves all of `configs`' queues at once: the largest capacity and batch,
+    /// the shortest delay, and the longest wait when full (dropping if none waits).
+    pub(crate) fn widest(configs: impl Iterator<Item = QueueConfig>) -> QueueConfig {
+        configs
+            .reduce(|a, b| QueueConfig {
+                capacity: a.capacity.max(b.capacity),
+                batch_size: a.batch_size.max(b.batch_size),
+                linger: a.linger.min(b.linger),
+                shutdown: a.shutdown.max(b.shutdown),
+                overflow: match (a.overflow, b.overflow) {
+                    (Overflow::Block(x), Overflow::Block(y)) => Overflow::Block(x.max(y)),
+                    (Overflow::Block(x), _) | (_, Overflow::Block(x)) => Overflow::Block(x),
+                    _ => Overflow::Drop,
+                },
+            })
+            .unwrap_or(BatchConfig::new().queue)
     }
 }

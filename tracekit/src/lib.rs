@@ -248,7 +248,7 @@ pub use tracekit_macros::traced;
 
 pub use as_tracer::AsTracer;
 pub use attributes::{Attributes, Iter, Key};
-pub use batch::{BatchConfig, ExportError, Exporter};
+pub use batch::{BatchConfig, ExportError, Exporter, Retries, TraceReader};
 pub use error::{Error, StoreProblem};
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]

@@ -18,74 +18,15 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
+use crate::batch::{
+    BatchConfig, ExportError, Exporter, Overflow, Pacer, QueueConfig, Retries, TraceReader,
+};
 use crate::collect::Lanes;
 use crate::error::panic_message;
 use crate::record;
 use crate::sink::BatchInlet;
 use crate::sync::lock;
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
-
-/// What a bounded buffer does when it is full: a store's or exporter's queue
-/// ([`BatchConfig::overflow`](crate::BatchConfig::overflow)), or a live consumer's
-/// ([`Iterable`](crate::sinks::Iterable)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Overflow {
-    /// Drop the new item and count it (the default): the traced code never waits.
-    Drop,
-    /// Make the traced code wait for room, at most this long per item, then drop and count.
-    Block(Duration),
-}
-
-/// What a store or exporter does with a batch, on its writer thread.
-pub(crate) trait Writer: Send + 'static {
-    /// Stores or sends `batch` (ordered as the spans ended). An error counts every span of
-    /// the batch as failed; retrying what can be retried is the writer's job, pacing its
-    /// retries with `pace`.
-    fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String>;
-
-    /// Called once, on the writer thread, after the last batch when the queue stops.
-    fn stopped(&mut self) {}
-}
-
-/// What a writer may ask of its queue in the middle of a batch: a wait between retries that
-/// shutdown cuts short once its deadline has passed.
-#[cfg_attr(not(any(feature = "otlp", feature = "sqlite")), allow(dead_code))]
-pub(crate) struct Pace<'a> {
-    shared: &'a Shared,
-}
-
-impl Pace<'_> {
-    /// Counts `n` spans of the batch as failed while the rest were delivered (a backend's
-    /// partial success).
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    pub(crate) fn reject(&self, n: u64, why: &dyn std::fmt::Display) {
-        self.shared.fail(n, why);
-    }
-
-    /// Waits `duration`; `false` (at once, or as soon as it is so) when the queue is shutting
-    /// down and its deadline has passed: the writer should give up the batch then.
-    #[cfg_attr(not(any(feature = "otlp", feature = "sqlite")), allow(dead_code))]
-    pub(crate) fn sleep(&self, duration: Duration) -> bool {
-        let end = Instant::now() + duration;
-        let mut state = lock(&self.shared.state);
-        loop {
-            let now = Instant::now();
-            if state.give_up_at.is_some_and(|at| now >= at) {
-                return false;
-            }
-            if now >= end {
-                return true;
-            }
-            let until = state.give_up_at.map_or(end, |at| at.min(end));
-            state = self
-                .shared
-                .progress
-                .wait_timeout(state, until.saturating_duration_since(now))
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
-        }
-    }
-}
 
 /// What stands behind a queue besides its writer, the only part in which the queued backends
 /// (stores, the OTLP exporter, `in_background`) differ: reading back, and a tracer further
@@ -170,39 +111,6 @@ impl<B: Behind> Sink for Queued<B> {
 /// The writer is woken each time this many spans (or a batch, if smaller) are queued.
 const WAKE_EVERY: usize = 512;
 
-/// How a queue is sized and paced.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct QueueConfig {
-    pub(crate) capacity: usize,
-    pub(crate) batch_size: usize,
-    pub(crate) overflow: Overflow,
-    /// The longest a span waits before the writer looks, when no batch fills up.
-    pub(crate) linger: Duration,
-    /// How long dropping the queue (its tracer's last handle, without `shutdown`) waits for
-    /// the writer to finish.
-    pub(crate) shutdown: Duration,
-}
-
-impl QueueConfig {
-    /// A queue that serves all of `configs`' queues at once: the largest capacity and batch,
-    /// the shortest delay, and the longest wait when full (dropping if none waits).
-    pub(crate) fn widest(configs: impl Iterator<Item = QueueConfig>) -> QueueConfig {
-        configs
-            .reduce(|a, b| QueueConfig {
-                capacity: a.capacity.max(b.capacity),
-                batch_size: a.batch_size.max(b.batch_size),
-                linger: a.linger.min(b.linger),
-                shutdown: a.shutdown.max(b.shutdown),
-                overflow: match (a.overflow, b.overflow) {
-                    (Overflow::Block(x), Overflow::Block(y)) => Overflow::Block(x.max(y)),
-                    (Overflow::Block(x), _) | (_, Overflow::Block(x)) => Overflow::Block(x),
-                    _ => Overflow::Drop,
-                },
-            })
-            .unwrap_or(crate::BatchConfig::new().queue)
-    }
-}
-
 /// The caller's side of the queue; dropping it flushes and stops the writer.
 pub(crate) struct SpanQueue {
     shared: Arc<Shared>,
@@ -212,6 +120,8 @@ pub(crate) struct SpanQueue {
 struct Shared {
     name: &'static str,
     config: QueueConfig,
+    /// The exporter's retry budget (`Retries::budget`).
+    retry_for: Duration,
     lanes: Lanes,
     /// Batches another queue already unpacked (a tee's, see `Inlet`), written after the
     /// lanes' records of the same pass.
@@ -243,20 +153,21 @@ struct State {
 }
 
 impl SpanQueue {
-    /// Starts the writer thread.
+    /// Starts the writer thread, which hands `exporter` the batches.
     pub(crate) fn start(
         name: &'static str,
-        config: QueueConfig,
-        writer: impl Writer,
+        batch: &BatchConfig,
+        exporter: impl Exporter,
     ) -> Result<SpanQueue, Error> {
         let config = QueueConfig {
-            capacity: config.capacity.max(1),
-            batch_size: config.batch_size.max(1),
-            ..config
+            capacity: batch.queue.capacity.max(1),
+            batch_size: batch.queue.batch_size.max(1),
+            ..batch.queue
         };
         let shared = Arc::new(Shared {
             name,
             config,
+            retry_for: batch.retry_for,
             lanes: Lanes::new(usize::MAX),
             ready: Mutex::new(Vec::new()),
             queued: AtomicUsize::new(0),
@@ -272,7 +183,7 @@ impl SpanQueue {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("tracekit-{name}"))
-                .spawn(move || shared.run(writer))
+                .spawn(move || shared.run(exporter))
                 .map_err(|e| Error::Sink {
                     sink: name,
                     operation: "start its writer thread",
@@ -495,7 +406,7 @@ impl Shared {
     }
 
     /// The writer thread.
-    fn run(&self, mut writer: impl Writer) {
+    fn run(&self, mut exporter: impl Exporter) {
         let mut batch = Vec::with_capacity(self.config.batch_size);
         loop {
             let (target, stop) = {
@@ -510,7 +421,7 @@ impl Shared {
                         None => unreadable += 1,
                     }
                     if batch.len() == self.config.batch_size {
-                        self.write(&mut writer, &mut batch);
+                        self.write(&mut exporter, &mut batch);
                     }
                 }
                 debug_assert_eq!(unreadable, 0, "a record this module packed must unpack");
@@ -521,12 +432,12 @@ impl Shared {
                 }
             });
             if !batch.is_empty() {
-                self.write(&mut writer, &mut batch);
+                self.write(&mut exporter, &mut batch);
             }
             let ready = std::mem::take(&mut *lock(&self.ready));
             for spans in ready {
                 for chunk in spans.chunks(self.config.batch_size) {
-                    self.write_slice(&mut writer, chunk);
+                    self.write_slice(&mut exporter, chunk);
                 }
             }
             let mut state = lock(&self.state);
@@ -534,8 +445,8 @@ impl Shared {
             if stop && state.completed >= state.requested {
                 self.closed.store(true, Ordering::Relaxed);
                 drop(state);
-                // Outside the lock: a writer's own shutdown may take a while.
-                let _ = catch_unwind(AssertUnwindSafe(|| writer.stopped()));
+                // Outside the lock: an exporter's own shutdown may take a while.
+                let _ = catch_unwind(AssertUnwindSafe(|| exporter.shutdown()));
                 lock(&self.state).finished = true;
                 self.progress.notify_all();
                 return;
@@ -555,17 +466,19 @@ impl Shared {
         self.failures.record_many(self.name, n, why);
     }
 
-    fn write(&self, writer: &mut impl Writer, batch: &mut Vec<Trace>) {
-        self.write_slice(writer, batch);
+    fn write(&self, exporter: &mut impl Exporter, batch: &mut Vec<Trace>) {
+        self.write_slice(exporter, batch);
         batch.clear();
     }
 
-    fn write_slice(&self, writer: &mut impl Writer, batch: &[Trace]) {
+    fn write_slice(&self, exporter: &mut impl Exporter, batch: &[Trace]) {
         let n = batch.len();
-        let pace = Pace { shared: self };
-        match catch_unwind(AssertUnwindSafe(|| writer.write(batch, &pace))) {
+        let retries = Retries::new(self, self.retry_for);
+        match catch_unwind(AssertUnwindSafe(|| exporter.export_with(batch, &retries))) {
             Ok(Ok(())) => {}
-            Ok(Err(message)) => self.fail(n as u64, &message),
+            Ok(Err(ExportError::Failed(why) | ExportError::Retryable(why))) => {
+                self.fail(n as u64, &why)
+            }
             Err(panic) => self.fail(
                 n as u64,
                 &format_args!("panicked: {}", panic_message(&*panic)),
@@ -576,5 +489,67 @@ impl Shared {
         if self.config.overflow != Overflow::Drop {
             self.progress.notify_all();
         }
+    }
+}
+
+/// The queue's side of an exporter's [`Retries`].
+impl Pacer for Shared {
+    /// Waits `duration`; `false` (at once, or as soon as it is so) when the queue is shutting
+    /// down and its deadline has passed.
+    fn wait(&self, duration: Duration) -> bool {
+        let end = Instant::now() + duration;
+        let mut state = lock(&self.state);
+        loop {
+            let now = Instant::now();
+            if state.give_up_at.is_some_and(|at| now >= at) {
+                return false;
+            }
+            if now >= end {
+                return true;
+            }
+            let until = state.give_up_at.map_or(end, |at| at.min(end));
+            state = self
+                .progress
+                .wait_timeout(state, until.saturating_duration_since(now))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn reject(&self, n: u64, why: &dyn std::fmt::Display) {
+        self.fail(n, why);
+    }
+}
+
+/// What is behind a batched tracer's queue: the exporter's reader, if it has one.
+struct Exported(Option<Box<dyn TraceReader>>);
+
+impl Behind for Exported {
+    fn name(&self) -> &'static str {
+        "batched"
+    }
+
+    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        match &self.0 {
+            Some(reader) => reader.get_traces(filter),
+            None => Err(Error::Unsupported {
+                sink: "batched",
+                operation: "get_traces",
+            }),
+        }
+    }
+}
+
+impl Tracer {
+    /// A tracer that hands finished spans to `exporter` in batches on a thread of its own, with
+    /// tracekit's queue, retries, counts and bounded `flush`/`shutdown` (see [`Exporter`]).
+    /// It reads spans back through the exporter's [reader](Exporter::reader), if it has one.
+    pub fn batched(exporter: impl Exporter, config: BatchConfig) -> Result<Tracer, Error> {
+        let reader = exporter.reader();
+        Ok(Queued {
+            queue: SpanQueue::start("batched", &config, exporter)?,
+            behind: Exported(reader),
+        }
+        .into_tracer())
     }
 }

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::queue::{Behind, Overflow, Pace, Queued, SpanQueue, Writer};
+use crate::batch::{ExportError, Exporter, Overflow};
+use crate::queue::{Behind, Queued, SpanQueue};
 use crate::{Error, FinishedSpan, SinkStats, Trace, TraceFilter, Tracer};
 
 /// How [`Tracer::in_background_with`] queued spans before it took a
@@ -132,8 +133,10 @@ impl Behind for Background {
 
 struct Forward(Tracer);
 
-impl Writer for Forward {
-    fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
+/// Handing spans to a tracer does not fail (its own failures are counted there), so there is
+/// nothing to retry.
+impl Exporter for Forward {
+    fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError> {
         if self.0.inlet().is_some() {
             // A queued tracer takes the unpacked batch as it is, rather than packing each
             // span again.
@@ -190,7 +193,7 @@ impl Tracer {
         config: impl Into<crate::BatchConfig>,
     ) -> Result<Tracer, Error> {
         let name = self.sink_name();
-        let queue = SpanQueue::start(name, config.into().queue, Forward(self.clone()))?;
+        let queue = SpanQueue::start(name, &config.into(), Forward(self.clone()))?;
         Ok(Queued {
             queue,
             behind: Background { inner: self },

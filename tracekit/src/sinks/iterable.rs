@@ -4,7 +4,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-pub use crate::queue::Overflow;
+pub use crate::batch::Overflow;
 use crate::sync::lock;
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace};
 

@@ -1,7 +1,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::queue::{Behind, Inlet, Pace, QueueConfig, Queued, SpanQueue, Writer};
+use crate::batch::{BatchConfig, ExportError, Exporter, QueueConfig};
+use crate::queue::{Behind, Inlet, Queued, SpanQueue};
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
 /// Sends every span to several tracers; from [`Tracer::tee`](crate::Tracer::tee). It is
@@ -55,7 +56,11 @@ impl Tee {
                 let config = QueueConfig::widest(queued.iter().map(|(_, c)| *c));
                 let targets: Vec<Tracer> = queued.into_iter().map(|(m, _)| m).collect();
                 // Without a thread for the shared queue, each member packs on its own.
-                let queue = SpanQueue::start("tee", config, Fanout(targets.clone())).ok()?;
+                let config = BatchConfig {
+                    queue: config,
+                    ..BatchConfig::new()
+                };
+                let queue = SpanQueue::start("tee", &config, Fanout(targets.clone())).ok()?;
                 Some(Queued {
                     queue,
                     behind: Fanout(targets),
@@ -158,8 +163,8 @@ impl Sink for Tee {
 /// The shared queue's writer: hands each unpacked batch to every queued member.
 struct Fanout(Vec<Tracer>);
 
-impl Writer for Fanout {
-    fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
+impl Exporter for Fanout {
+    fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError> {
         let batch: Arc<[Trace]> = batch.into();
         for member in &self.0 {
             member.forward_batch(&batch);

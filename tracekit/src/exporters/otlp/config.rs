@@ -73,8 +73,6 @@ pub enum Compression {
 pub(super) struct RetryPolicy {
     pub(super) first_wait: Duration,
     pub(super) max_wait: Duration,
-    /// After this long, the batch is given up and counted as failed.
-    pub(super) give_up_after: Duration,
 }
 
 const DEFAULT_BASE: &str = "http://localhost:4318";
@@ -95,11 +93,10 @@ impl OtlpConfig {
             timeout: Duration::from_secs(10),
             resource: Vec::new(),
             batch: BatchConfig::with(16_384, 512, Duration::from_secs(1)),
-            // How long to retry is the batch's `retry_for`; see `Transport::new`.
+            // How long to retry in all is the batch's `retry_for`.
             retry: RetryPolicy {
                 first_wait: Duration::from_millis(200),
                 max_wait: Duration::from_secs(10),
-                give_up_after: Duration::ZERO,
             },
             ca_file: None,
             platform_roots: false,

@@ -6,7 +6,8 @@ mod transport;
 
 pub use config::{Compression, OtlpConfig, Protocol};
 
-use crate::queue::{Behind, Pace, Queued, SpanQueue, Writer};
+use crate::batch::{ExportError, Exporter, Retries};
+use crate::queue::{Behind, Queued, SpanQueue};
 use crate::{Error, Key, Trace, Tracer, Value};
 use config::OtlpConfig as Config;
 use transport::Transport;
@@ -27,11 +28,20 @@ struct OtlpWriter {
     config: Config,
 }
 
-impl Writer for OtlpWriter {
-    fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String> {
+/// Retries (after `Retry-After` when the backend sends one) and partial successes are the
+/// transport's: it overrides `export_with`, and `export` is one try.
+impl Exporter for OtlpWriter {
+    fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError> {
+        self.export_with(batch, &Retries::none())
+    }
+
+    fn export_with(&mut self, batch: &[Trace], retries: &Retries<'_>) -> Result<(), ExportError> {
         let request = encode::request(batch, &self.resource);
-        let body = encode::body(&request, self.config.protocol, self.config.compression)?;
-        self.transport.deliver(&body, batch.len(), pace)
+        let body = encode::body(&request, self.config.protocol, self.config.compression)
+            .map_err(ExportError::Failed)?;
+        self.transport
+            .deliver(&body, batch.len(), retries)
+            .map_err(ExportError::Failed)
     }
 }
 
@@ -101,7 +111,7 @@ impl Tracer {
             resource: config.resource.clone(),
             config: config.clone(),
         };
-        let queue = SpanQueue::start("otlp", config.batch.queue, writer)?;
+        let queue = SpanQueue::start("otlp", &config.batch, writer)?;
         Ok(Queued {
             queue,
             behind: Otlp,

@@ -13,7 +13,7 @@ use ureq::Agent;
 
 use super::config::{OtlpConfig, Protocol, RetryPolicy};
 use super::encode::Body;
-use crate::queue::Pace;
+use crate::batch::Retries;
 use crate::Error;
 
 /// The most of a response body read (an error message, or a partial success).
@@ -86,16 +86,18 @@ impl Transport {
             shown: super::config::without_userinfo(&config.endpoint).into_owned(),
             headers: config.headers.clone(),
             protocol: config.protocol,
-            retry: RetryPolicy {
-                give_up_after: config.batch.retry_for,
-                ..config.retry
-            },
+            retry: config.retry,
         })
     }
 
-    /// Delivers `body` (of `spans` spans), retrying as the policy says; counts rejected
-    /// spans of a partial success through `pace`.
-    pub(super) fn deliver(&self, body: &Body, spans: usize, pace: &Pace<'_>) -> Result<(), String> {
+    /// Delivers `body` (of `spans` spans), retrying as the policy says within the budget of
+    /// `retries`; counts rejected spans of a partial success through it.
+    pub(super) fn deliver(
+        &self,
+        body: &Body,
+        spans: usize,
+        retries: &Retries<'_>,
+    ) -> Result<(), String> {
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
@@ -103,7 +105,7 @@ impl Transport {
                 Attempt::Accepted { rejected, message } => {
                     if rejected > 0 {
                         let rejected = rejected.min(spans as u64);
-                        pace.reject(
+                        retries.reject(
                             rejected,
                             &format_args!(
                                 "the backend rejected {rejected} of {spans} spans: {message}"
@@ -115,7 +117,7 @@ impl Transport {
                 Attempt::Fail(reason) => return Err(reason),
                 Attempt::Retry { reason, after } => {
                     let wait = after.unwrap_or_else(|| self.retry.backoff(attempt));
-                    let left = self.retry.give_up_after.saturating_sub(started.elapsed());
+                    let left = retries.budget().saturating_sub(started.elapsed());
                     if wait > left {
                         return Err(format!(
                             "{reason}; gave up after {} tries in {:.1?}",
@@ -123,7 +125,7 @@ impl Transport {
                             started.elapsed()
                         ));
                     }
-                    if !pace.sleep(wait) {
+                    if !retries.wait(wait) {
                         return Err(format!("{reason}; gave up at the shutdown deadline"));
                     }
                 }
@@ -355,7 +357,6 @@ mod tests {
         let policy = RetryPolicy {
             first_wait: Duration::from_millis(100),
             max_wait: Duration::from_secs(1),
-            give_up_after: Duration::from_secs(60),
         };
         for attempt in 0..40 {
             let ceiling =

@@ -19,7 +19,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::store::{ReadBack, Store, Stored};
-use crate::queue::{Pace, SpanQueue, Writer};
+use crate::batch::{ExportError, Exporter, Retries};
+use crate::queue::SpanQueue;
 use crate::BatchConfig;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use item::{Item, Layout};
@@ -335,10 +336,9 @@ fn open(config: DynamoDbConfig) -> Result<Store<Reader>, Error> {
         table: config.table.clone(),
         identifier: config.identifier.clone(),
         ttl_seconds: config.ttl.map(|t| t.as_secs() as i64),
-        retry_for: config.batch.retry_for,
     };
     Ok(Store {
-        queue: SpanQueue::start(Reader::NAME, config.batch.queue, writer)?,
+        queue: SpanQueue::start(Reader::NAME, &config.batch, writer)?,
         behind: Stored(reader),
     })
 }
@@ -574,14 +574,19 @@ struct DynamoWriter {
     table: String,
     identifier: Option<String>,
     ttl_seconds: Option<i64>,
-    retry_for: Duration,
 }
 
 /// `BatchWriteItem` requests one writer keeps in flight.
 const IN_FLIGHT: usize = 4;
 
-impl Writer for DynamoWriter {
-    fn write(&mut self, batch: &[Trace], _: &Pace<'_>) -> Result<(), String> {
+/// Throttling and server errors are retried per request, within the retry budget
+/// (`export_with`); `export` is one try of each request.
+impl Exporter for DynamoWriter {
+    fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError> {
+        self.export_with(batch, &Retries::none())
+    }
+
+    fn export_with(&mut self, batch: &[Trace], retries: &Retries<'_>) -> Result<(), ExportError> {
         let layout = Layout {
             identifier: self.identifier.as_deref(),
             ttl_seconds: self.ttl_seconds,
@@ -604,7 +609,8 @@ impl Writer for DynamoWriter {
                     .collect()
             })
             .collect();
-        let (client, table, retry_for) = (self.client.clone(), self.table.clone(), self.retry_for);
+        let (client, table, retry_for) =
+            (self.client.clone(), self.table.clone(), retries.budget());
         let failed = self.runtime.run(async move {
             // A few requests in flight at once: each waits mostly on the network.
             let mut in_flight = tokio::task::JoinSet::new();
@@ -636,8 +642,8 @@ impl Writer for DynamoWriter {
         });
         match failed {
             Ok(None) => Ok(()),
-            Ok(Some((n, e))) => Err(format!("{n} spans not written: {e}")),
-            Err(problem) => Err(problem.to_string()),
+            Ok(Some((n, e))) => Err(ExportError::Failed(format!("{n} spans not written: {e}"))),
+            Err(problem) => Err(ExportError::Failed(problem.to_string())),
         }
     }
 }

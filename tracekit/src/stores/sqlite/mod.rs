@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::store::{ReadBack, Store, Stored};
-use crate::queue::{Pace, SpanQueue, Writer};
+use crate::batch::{ExportError, Exporter, Retries};
+use crate::queue::SpanQueue;
 use crate::sync::lock;
 use crate::BatchConfig;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
@@ -211,12 +212,11 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
         identifier: config.identifier.clone(),
         encoder: RowEncoder::default(),
         busy_timeout: config.busy_timeout,
-        retry_for: config.batch.retry_for,
         watched: watched.clone(),
         file,
     };
     Ok(Store {
-        queue: SpanQueue::start(SqliteReader::NAME, config.batch.queue, writer)?,
+        queue: SpanQueue::start(SqliteReader::NAME, &config.batch, writer)?,
         behind: Stored(SqliteReader {
             path: config.path,
             identifier: config.identifier,
@@ -262,7 +262,6 @@ struct SqliteWriter {
     identifier: Option<String>,
     encoder: RowEncoder,
     busy_timeout: Duration,
-    retry_for: Duration,
     /// As in [`SqliteReader`].
     watched: PathBuf,
     file: Option<(u64, u64)>,
@@ -289,20 +288,26 @@ impl SqliteWriter {
     }
 }
 
-impl Writer for SqliteWriter {
-    fn write(&mut self, batch: &[Trace], pace: &Pace<'_>) -> Result<(), String> {
+/// A locked file is retried on the SQLite busy timeout's own pace (`export_with`); `export`
+/// is one transaction.
+impl Exporter for SqliteWriter {
+    fn export(&mut self, batch: &[Trace]) -> Result<(), ExportError> {
+        self.export_with(batch, &Retries::none())
+    }
+
+    fn export_with(&mut self, batch: &[Trace], retries: &Retries<'_>) -> Result<(), ExportError> {
         // SQLite would go on writing to a deleted file, where no one can read the spans:
         // count them as failed instead, saying why.
         if schema::file_id(&self.watched) != self.file {
-            return Err(format!(
+            return Err(ExportError::Failed(format!(
                 "{}: {}",
                 self.watched.display(),
                 StoreProblem::FileGone
-            ));
+            )));
         }
         // The busy timeout already waited once per attempt; more attempts ride out a long
         // checkpoint, a burst from other processes or a file another process holds locked,
-        // for up to `retry_for` (shutdown cuts that short). A failed attempt rolled back, so
+        // within the retry budget (shutdown cuts that short). A failed attempt rolled back, so
         // retrying never writes a span twice.
         let started = Instant::now();
         let mut backoff = Duration::from_millis(10);
@@ -313,12 +318,12 @@ impl Writer for SqliteWriter {
                     if matches!(
                         e.sqlite_error_code(),
                         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-                    ) && started.elapsed() < self.retry_for
-                        && pace.sleep(backoff.min(self.busy_timeout)) =>
+                    ) && started.elapsed() < retries.budget()
+                        && retries.wait(backoff.min(self.busy_timeout)) =>
                 {
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(ExportError::Failed(e.to_string())),
             }
         }
     }
