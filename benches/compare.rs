@@ -7,7 +7,8 @@
 //!   in-memory exporter;
 //! * `otel-sdk`: the OpenTelemetry SDK directly, simple processor, in-memory exporter;
 //! * `fastrace`: a collecting reporter; `fastrace::flush()` runs inside the timed part, once
-//!   per sample, so collection is counted.
+//!   per sample, so collection is counted; `fastrace (foreground)` times the same without the
+//!   flush (what its traced thread pays; its collector thread assembles the spans later).
 //!
 //! Every case checks, outside the timed part, that each library collected every span.
 //! `disabled` measures each library with nothing listening (tracekit: `Tracer::noop()`).
@@ -274,6 +275,26 @@ fn timed_lossy(
     elapsed
 }
 
+/// `timed_lossy` with fastrace's flush outside the timed part: what its traced thread pays
+/// (spans queued per thread), leaving the collection to its collector.
+fn timed_foreground(
+    iters: u64,
+    spans_per_iter: u64,
+    mut body: impl FnMut(),
+    finish: impl FnOnce(),
+    collected: impl FnOnce() -> usize,
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        body();
+    }
+    let elapsed = start.elapsed();
+    finish();
+    FASTRACE_MADE.fetch_add(iters * spans_per_iter, Ordering::Relaxed);
+    FASTRACE_KEPT.fetch_add(collected() as u64, Ordering::Relaxed);
+    elapsed
+}
+
 fn run(
     iters: u64,
     mut body: impl FnMut(),
@@ -293,16 +314,17 @@ fn run(
 type Runner<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
 
 /// The peers, in the order they are printed.
-const LIBRARIES: [&str; 5] = [
+const LIBRARIES: [&str; 6] = [
     "tracekit",
     "tracing",
     "tracing+otel",
     "otel-sdk",
     "fastrace",
+    "fastrace (foreground)",
 ];
 
 /// Runs every library on one case under criterion, then again interleaved (see `ratios`).
-fn case(c: &mut Criterion, name: &str, spans: u64, runners: &mut [Runner<'_>; 5]) {
+fn case(c: &mut Criterion, name: &str, spans: u64, runners: &mut [Runner<'_>; 6]) {
     let mut g = c.benchmark_group(format!("{name} (spans per iteration: {spans})"));
     for (library, runner) in LIBRARIES.iter().zip(runners.iter_mut()) {
         g.bench_function(*library, |b| b.iter_custom(&mut *runner));
@@ -316,7 +338,7 @@ fn case(c: &mut Criterion, name: &str, spans: u64, runners: &mut [Runner<'_>; 5]
 /// round is steadier than a ratio of criterion figures taken a minute apart. Prints the
 /// median over the rounds of tracekit's time per span divided by each peer's, with the
 /// middle half of the rounds' ratios.
-fn ratios(name: &str, spans: u64, runners: &mut [Runner<'_>; 5]) {
+fn ratios(name: &str, spans: u64, runners: &mut [Runner<'_>; 6]) {
     const ROUNDS: usize = 25;
     // The same batch for every library (20 000 spans: a few ms to a few tens of ms), so
     // fastrace's flush, once per batch, weighs the same in every round.
@@ -356,7 +378,7 @@ fn compare(c: &mut Criterion) {
 
     for (name, spans) in [("root span, 2 attributes", 1u64), ("3 nested spans", 3)] {
         let nested = spans == 3;
-        let mut runners: [Runner<'_>; 5] = [
+        let mut runners: [Runner<'_>; 6] = [
             Box::new(|iters| {
                 let tracer = tracekit::Tracer::in_memory((iters * spans) as usize);
                 let run = || {
@@ -410,11 +432,23 @@ fn compare(c: &mut Criterion) {
                     fastrace_count!(fastrace_kept)
                 })
             }),
+            Box::new(|iters| {
+                let run = || {
+                    if nested {
+                        fastrace_nested()
+                    } else {
+                        fastrace_root()
+                    }
+                };
+                timed_foreground(iters, spans, run, fastrace::flush, || {
+                    fastrace_count!(fastrace_kept)
+                })
+            }),
         ];
         case(c, name, spans, &mut runners);
     }
 
-    let mut runners: [Runner<'_>; 5] = [
+    let mut runners: [Runner<'_>; 6] = [
         Box::new(|iters| {
             let agent = Agent {
                 tracer: tracekit::Tracer::in_memory(iters as usize),
@@ -466,6 +500,16 @@ fn compare(c: &mut Criterion) {
                 black_box(block_on(async { plain(black_box(7)) }.in_span(root)));
             };
             timed_lossy(iters, 1, run, fastrace::flush, || {
+                fastrace_count!(fastrace_kept)
+            })
+        }),
+        Box::new(|iters| {
+            use fastrace::prelude::*;
+            let run = || {
+                let root = Span::root("step", SpanContext::random());
+                black_box(block_on(async { plain(black_box(7)) }.in_span(root)));
+            };
+            timed_foreground(iters, 1, run, fastrace::flush, || {
                 fastrace_count!(fastrace_kept)
             })
         }),
