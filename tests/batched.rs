@@ -18,6 +18,7 @@ struct Recorder {
     script: Arc<Mutex<Vec<ExportError>>>,
     calls: Arc<AtomicUsize>,
     shutdowns: Arc<AtomicUsize>,
+    flushes: Arc<AtomicUsize>,
     /// How long each call takes.
     delay: Duration,
 }
@@ -39,6 +40,10 @@ impl Exporter for Recorder {
         Ok(())
     }
 
+    fn flush(&mut self) {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn shutdown(&mut self) {
         self.shutdowns.fetch_add(1, Ordering::SeqCst);
     }
@@ -56,7 +61,8 @@ fn emit(tracer: &Tracer, n: usize) {
 }
 
 #[test]
-fn spans_arrive_in_batches_of_the_configured_size_and_shutdown_runs_once() {
+fn spans_arrive_in_batches_of_the_configured_size_flush_reaches_the_exporter_and_shutdown_runs_once(
+) {
     let recorder = Recorder::default();
     let tracer = Tracer::batched(
         recorder.clone(),
@@ -67,6 +73,8 @@ fn spans_arrive_in_batches_of_the_configured_size_and_shutdown_runs_once() {
     .unwrap();
     emit(&tracer, 25);
     tracer.flush().unwrap();
+    // The exporter's own flush ran before `flush` returned.
+    assert!(recorder.flushes.load(Ordering::SeqCst) >= 1);
     let batches = recorder.batches.lock().unwrap().clone();
     assert_eq!(batches.iter().sum::<usize>(), 25);
     assert!(batches.iter().all(|&n| n <= 10), "{batches:?}");

@@ -81,6 +81,11 @@ pub trait Exporter: Send + 'static {
         }
     }
 
+    /// Called on the writer thread at the end of a pass that a
+    /// [`Tracer::flush`](crate::Tracer::flush) (or a shutdown) waits for, after its batches:
+    /// send what the exporter itself buffers. The flush returns once this does.
+    fn flush(&mut self) {}
+
     /// Called once on the writer thread when the tracer shuts down (or is dropped), after the
     /// last batch: close connections, files.
     fn shutdown(&mut self) {}

@@ -409,9 +409,13 @@ impl Shared {
     fn run(&self, mut exporter: impl Exporter) {
         let mut batch = Vec::with_capacity(self.config.batch_size);
         loop {
-            let (target, stop) = {
+            let (target, stop, flushing) = {
                 let state = lock(&self.state);
-                (state.requested, state.stop)
+                (
+                    state.requested,
+                    state.stop,
+                    state.requested > state.completed,
+                )
             };
             self.lanes.take(|packed| {
                 let mut unreadable = 0;
@@ -438,6 +442,15 @@ impl Shared {
             for spans in ready {
                 for chunk in spans.chunks(self.config.batch_size) {
                     self.write_slice(&mut exporter, chunk);
+                }
+            }
+            if flushing {
+                // A flush (or shutdown) waits for this pass: what the exporter holds goes too.
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| exporter.flush())) {
+                    self.fail(
+                        0,
+                        &format_args!("flush panicked: {}", panic_message(&*panic)),
+                    );
                 }
             }
             let mut state = lock(&self.state);
