@@ -380,3 +380,29 @@ fn a_batched_tracer_reads_back_through_the_exporters_reader() {
         Err(Error::Unsupported { .. })
     ));
 }
+
+/// A background tracer over a queued one whose overflow is `Block` waits for room on its own
+/// thread, as a traced thread would: nothing is dropped.
+#[test]
+fn a_background_tracer_over_a_blocking_queue_waits_for_room() {
+    let slow = Recorder {
+        delay: Duration::from_millis(20),
+        ..Recorder::default()
+    };
+    let inner = Tracer::batched(
+        slow.clone(),
+        BatchConfig::new()
+            .max_queue_size(100)
+            .max_export_batch_size(50)
+            .overflow(Overflow::Block(Duration::from_secs(10))),
+    )
+    .unwrap();
+    let tracer = inner
+        .clone()
+        .in_background_with(BatchConfig::new().max_queue_size(10_000))
+        .unwrap();
+    emit(&tracer, 1_000);
+    tracer.flush_within(Duration::from_secs(30)).unwrap();
+    assert_eq!(slow.names.lock().unwrap().len(), 1_000);
+    assert_eq!(inner.stats().spans_dropped, 0, "{:?}", inner.stats());
+}

@@ -207,7 +207,7 @@ impl SpanQueue {
             return;
         }
         let queued = shared.queued.fetch_add(1, Ordering::Relaxed);
-        if queued >= config.capacity && !self.wait_for_room() {
+        if queued >= config.capacity && !shared.wait_for_room(config.capacity) {
             shared.queued.fetch_sub(1, Ordering::Relaxed);
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -215,34 +215,6 @@ impl SpanQueue {
         shared.lanes.push(span);
         if (queued + 1).is_multiple_of(config.batch_size.min(WAKE_EVERY)) {
             shared.wake_writer();
-        }
-    }
-
-    /// With [`Overflow::Block`], waits until the queue has room (this span's place is already
-    /// counted in `queued`); `false` if it should be dropped.
-    #[cold]
-    fn wait_for_room(&self) -> bool {
-        let shared = &*self.shared;
-        let Overflow::Block(timeout) = shared.config.overflow else {
-            return false;
-        };
-        let deadline = Instant::now() + timeout;
-        let mut state = lock(&shared.state);
-        loop {
-            // Our own place is counted, hence `<=`.
-            if shared.queued.load(Ordering::Relaxed) <= shared.config.capacity {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline || state.finished {
-                return false;
-            }
-            shared.wake_writer();
-            state = shared
-                .progress
-                .wait_timeout(state, (deadline - now).min(Duration::from_millis(10)))
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
         }
     }
 
@@ -293,7 +265,9 @@ pub(crate) struct Inlet(Arc<Shared>);
 
 impl Inlet {
     /// Queues `batch` whole, or drops and counts it whole when the queue has no room for it
-    /// (this never waits: the caller is a tee's writer thread, not traced code).
+    /// (after waiting for room as long as [`Overflow::Block`] says: the caller is a tee's or
+    /// a background tracer's writer thread, which then holds up its own queue, as a traced
+    /// thread would be held up by this one).
     pub(crate) fn accept(&self, batch: &Arc<[Trace]>) {
         let shared = &*self.0;
         let n = batch.len();
@@ -302,7 +276,8 @@ impl Inlet {
             return;
         }
         let queued = shared.queued.fetch_add(n, Ordering::Relaxed);
-        if queued + n > shared.config.capacity.max(n) {
+        let limit = shared.config.capacity.max(n);
+        if queued + n > limit && !shared.wait_for_room(limit) {
             shared.queued.fetch_sub(n, Ordering::Relaxed);
             shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
             return;
@@ -348,6 +323,32 @@ impl Drop for SpanQueue {
 }
 
 impl Shared {
+    /// With [`Overflow::Block`], waits until at most `limit` spans are queued (the caller's
+    /// places already counted); `false` if they should be dropped.
+    #[cold]
+    fn wait_for_room(&self, limit: usize) -> bool {
+        let Overflow::Block(timeout) = self.config.overflow else {
+            return false;
+        };
+        let deadline = Instant::now() + timeout;
+        let mut state = lock(&self.state);
+        loop {
+            if self.queued.load(Ordering::Relaxed) <= limit {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || state.finished {
+                return false;
+            }
+            self.wake_writer();
+            state = self
+                .progress
+                .wait_timeout(state, (deadline - now).min(Duration::from_millis(10)))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
     fn wake_writer(&self) {
         if let Some(writer) = self.writer.get() {
             writer.unpark();

@@ -20,7 +20,8 @@ use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 /// thread unpacks each batch once and hands it to every queued member's queue, where each
 /// member writes, retries and counts on its own thread as before. The tee's queue takes the
 /// largest capacity and batch size and the shortest delay of those members; a batch a
-/// member's queue has no room for is dropped and counted by that member. Other members get
+/// member's queue has no room for is dropped and counted by that member (after waiting for
+/// room, on the tee's thread, if the member's overflow is `Block`). Other members get
 /// each span on the traced thread, in order.
 #[must_use = "a sink records nothing until it is given to `Tracer::new`"]
 pub struct Tee {
