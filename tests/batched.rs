@@ -307,6 +307,17 @@ fn a_tee_of_queued_tracers_packs_once_and_every_member_gets_every_span() {
     let memory = Tracer::in_memory(10_000);
     let tee = Tracer::tee([memory.clone(), ta.clone(), tb.clone()]);
     emit(&tee, 3_000);
+    // Reading through a tee whose first member is queued sees every span, without a flush.
+    let dir = tempfile::tempdir().unwrap();
+    let first_queued = Tracer::tee([
+        Tracer::sqlite(dir.path().join("t.db")).unwrap(),
+        Tracer::batched(Recorder::default(), roomy()).unwrap(),
+    ]);
+    emit(&first_queued, 10);
+    assert_eq!(
+        first_queued.get_traces(&Default::default()).unwrap().len(),
+        10
+    );
     tee.flush().unwrap();
     for (recorder, member) in [(&a, &ta), (&b, &tb)] {
         let names = recorder.names.lock().unwrap();

@@ -5,9 +5,10 @@ use crate::batch::{BatchConfig, ExportError, Exporter, QueueConfig};
 use crate::queue::{Behind, Inlet, Queued, SpanQueue};
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
-/// Sends every span to several tracers; from [`Tracer::tee`](crate::Tracer::tee). It is
-/// built on the tracers' public [forwarding](crate::Tracer#forwarding) calls, as a sink of
-/// your own that wraps tracers would be.
+/// Sends every span to several tracers; from [`Tracer::tee`](crate::Tracer::tee). Members
+/// that take spans one at a time get them through the tracers' public
+/// [forwarding](crate::Tracer#forwarding) calls, as a sink of your own that wraps tracers
+/// would.
 ///
 /// Members receive each span in order. Each member contains its own failures (a panicking
 /// or failing member is counted in its own [`Tracer::stats`] and never stops the others or
@@ -29,7 +30,7 @@ pub struct Tee {
     /// The members that get each span on the traced thread.
     direct: Vec<Tracer>,
     /// The queued members' shared queue, when there are two or more of them.
-    fanout: Option<Queued<Fanout>>,
+    fanout: Option<Queued<SharedQueue>>,
 }
 
 impl std::fmt::Debug for Tee {
@@ -56,15 +57,15 @@ impl Tee {
             .then(|| {
                 let config = QueueConfig::widest(queued.iter().map(|(_, c)| *c));
                 let targets: Vec<Tracer> = queued.into_iter().map(|(m, _)| m).collect();
-                // Without a thread for the shared queue, each member packs on its own.
                 let config = BatchConfig {
                     queue: config,
                     ..BatchConfig::new()
                 };
-                let queue = SpanQueue::start("tee", &config, Fanout(targets.clone())).ok()?;
+                // Without a thread for the shared queue, each member packs on its own.
+                let queue = SpanQueue::start("tee", &config, Fanout(targets)).ok()?;
                 Some(Queued {
                     queue,
-                    behind: Fanout(targets),
+                    behind: SharedQueue,
                 })
             })
             .flatten();
@@ -119,6 +120,15 @@ impl Sink for Tee {
     }
 
     fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        // What waits in the shared queue reaches the first member before it is read; spans
+        // that failed are counted and not read, so only running out of time is an error.
+        if let Some(fanout) = &self.fanout {
+            if let Err(e @ Error::Timeout { .. }) =
+                fanout.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)
+            {
+                return Err(e);
+            }
+        }
         match self.members.first() {
             Some(first) => first.get_traces(filter),
             None => Ok(Vec::new()),
@@ -174,8 +184,11 @@ impl Exporter for Fanout {
     }
 }
 
-/// The members behind the shared queue are flushed, read and counted by the tee itself.
-impl Behind for Fanout {
+/// What is behind the shared queue: nothing of its own; the members behind it are flushed,
+/// read and counted by the tee itself.
+struct SharedQueue;
+
+impl Behind for SharedQueue {
     fn name(&self) -> &'static str {
         "tee"
     }
