@@ -100,19 +100,23 @@ pub trait Sink: Send + Sync + 'static {
 /// would recurse. Each default marks the sink it runs for on this thread, and a default that
 /// finds its own sink marked has come round: it drops the span and says so once.
 mod defaults {
+    use std::any::TypeId;
     use std::cell::Cell;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::Sink;
     use crate::{FinishedSpan, Trace};
 
+    /// A sink, by address and type (zero-sized sinks of different types share an address).
+    type Mark = Option<(usize, TypeId)>;
+
     thread_local! {
-        static IN_DEFAULT: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+        static IN_DEFAULT: Cell<Mark> = const { Cell::new(None) };
     }
 
     /// Runs `f` marked as inside a default method of `sink`; `None` if it already was.
     fn guarded<S: Sink + ?Sized>(sink: &S, f: impl FnOnce()) -> Option<()> {
-        let me = (sink as *const S).cast::<()>();
+        let me = Some(((sink as *const S).cast::<()>() as usize, TypeId::of::<S>()));
         let outer = IN_DEFAULT.with(|c| c.replace(me));
         if outer == me {
             static REPORTED: AtomicBool = AtomicBool::new(false);
@@ -126,7 +130,7 @@ mod defaults {
             return None;
         }
         // Restored however `f` ends (a sink may panic; the tracer catches it).
-        struct Restore(*const ());
+        struct Restore(Mark);
         impl Drop for Restore {
             fn drop(&mut self) {
                 let outer = self.0;
@@ -255,6 +259,32 @@ mod tests {
         tracer.trace("a").end();
         tracer.trace("b").end();
         assert_eq!(*sink.0.lock().unwrap(), ["a", "b"]);
+    }
+
+    /// Two zero-sized old-style sinks (one address) in a chain: each still gets the span.
+    #[test]
+    fn old_style_sinks_of_no_size_forward_to_each_other() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::OnceLock;
+        static LAST: OnceLock<Tracer> = OnceLock::new();
+        static GOT: AtomicUsize = AtomicUsize::new(0);
+        struct First;
+        struct Last;
+        impl Sink for First {
+            fn persist(&self, trace: &Trace) {
+                if let Some(span) = FinishedSpan::from_trace(trace) {
+                    LAST.get().unwrap().forward(&span);
+                }
+            }
+        }
+        impl Sink for Last {
+            fn persist(&self, _: &Trace) {
+                GOT.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        LAST.get_or_init(|| Tracer::new(Last));
+        Tracer::new(First).trace("a").end();
+        assert_eq!(GOT.load(Ordering::Relaxed), 1);
     }
 
     #[test]
