@@ -1,10 +1,11 @@
-//! The hand-off from traced code to a writer thread, for stores and exporters: a bounded
-//! queue of packed spans.
+//! The machinery behind the batching contract (`batch.rs`): the hand-off from traced code to a
+//! writer thread, for stores and exporters, through a bounded queue of packed spans.
 //!
 //! The traced thread does what the in-memory store does: it packs the span into its lane
-//! ([`collect`](crate::collect), no lock) with the in-memory store's record format. It never
-//! does I/O. One writer thread per store takes the lanes' records, unpacks them and hands the
-//! store's [`Writer`] batches of up to `batch_size` spans.
+//! (`collect.rs`, no lock) with the in-memory store's record format. It never does I/O. One
+//! writer thread per queue takes the lanes' records (and batches a tee's queue already
+//! unpacked, through `Inlet`), unpacks them and hands the backend's [`Exporter`] batches of up
+//! to `batch_size` spans.
 //!
 //! * Bounded: at most `capacity` spans wait. A span that finds the queue full is dropped and
 //!   counted, or, with [`Overflow::Block`], waits for room up to a time limit first.
@@ -147,7 +148,7 @@ struct State {
     /// The highest ticket whose pass has been written.
     completed: u64,
     stop: bool,
-    /// Shutdown's deadline: a writer's retries stop there.
+    /// Shutdown's deadline: an exporter's retries stop there.
     give_up_at: Option<Instant>,
     finished: bool,
 }
