@@ -23,7 +23,7 @@ SRC = pathlib.Path(__file__).resolve().parent.parent / "tracekit" / "src"
 LAYERS = [
     (
         "core",
-        "sync stripe ids timestamp value attributes error trace format resource finished "
+        "sync stripe ids timestamp value attributes error trace format resource finished query "
         "filter semconv sink tracer span propagation as_tracer",
     ),
     ("pipeline", "record collect queue batch sinks stores exporters"),

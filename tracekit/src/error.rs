@@ -93,6 +93,10 @@ pub enum StoreProblem {
     /// counted as failed.
     #[error("the file was deleted or replaced while tracekit had it open; spans ended since are counted as failed and not written: open the store again to start a new file")]
     FileGone,
+    /// The file does not exist, and the store was opened to read only, which never creates
+    /// one.
+    #[error("the file does not exist (a store opened to read never creates one): check the path")]
+    Missing,
     /// The filter cannot be answered by this store without reading all of it.
     #[error("{0}")]
     UnsupportedFilter(String),

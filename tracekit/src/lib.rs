@@ -212,6 +212,7 @@ mod format;
 pub mod genai;
 mod ids;
 pub mod propagation;
+pub mod query;
 mod queue;
 mod record;
 pub mod render;

@@ -24,6 +24,7 @@ use crate::batch::{
 };
 use crate::collect::Lanes;
 use crate::error::panic_message;
+use crate::query::{Page, Query, TraceHead};
 use crate::record;
 use crate::sink::BatchInlet;
 use crate::sync::lock;
@@ -42,6 +43,15 @@ pub(crate) trait Behind: Send + Sync + 'static {
             sink: self.name(),
             operation: "get_traces",
         })
+    }
+
+    /// Lists traces, once the queue has written what was accepted before the call; by
+    /// default by scanning what `get_traces` reads.
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        Ok(crate::query::scan(
+            &self.get_traces(&TraceFilter::new())?,
+            query,
+        ))
     }
 
     /// Flushes what is further down, once the queue has.
@@ -74,14 +84,13 @@ impl<B: Behind> Sink for Queued<B> {
     }
 
     fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        // Spans that failed to be written are counted and cannot be read: read what is
-        // stored. Only a flush that ran out of time is an error here.
-        if let Err(e @ Error::Timeout { .. }) =
-            self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)
-        {
-            return Err(e);
-        }
+        self.settle()?;
         self.behind.get_traces(filter)
+    }
+
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        self.settle()?;
+        self.behind.list_traces(query)
     }
 
     fn flush(&self, deadline: Instant) -> Result<(), Error> {
@@ -304,6 +313,15 @@ impl BatchInlet for Inlet {
 }
 
 impl<B: Behind> Queued<B> {
+    /// Writes what was accepted before a read. Spans that failed to be written are counted
+    /// and cannot be read: read what is stored. Only a flush that ran out of time is an error.
+    fn settle(&self) -> Result<(), Error> {
+        match self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE) {
+            Err(e @ Error::Timeout { .. }) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// The tracer over this sink; a tee of it and other queued tracers packs each span once
     /// (see `Inlet`).
     pub(crate) fn into_tracer(self) -> Tracer {

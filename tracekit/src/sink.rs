@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::query::{Page, Query, TraceHead};
 use crate::{Error, FinishedSpan, Trace, TraceFilter};
 
 /// Where finished spans go. Implement it for a custom backend and wrap it with
@@ -73,6 +74,16 @@ pub trait Sink: Send + Sync + 'static {
             sink: self.name(),
             operation: "get_traces",
         })
+    }
+
+    /// Lists the stored traces `query` selects, a page at a time. By default it scans what
+    /// [`get_traces`](Sink::get_traces) returns ([`query::scan`](crate::query::scan)); a
+    /// store with indexes answers from them.
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        Ok(crate::query::scan(
+            &self.get_traces(&TraceFilter::new())?,
+            query,
+        ))
     }
 
     /// Delivers everything accepted so far, giving up at `deadline`.

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::batch::{ExportError, Exporter, Overflow};
+use crate::query::{Page, Query, TraceHead};
 use crate::queue::{Behind, Queued, SpanQueue};
 use crate::{Error, FinishedSpan, SinkStats, Trace, TraceFilter, Tracer};
 
@@ -114,6 +115,10 @@ impl Behind for Background {
 
     fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
         self.inner.get_traces(filter)
+    }
+
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        self.inner.list_traces(query)
     }
 
     fn flush(&self, deadline: Instant) -> Result<(), Error> {

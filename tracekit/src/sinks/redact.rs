@@ -4,6 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use crate::error::panic_message;
+use crate::query::{Page, Query, TraceHead};
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
 /// The hook's type: it may change anything in the span (mask values, drop attributes).
@@ -77,6 +78,10 @@ impl Sink for Redact {
 
     fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
         self.inner.get_traces(filter)
+    }
+
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        self.inner.list_traces(query)
     }
 
     fn flush(&self, deadline: Instant) -> Result<(), Error> {

@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::batch::{BatchConfig, ExportError, Exporter, QueueConfig};
+use crate::query::{Page, Query, TraceHead};
 use crate::queue::{Behind, Inlet, Queued, SpanQueue};
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
@@ -86,6 +87,19 @@ impl Tee {
         &self.members
     }
 
+    /// Hands what waits in the shared queue to the members before one is read; spans that
+    /// failed are counted and not read, so only running out of time is an error.
+    fn settle(&self) -> Result<(), Error> {
+        if let Some(fanout) = &self.fanout {
+            if let Err(e @ Error::Timeout { .. }) =
+                fanout.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)
+            {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `f` on every member (even after one fails) and returns the first error.
     fn each(&self, f: impl Fn(&Tracer) -> Result<(), Error>) -> Result<(), Error> {
         let mut first = Ok(());
@@ -120,18 +134,18 @@ impl Sink for Tee {
     }
 
     fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        // What waits in the shared queue reaches the first member before it is read; spans
-        // that failed are counted and not read, so only running out of time is an error.
-        if let Some(fanout) = &self.fanout {
-            if let Err(e @ Error::Timeout { .. }) =
-                fanout.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)
-            {
-                return Err(e);
-            }
-        }
+        self.settle()?;
         match self.members.first() {
             Some(first) => first.get_traces(filter),
             None => Ok(Vec::new()),
+        }
+    }
+
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        self.settle()?;
+        match self.members.first() {
+            Some(first) => first.list_traces(query),
+            None => Ok(crate::query::scan(&[], query)),
         }
     }
 

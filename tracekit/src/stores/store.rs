@@ -1,7 +1,10 @@
 //! What every store is: a [`Queued`] sink whose spans are read back by a [`ReadBack`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::query::{Page, Query, TraceHead};
 use crate::queue::{Behind, Queued};
-use crate::{Error, Trace, TraceFilter};
+use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
 
 /// How a store reads spans back.
 pub(crate) trait ReadBack: Send + Sync + 'static {
@@ -11,6 +14,11 @@ pub(crate) trait ReadBack: Send + Sync + 'static {
     /// Hands `each` every stored span that may match `filter`: the indexes narrow, and
     /// [`Stored`] decides exactly with [`TraceFilter::matches`].
     fn candidates(&self, filter: &TraceFilter, each: &mut dyn FnMut(Trace)) -> Result<(), Error>;
+
+    /// Lists traces from the store's own indexes; `None`: scan what `candidates` reads.
+    fn list(&self, _query: &Query) -> Option<Result<Page<TraceHead>, Error>> {
+        None
+    }
 }
 
 /// A store's sink: finished spans go to the writer thread's queue; reads flush it first
@@ -35,5 +43,53 @@ impl<R: ReadBack> Behind for Stored<R> {
         // Stable: spans that start together keep the order the store gave them.
         out.sort_by_key(|t| t.started_at);
         Ok(out)
+    }
+
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        match self.0.list(query) {
+            Some(page) => page,
+            None => Ok(crate::query::scan(
+                &self.get_traces(&TraceFilter::new())?,
+                query,
+            )),
+        }
+    }
+}
+
+/// A store opened to read only: no writer thread, no queue; spans ended into it are dropped
+/// and counted (the first one says so on stderr).
+pub(crate) struct ReadOnly<R> {
+    pub(crate) stored: Stored<R>,
+    pub(crate) dropped: AtomicU64,
+}
+
+impl<R: ReadBack> Sink for ReadOnly<R> {
+    fn persist_span(&self, _: &FinishedSpan<'_>) {
+        if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+            eprintln!(
+                "tracekit: the `{}` store was opened to read only; spans ended into it are \
+                 dropped (counted in Tracer::stats).",
+                R::NAME
+            );
+        }
+    }
+
+    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+        self.stored.get_traces(filter)
+    }
+
+    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+        self.stored.list_traces(query)
+    }
+
+    fn stats(&self) -> SinkStats {
+        SinkStats {
+            dropped: self.dropped.load(Ordering::Relaxed),
+            ..SinkStats::default()
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        R::NAME
     }
 }

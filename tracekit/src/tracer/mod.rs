@@ -118,6 +118,36 @@ impl Tracer {
         }
     }
 
+    /// Lists stored traces, a page at a time: which ones, in which order and from where,
+    /// as `query` says (see [`Query`](crate::query::Query)). Spans still open are not
+    /// counted.
+    ///
+    /// ```
+    /// use tracekit::query::Query;
+    /// let tracer = tracekit::Tracer::in_memory(100);
+    /// for i in 0..3 {
+    ///     drop(tracer.trace(format!("turn-{i}")));
+    /// }
+    /// let page = tracer.list_traces(&Query::new().limit(2))?;
+    /// assert_eq!(page.items[0].root_name.as_deref(), Some("turn-2")); // newest first
+    /// let rest = tracer.list_traces(&Query::new().limit(2).after(page.next.unwrap()))?;
+    /// assert_eq!(rest.items.len(), 1);
+    /// assert!(rest.next.is_none());
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    pub fn list_traces(
+        &self,
+        query: &crate::query::Query,
+    ) -> Result<crate::query::Page<crate::query::TraceHead>, Error> {
+        match &self.inner {
+            Some(inner) => inner.sink.list_traces(query),
+            None => Err(Error::Unsupported {
+                sink: "noop",
+                operation: "list_traces",
+            }),
+        }
+    }
+
     /// Waits until everything accepted so far is stored or sent, up to
     /// [`DEFAULT_DEADLINE`].
     pub fn flush(&self) -> Result<(), Error> {

@@ -1,5 +1,6 @@
 //! The SQLite store: [`Tracer::sqlite`](crate::Tracer::sqlite).
 
+mod list;
 mod row;
 mod schema;
 
@@ -9,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use super::store::{ReadBack, Store, Stored};
+use super::store::{ReadBack, ReadOnly, Store, Stored};
 use crate::batch::{ExportError, Exporter, Retries};
+use crate::query::{Page, TraceHead};
 use crate::queue::SpanQueue;
 use crate::sync::lock;
 use crate::BatchConfig;
@@ -76,6 +78,7 @@ pub struct SqliteConfig {
     identifier: Option<String>,
     batch: BatchConfig,
     busy_timeout: Duration,
+    read_only: bool,
 }
 
 impl SqliteConfig {
@@ -93,6 +96,7 @@ impl SqliteConfig {
             // slow trickle still commits within the delay.
             batch: BatchConfig::with(65_536, 16_384, Duration::from_millis(100)),
             busy_timeout: Duration::from_secs(5),
+            read_only: false,
         }
     }
 
@@ -116,6 +120,29 @@ impl SqliteConfig {
     /// How long a writer waits for another one to release the file before it retries.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Opens the file to read only (`tracekit ls`, a dashboard): no writer thread; the file
+    /// must exist and is never created, written or migrated, and another process may be
+    /// writing it meanwhile (reads see what it has committed). Spans ended into such a
+    /// tracer are dropped and counted.
+    ///
+    /// ```
+    /// use tracekit::{query::Query, SqliteConfig, Tracer};
+    /// # let dir = std::env::temp_dir().join(format!("tracekit-doc-ro-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("traces.db");
+    /// let writer = Tracer::sqlite(&path)?;
+    /// drop(writer.trace("turn"));
+    /// writer.flush()?;
+    /// let reader = Tracer::sqlite(SqliteConfig::new(&path).read_only())?;
+    /// assert_eq!(reader.list_traces(&Query::new())?.items.len(), 1);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
         self
     }
 
@@ -166,7 +193,11 @@ impl Tracer {
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn sqlite(config: impl Into<SqliteConfig>) -> Result<Tracer, Error> {
-        Ok(open(config.into())?.into_tracer())
+        let config = config.into();
+        if config.read_only {
+            return Ok(Tracer::new(open_read_only(config)?));
+        }
+        Ok(open(config)?.into_tracer())
     }
 
     /// The old name of [`Tracer::sqlite`] with a [`SqliteConfig`], which `sqlite` now takes.
@@ -190,6 +221,23 @@ struct SqliteReader {
     /// deleted or replaced.
     watched: PathBuf,
     file: Option<(u64, u64)>,
+}
+
+/// Opens the file to read only ([`SqliteConfig::read_only`]).
+fn open_read_only(config: SqliteConfig) -> Result<ReadOnly<SqliteReader>, Error> {
+    let conn = schema::connect_read_only(&config.path, config.busy_timeout)?;
+    let watched = std::fs::canonicalize(&config.path).unwrap_or_else(|_| config.path.clone());
+    let file = schema::file_id(&watched);
+    Ok(ReadOnly {
+        stored: Stored(SqliteReader {
+            path: config.path,
+            identifier: config.identifier,
+            conn: Mutex::new(conn),
+            watched,
+            file,
+        }),
+        dropped: Default::default(),
+    })
 }
 
 /// Opens the file and starts its writer: the sink behind [`Tracer::sqlite`].
@@ -253,6 +301,22 @@ impl ReadBack for SqliteReader {
             })?);
         }
         Ok(())
+    }
+
+    fn list(&self, query: &crate::query::Query) -> Option<Result<Page<TraceHead>, Error>> {
+        if schema::file_id(&self.watched) != self.file {
+            return Some(Err(Error::Store {
+                location: self.path.display().to_string(),
+                problem: StoreProblem::FileGone,
+            }));
+        }
+        let conn = lock(&self.conn);
+        Some(list::list(
+            &conn,
+            self.identifier.as_deref(),
+            query,
+            &|| self.path.display().to_string(),
+        ))
     }
 }
 

@@ -52,6 +52,14 @@ const CREATE_INDEXES: [&str; 5] = [
                 ",
 ];
 
+/// tracekit's own index on the reference's table, for listing traces newest first
+/// (`list.rs`): the walk in start order, per identifier. Its keys grow with time, so rows are
+/// added at its end. The Python toolkit reads and writes the table as before.
+const CREATE_TRACEKIT_INDEXES: [&str; 1] = [
+    "CREATE INDEX IF NOT EXISTS tracekit_traces_identifier_started_at \
+     ON traces (identifier, started_at)",
+];
+
 /// tracekit's own addition, in a table of its own so the reference's stays exact: span
 /// events (the reference has none), by the row of their span.
 const CREATE_EVENTS: &str = "CREATE TABLE IF NOT EXISTS tracekit_events (
@@ -158,7 +166,7 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, Er
     // timeout) instead of failing to upgrade a read.
     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(err)?;
     tx.execute_batch(CREATE_TABLE).map_err(err)?;
-    for index in CREATE_INDEXES {
+    for index in CREATE_INDEXES.iter().chain(&CREATE_TRACEKIT_INDEXES) {
         tx.execute_batch(index).map_err(err)?;
     }
     tx.execute_batch(CREATE_EVENTS).map_err(err)?;
@@ -179,6 +187,40 @@ pub(super) fn file_id(path: &Path) -> Option<(u64, u64)> {
         let _ = path;
         Some((0, 0))
     }
+}
+
+/// A connection that only reads `path`, which must exist and hold the reference's table
+/// (anything else is an error, and nothing is written).
+pub(super) fn connect_read_only(path: &Path, busy_timeout: Duration) -> Result<Connection, Error> {
+    let problem = |problem| Error::Store {
+        location: path.display().to_string(),
+        problem,
+    };
+    if !path.is_file() {
+        return Err(problem(StoreProblem::Missing));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| store_error(path, &e))?;
+    conn.busy_timeout(busy_timeout)
+        .map_err(|e| store_error(path, &e))?;
+    let found: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('traces') ORDER BY cid")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| store_error(path, &e))?;
+    if found.is_empty() {
+        return Err(problem(StoreProblem::Backend(
+            "the file has no `traces` table: it is not a tracekit or reference store".into(),
+        )));
+    }
+    if found != COLUMNS {
+        return Err(problem(StoreProblem::ForeignTable {
+            found: found.join(", "),
+        }));
+    }
+    Ok(conn)
 }
 
 /// Another connection to a file that [`open`] set up.
