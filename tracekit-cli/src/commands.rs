@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
+use tracekit::query::{Predicate, Query};
 use tracekit::sinks::ColorChoice;
 use tracekit::{
     analysis, render, FinishedSpan, SpanStatus, Timestamp, Trace, TraceFilter, TraceId, Tracer,
@@ -80,17 +81,15 @@ pub fn ls(
     limit: usize,
     as_json: bool,
 ) -> Result<(), CliError> {
-    let filter = filter(attributes)?;
-    let since = since_text.map(since).transpose()?;
     let tracer = store.open()?;
-    progress("reading the store…");
-    let mut rows = trace_rows(
-        tracer.get_traces(&TraceFilter::new())?,
-        &filter,
-        since,
-        errors,
-    );
-    rows.truncate(limit);
+    let query = query(attributes, since_text, errors)?.limit(limit);
+    // A page of traces from the store's indexes, then each listed trace's spans for its
+    // tokens and cost: the work is the page's, not the store's.
+    let mut rows = Vec::new();
+    for head in tracer.list_traces(&query)?.items {
+        let spans = tracer.get_traces(&TraceFilter::new().trace_id(head.trace_id))?;
+        rows.extend(trace_row(head.trace_id, &spans));
+    }
     let mut out = std::io::stdout().lock();
     if as_json {
         for (_, row) in &rows {
@@ -125,6 +124,62 @@ pub fn ls(
     Ok(())
 }
 
+/// The query `ls` and the viewer's list make of `--attr KEY=VALUE`, `--since` and `--errors`:
+/// a conversation id goes to the store's conversation index, other attributes are span
+/// conditions.
+pub fn query(
+    attributes: &[String],
+    since_text: Option<&str>,
+    errors: bool,
+) -> Result<Query, CliError> {
+    let mut query = Query::new();
+    for (key, value) in filter(attributes)?.attributes.iter() {
+        query = match value.as_str() {
+            Some(id) if key == "ai.conversation.id" => query.conversation(id),
+            _ => query.attribute(Predicate::equals(key.to_owned(), value.clone())),
+        };
+    }
+    if let Some(text) = since_text {
+        query = query.since(since(text)?);
+    }
+    if errors {
+        query = query.errors_only();
+    }
+    Ok(query)
+}
+
+/// The row `ls` prints (and the viewer lists) for one trace, from its spans.
+pub fn trace_row(trace_id: TraceId, spans: &[Trace]) -> Option<(Timestamp, serde_json::Value)> {
+    let start = spans.iter().map(|s| s.started_at).min()?;
+    let summary = analysis::summary(spans);
+    let conversation = spans.iter().find_map(|s| {
+        s.attributes
+            .get("ai.conversation.id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    });
+    let root = spans
+        .iter()
+        .find(|s| s.parent_span_id.is_none())
+        .map_or("?", |s| s.span_name.as_ref())
+        .to_owned();
+    Some((
+        start,
+        json!({
+            "trace_id": trace_id,
+            "conversation_id": conversation,
+            "root": root,
+            "start": start,
+            "duration_ms": summary.wall_time.as_secs_f64() * 1e3,
+            "spans": spans.len(),
+            "tokens": summary.tokens.total(),
+            "cost_usd": summary.cost_usd,
+            "unpriced_calls": summary.unpriced_calls,
+            "errors": summary.errors,
+        }),
+    ))
+}
+
 /// One row per trace among `spans`, newest first: the traces with a span matching `filter`,
 /// started after `since`, with a failed span if `errors`.
 pub fn trace_rows(
@@ -143,40 +198,13 @@ pub fn trace_rows(
             filter.attributes.is_empty() || spans.iter().any(|s| filter.matches(s))
         })
         .filter_map(|(trace_id, spans)| {
-            let start = spans.iter().map(|s| s.started_at).min()?;
-            if since.is_some_and(|at| start < at) {
+            let row = trace_row(trace_id, &spans)?;
+            if since.is_some_and(|at| row.0 < at)
+                || (errors && row.1["errors"].as_u64().unwrap_or(0) == 0)
+            {
                 return None;
             }
-            let summary = analysis::summary(&spans);
-            if errors && summary.errors == 0 {
-                return None;
-            }
-            let conversation = spans.iter().find_map(|s| {
-                s.attributes
-                    .get("ai.conversation.id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            });
-            let root = spans
-                .iter()
-                .find(|s| s.parent_span_id.is_none())
-                .map_or("?", |s| s.span_name.as_ref())
-                .to_owned();
-            Some((
-                start,
-                json!({
-                    "trace_id": trace_id,
-                    "conversation_id": conversation,
-                    "root": root,
-                    "start": start,
-                    "duration_ms": summary.wall_time.as_secs_f64() * 1e3,
-                    "spans": spans.len(),
-                    "tokens": summary.tokens.total(),
-                    "cost_usd": summary.cost_usd,
-                    "unpriced_calls": summary.unpriced_calls,
-                    "errors": summary.errors,
-                }),
-            ))
+            Some(row)
         })
         .collect();
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));

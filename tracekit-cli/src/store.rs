@@ -80,7 +80,9 @@ impl StoreSpec {
                 if !path.is_file() {
                     return Err(CliError::MissingStore(path.display().to_string()));
                 }
-                Ok(Tracer::sqlite(path)?)
+                // Reading only: no writer thread, and the file (perhaps another process's,
+                // being written) is never changed.
+                Ok(Tracer::sqlite(tracekit::SqliteConfig::new(path).read_only())?)
             }
             #[cfg(feature = "dynamodb")]
             StoreSpec::DynamoDb { table, endpoint, region } => {

@@ -1,9 +1,10 @@
 //! Listing traces from the file a page at a time ([`Query`]), without reading the file.
 //!
 //! Spans are walked in start order (newest first, or oldest) on tracekit's index
-//! `(identifier, started_at)`, and each trace met for the first time is looked up by id (the
-//! reference's `trace_id` index): its start, end, span count, errors, root and conversation,
-//! and, when the query has span conditions, its spans. The walk stops as soon as no trace it
+//! `(started_at)` (a conversation's on the reference's conversation index), and each trace met
+//! for the first time is looked up by id (the reference's `trace_id` index): its start, end,
+//! span count, errors, root and conversation, and, when the query has span conditions, its
+//! spans. The walk stops as soon as no trace it
 //! has not met could make the page: newest first, a trace not met yet has every span, so its
 //! start, at or before the walk's position; once a page's worth (and one more, to know there
 //! is a next page) of listed traces started after that position, the page is settled. Oldest
@@ -48,13 +49,23 @@ pub(super) fn list(
         };
         ("<=", "DESC", to)
     };
+    // A conversation's spans are walked on the reference's conversation index (every span of
+    // a conversation carries its id, inherited), the rest on tracekit's start-time index.
+    let conversation = match &query.conversation {
+        Some(_) => "AND conversation_id = ?3",
+        None => "AND ?3 IS NULL",
+    };
     let walk_sql = format!(
-        "SELECT trace_id, started_at FROM traces WHERE identifier IS ?1 \
+        "SELECT trace_id, started_at FROM traces WHERE identifier IS ?1 {conversation} \
          AND (?2 IS NULL OR started_at {op} ?2) ORDER BY started_at {order}"
     );
     let mut walk = conn.prepare_cached(&walk_sql).map_err(sql_error)?;
     let mut rows = walk
-        .query(rusqlite::params![identifier, bound.map(row::iso)])
+        .query(rusqlite::params![
+            identifier,
+            bound.map(row::iso),
+            query.conversation
+        ])
         .map_err(sql_error)?;
     let mut met: HashSet<TraceId> = HashSet::new();
     let mut heads = Vec::new();
