@@ -104,6 +104,20 @@ print(json.dumps([trace_json(x) for x in t.get_traces(trace_id=parent.trace_id)]
     let out = run_python(&python, &script, &[path.to_str().unwrap()], &[]);
     let theirs: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
 
+    // Listed through the query API, read-only: the file as Python left it, without tracekit's
+    // index, is walked all the same.
+    let reader =
+        Tracer::sqlite(SqliteConfig::new(&path).identifier("PyAgent").read_only()).unwrap();
+    let page = reader
+        .list_traces(&tracekit::query::Query::new().errors_only())
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let head = &page.items[0];
+    assert_eq!((head.spans, head.errors), (2, 1));
+    assert_eq!(head.root_name.as_deref(), Some("parent"));
+    assert_eq!(head.conversation_id.as_deref(), Some("conv-py"));
+    drop(reader);
+
     let tracer = Tracer::sqlite(SqliteConfig::new(&path).identifier("PyAgent")).unwrap();
     let ours = tracer
         .get_traces(&TraceFilter::new().attribute("ai.conversation.id", "conv-py"))
@@ -129,6 +143,12 @@ print(json.dumps([trace_json(x) for x in t.get_traces(trace_id=parent.trace_id)]
         &Value::from(json!({"z": [1, 2.5, null], "a": {"é": "😀"}}))
     );
     assert_eq!(child.span_status, SpanStatus::Error);
+    // And listed once tracekit has opened it to write (and added its index).
+    let page = tracer
+        .list_traces(&tracekit::query::Query::new().conversation("conv-py"))
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].started_at, ours[0].started_at);
     // Everything else is what the reference itself reads back.
     for (theirs, ours) in theirs.iter().zip(&ours) {
         assert_eq!(theirs["span_id"], ours.span_id.to_string());
