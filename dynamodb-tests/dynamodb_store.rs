@@ -402,3 +402,54 @@ fn evaluation_data_round_trips_through_the_table() {
         Feedback::categorical("helpful", &["helpful", "wrong"])
     );
 }
+
+/// Listing traces: a conversation's through the conversation index, everything only with
+/// scans allowed; the pages are the ones the in-memory store gives for the same spans.
+#[test]
+fn listing_traces_matches_memory_and_scans_only_when_allowed() {
+    use tracekit::query::{Predicate, Query};
+    let Some(url) = endpoint() else { return };
+    let table = unique_table("listing");
+    let dynamo = Tracer::dynamodb(config(&url, &table)).unwrap();
+    let memory = Tracer::in_memory(1_000);
+    let both = Tracer::tee([memory.clone(), dynamo.clone()]);
+    for i in 0..9 {
+        agent_turn(&both, &format!("conv-{}", i % 2), None);
+    }
+    both.flush().unwrap();
+    // Memory keeps nanoseconds, the table microseconds: compare at the table's precision.
+    let spans: Vec<Trace> = memory
+        .get_traces(&TraceFilter::new())
+        .unwrap()
+        .into_iter()
+        .map(as_stored)
+        .collect();
+    let ids = |page: tracekit::query::Page<tracekit::query::TraceHead>| {
+        page.items.iter().map(|h| h.trace_id).collect::<Vec<_>>()
+    };
+    let scanning = Tracer::dynamodb(config(&url, &table).allow_scan(true)).unwrap();
+    for q in [
+        Query::new().conversation("conv-1"),
+        Query::new().conversation("conv-0").oldest_first().limit(2),
+        Query::new()
+            .conversation("conv-0")
+            .attribute(Predicate::equals("ai.trace.type", "tool-invocation")),
+    ] {
+        let expected = ids(tracekit::query::scan(&spans, &q));
+        assert!(!expected.is_empty());
+        assert_eq!(ids(dynamo.list_traces(&q).unwrap()), expected, "{q:?}");
+        assert_eq!(ids(scanning.list_traces(&q).unwrap()), expected, "{q:?}");
+    }
+    match dynamo.list_traces(&Query::new()) {
+        Err(Error::Store {
+            problem: StoreProblem::UnsupportedFilter(_),
+            ..
+        }) => {}
+        other => panic!("listing every trace without scans allowed: {other:?}"),
+    }
+    let all = Query::new().limit(4);
+    assert_eq!(
+        ids(scanning.list_traces(&all).unwrap()),
+        ids(tracekit::query::scan(&spans, &all))
+    );
+}

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::store::{ReadBack, Store, Stored};
 use crate::batch::{ExportError, Exporter, Retries};
+use crate::query::{Page, Query, TraceHead};
 use crate::queue::SpanQueue;
 use crate::BatchConfig;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
@@ -495,6 +496,21 @@ impl ReadBack for Reader {
             each(item::decode(item).map_err(|p| store_error(&self.table, p))?);
         }
         Ok(())
+    }
+
+    /// A conversation's traces come from the conversation index; listing every trace reads
+    /// the whole table, which only a store with `allow_scan` does (otherwise a
+    /// `StoreProblem::UnsupportedFilter` that says so).
+    fn list(&self, query: &Query) -> Option<Result<Page<TraceHead>, Error>> {
+        let filter = match &query.conversation {
+            Some(id) => TraceFilter::new().attribute("ai.conversation.id", id.clone()),
+            None => TraceFilter::new(),
+        };
+        let mut spans = Vec::new();
+        Some(
+            self.candidates(&filter, &mut |t| spans.push(t))
+                .map(|()| crate::query::scan(&spans, query)),
+        )
     }
 }
 
