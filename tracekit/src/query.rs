@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Key, SpanStatus, Timestamp, Trace, TraceId, Value};
+use crate::{Error, Key, SpanStatus, Timestamp, Trace, TraceFilter, TraceId, Value};
 
 /// The attribute that names a conversation.
 const CONVERSATION_ID: &str = "ai.conversation.id";
@@ -319,6 +319,15 @@ impl Page<TraceHead> {
         let next = more.then(|| heads.last().map(TraceHead::cursor)).flatten();
         Page { items: heads, next }
     }
+}
+
+/// Answers `query` by scanning every stored span, as `read` returns them for an empty filter:
+/// what a store without an index of its own does (the default of `Sink::list_traces`).
+pub(crate) fn scan_all(
+    read: impl FnOnce(&TraceFilter) -> Result<Vec<Trace>, Error>,
+    query: &Query,
+) -> Result<Page<TraceHead>, Error> {
+    Ok(scan(&read(&TraceFilter::new())?, query))
 }
 
 /// Answers `query` by scanning `spans` (what a store without an index of its own does).

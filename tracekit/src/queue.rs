@@ -48,10 +48,7 @@ pub(crate) trait Behind: Send + Sync + 'static {
     /// Lists traces, once the queue has written what was accepted before the call; by
     /// default by scanning what `get_traces` reads.
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
-        Ok(crate::query::scan(
-            &self.get_traces(&TraceFilter::new())?,
-            query,
-        ))
+        crate::query::scan_all(|all| self.get_traces(all), query)
     }
 
     /// Flushes what is further down, once the queue has.
@@ -315,7 +312,7 @@ impl BatchInlet for Inlet {
 impl<B: Behind> Queued<B> {
     /// Writes what was accepted before a read. Spans that failed to be written are counted
     /// and cannot be read: read what is stored. Only a flush that ran out of time is an error.
-    fn settle(&self) -> Result<(), Error> {
+    pub(crate) fn settle(&self) -> Result<(), Error> {
         match self.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE) {
             Err(e @ Error::Timeout { .. }) => Err(e),
             _ => Ok(()),

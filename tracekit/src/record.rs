@@ -19,7 +19,7 @@
 //!        of values (array) or of (string key, value) pairs (map)
 //! ```
 //!
-//! Resources and scopes are kept once per store stripe and referred to by index. Most of a
+//! Resources and scopes are kept once per lane (`collect.rs`) and referred to by index. Most of a
 //! span's bytes are its ids and start time; the end is a 4-byte duration, and a root has no
 //! parent bytes, so a store that grows touches fewer new pages per span.
 

@@ -80,10 +80,7 @@ pub trait Sink: Send + Sync + 'static {
     /// [`get_traces`](Sink::get_traces) returns ([`query::scan`](crate::query::scan)); a
     /// store with indexes answers from them.
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
-        Ok(crate::query::scan(
-            &self.get_traces(&TraceFilter::new())?,
-            query,
-        ))
+        crate::query::scan_all(|all| self.get_traces(all), query)
     }
 
     /// Delivers everything accepted so far, giving up at `deadline`.

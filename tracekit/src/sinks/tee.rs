@@ -90,14 +90,7 @@ impl Tee {
     /// Hands what waits in the shared queue to the members before one is read; spans that
     /// failed are counted and not read, so only running out of time is an error.
     fn settle(&self) -> Result<(), Error> {
-        if let Some(fanout) = &self.fanout {
-            if let Err(e @ Error::Timeout { .. }) =
-                fanout.queue.flush(Instant::now() + crate::DEFAULT_DEADLINE)
-            {
-                return Err(e);
-            }
-        }
-        Ok(())
+        self.fanout.as_ref().map_or(Ok(()), Queued::settle)
     }
 
     /// Runs `f` on every member (even after one fails) and returns the first error.

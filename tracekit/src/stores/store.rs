@@ -48,10 +48,7 @@ impl<R: ReadBack> Behind for Stored<R> {
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
         match self.0.list(query) {
             Some(page) => page,
-            None => Ok(crate::query::scan(
-                &self.get_traces(&TraceFilter::new())?,
-                query,
-            )),
+            None => crate::query::scan_all(|all| self.get_traces(all), query),
         }
     }
 }

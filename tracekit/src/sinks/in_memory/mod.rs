@@ -79,7 +79,7 @@ impl Sink for InMemory {
             .flat_map(|c| c.records().map(move |r| (r, &c.tables)))
             .collect();
         if records.len() > self.memory_size {
-            // Each stripe holds its last `memory_size`; keep the last of all of them.
+            // Each lane holds its last `memory_size`; keep the last of all of them.
             records.sort_by_key(|(r, _)| record::ended_at(r));
             records.drain(..records.len() - self.memory_size);
         }

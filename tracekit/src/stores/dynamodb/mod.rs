@@ -346,7 +346,7 @@ fn open(config: DynamoDbConfig) -> Result<Store<Reader>, Error> {
 
 async fn client(config: DynamoDbConfig) -> Client {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        // Retries are the store's own (see `DynamoWriter::write`), in one place.
+        // Retries are the store's own (see `DynamoWriter::export_with`), in one place.
         .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
