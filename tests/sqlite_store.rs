@@ -956,3 +956,116 @@ fn the_cursor_is_stable_under_concurrent_writes() {
     let firsts: Vec<TraceId> = first.items.iter().map(|h| h.trace_id).collect();
     assert_eq!([firsts, rest].concat(), before);
 }
+
+/// Following a file: a read-only follower gets each span once, in the order it was written,
+/// from the mark on (`now` skips what was there, `start` does not), a large backlog in
+/// several calls, and nothing when nothing was written.
+#[test]
+fn a_follower_gets_each_new_span_once_in_write_order() {
+    use tracekit::query::Watermark;
+    let dir = temp();
+    let path = dir.path().join("f.db");
+    let writer = Tracer::sqlite(&path).unwrap();
+    drop(writer.trace("before"));
+    writer.flush().unwrap();
+    let reader = Tracer::sqlite(SqliteConfig::new(&path).read_only()).unwrap();
+    let mut now = Watermark::now();
+    let mut start = Watermark::start();
+    assert!(reader.new_spans(&mut now).unwrap().is_empty());
+    let names = |spans: Vec<Trace>| -> Vec<String> {
+        spans.iter().map(|s| s.span_name.to_string()).collect()
+    };
+    assert_eq!(names(reader.new_spans(&mut start).unwrap()), ["before"]);
+    for name in ["a", "b", "c"] {
+        drop(writer.trace(name));
+    }
+    writer.flush().unwrap();
+    assert_eq!(names(reader.new_spans(&mut now).unwrap()), ["a", "b", "c"]);
+    assert!(
+        reader.new_spans(&mut now).unwrap().is_empty(),
+        "nothing new"
+    );
+    assert_eq!(
+        names(reader.new_spans(&mut start).unwrap()),
+        ["a", "b", "c"]
+    );
+    // Another writer (another connection, as another process) is followed too.
+    let other = Tracer::sqlite(&path).unwrap();
+    for i in 0..10_050 {
+        drop(other.trace(format!("bulk-{i}")));
+    }
+    other.shutdown().unwrap();
+    let first = reader.new_spans(&mut now).unwrap();
+    let second = reader.new_spans(&mut now).unwrap();
+    assert_eq!((first.len(), second.len()), (10_000, 50), "in pieces");
+    assert_eq!(first[0].span_name, "bulk-0");
+    assert_eq!(second[49].span_name, "bulk-10049");
+    assert!(reader.new_spans(&mut now).unwrap().is_empty());
+    // A writing tracer follows its own file, once what it accepted is written.
+    let mut own = Watermark::now();
+    assert!(writer.new_spans(&mut own).unwrap().is_empty());
+    drop(writer.trace("d"));
+    assert_eq!(names(writer.new_spans(&mut own).unwrap()), ["d"]);
+}
+
+/// `query_spans` streams the spans of the traces a query selects, trace by trace, the same
+/// from a file as from memory.
+#[test]
+fn spans_stream_trace_by_trace_as_from_memory() {
+    use tracekit::query::Query;
+    let dir = temp();
+    let file = Tracer::sqlite(dir.path().join("s.db")).unwrap();
+    let memory = Tracer::in_memory(10_000);
+    for tracer in [&file, &memory] {
+        for i in 0..25 {
+            let turn = tracer.trace(format!("turn-{i}"));
+            turn.add_inheritable_attribute("ai.conversation.id", format!("c-{}", i % 2));
+            drop(tracer.trace("tool"));
+            drop(turn);
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        tracer.flush().unwrap();
+    }
+    for query in [
+        Query::new().limit(4),
+        Query::new().oldest_first().limit(7),
+        Query::new().conversation("c-1").limit(3),
+    ] {
+        // Each trace's span names (sorted: a root and its child may start in the same
+        // microsecond, which is all a file keeps), trace after trace as streamed.
+        let stream = |t: &Tracer| -> Vec<Vec<String>> {
+            let mut traces: Vec<(TraceId, Vec<String>)> = Vec::new();
+            for span in t.query_spans(query.clone()) {
+                let span = span.unwrap();
+                match traces.last_mut() {
+                    Some((id, names)) if *id == span.trace_id => {
+                        names.push(span.span_name.to_string())
+                    }
+                    _ => traces.push((span.trace_id, vec![span.span_name.to_string()])),
+                }
+            }
+            traces
+                .into_iter()
+                .map(|(_, mut names)| {
+                    names.sort();
+                    names
+                })
+                .collect()
+        };
+        let (from_file, from_memory) = (stream(&file), stream(&memory));
+        assert_eq!(from_file, from_memory, "{query:?}");
+        let traces = if query.clone() == Query::new().conversation("c-1").limit(3) {
+            12
+        } else {
+            25
+        };
+        assert_eq!(
+            from_file.len(),
+            traces,
+            "each trace once, together: {query:?}"
+        );
+        assert!(from_file
+            .iter()
+            .all(|names| names.len() == 2 && names[0] == "tool"));
+    }
+}

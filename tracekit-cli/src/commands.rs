@@ -1,12 +1,12 @@
 //! What each command does.
 
-use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
-use tracekit::query::{Predicate, Query};
+use tracekit::analysis::TraceSummary;
+use tracekit::query::{Predicate, Query, Watermark};
 use tracekit::sinks::ColorChoice;
 use tracekit::{
     analysis, render, FinishedSpan, SpanStatus, Timestamp, Trace, TraceFilter, TraceId, Tracer,
@@ -60,17 +60,38 @@ pub fn since(text: &str) -> Result<Timestamp, CliError> {
     )))
 }
 
-/// A trace's spans, by id, or a conversation's, by `ai.conversation.id`.
+/// A trace's spans, by its 32-hex id, or a conversation's (by `ai.conversation.id`, its turns
+/// oldest first), through the store's indexes.
 pub fn resolve(tracer: &Tracer, id: &str) -> Result<Vec<Trace>, CliError> {
-    let filter = match id.parse::<TraceId>() {
-        Ok(trace) if id.len() == 32 => TraceFilter::new().trace_id(trace),
-        _ => TraceFilter::new().attribute("ai.conversation.id", id),
+    let spans = match id.parse::<TraceId>() {
+        Ok(trace) if id.len() == 32 => tracer.get_traces(&TraceFilter::new().trace_id(trace))?,
+        _ => tracer
+            .query_spans(Query::new().conversation(id).oldest_first().limit(100))
+            .collect::<Result<_, _>>()?,
     };
-    let spans = tracer.get_traces(&filter)?;
     if spans.is_empty() {
         return Err(CliError::UnknownId(id.to_owned()));
     }
     Ok(spans)
+}
+
+/// What `ls` and the viewer's list show of one trace.
+pub fn summary_json(row: &TraceSummary) -> serde_json::Value {
+    let (head, s) = (&row.head, &row.summary);
+    json!({
+        "trace_id": head.trace_id,
+        "conversation_id": head.conversation_id,
+        "root": head.root_name.as_deref().unwrap_or("?"),
+        "start": head.started_at,
+        "duration_ms": s.wall_time.as_secs_f64() * 1e3,
+        "spans": head.spans,
+        "llm_calls": s.llm_calls,
+        "tool_calls": s.tool_calls,
+        "tokens": s.tokens.total(),
+        "cost_usd": s.cost_usd,
+        "unpriced_calls": s.unpriced_calls,
+        "errors": head.errors,
+    })
 }
 
 pub fn ls(
@@ -79,17 +100,26 @@ pub fn ls(
     since_text: Option<&str>,
     errors: bool,
     limit: usize,
+    after: Option<&str>,
     as_json: bool,
 ) -> Result<(), CliError> {
     let tracer = store.open()?;
-    let query = query(attributes, since_text, errors)?.limit(limit);
+    let mut query = query(attributes, since_text, errors)?.limit(limit);
+    if let Some(cursor) = after {
+        query = query.after(
+            cursor
+                .parse()
+                .map_err(|e| CliError::Usage(format!("--after: {e}")))?,
+        );
+    }
     // A page of traces from the store's indexes, then each listed trace's spans for its
     // tokens and cost: the work is the page's, not the store's.
-    let mut rows = Vec::new();
-    for head in tracer.list_traces(&query)?.items {
-        let spans = tracer.get_traces(&TraceFilter::new().trace_id(head.trace_id))?;
-        rows.extend(trace_row(head.trace_id, &spans));
-    }
+    let page = analysis::list(&tracer, &query)?;
+    let rows: Vec<_> = page
+        .items
+        .iter()
+        .map(|row| (row.head.started_at, summary_json(row)))
+        .collect();
     let mut out = std::io::stdout().lock();
     if as_json {
         for (_, row) in &rows {
@@ -121,6 +151,9 @@ pub fn ls(
     if rows.is_empty() {
         progress("no traces match");
     }
+    if let Some(next) = page.next {
+        progress(&format!("more: add --after {next}"));
+    }
     Ok(())
 }
 
@@ -146,69 +179,6 @@ pub fn query(
         query = query.errors_only();
     }
     Ok(query)
-}
-
-/// The row `ls` prints (and the viewer lists) for one trace, from its spans.
-pub fn trace_row(trace_id: TraceId, spans: &[Trace]) -> Option<(Timestamp, serde_json::Value)> {
-    let start = spans.iter().map(|s| s.started_at).min()?;
-    let summary = analysis::summary(spans);
-    let conversation = spans.iter().find_map(|s| {
-        s.attributes
-            .get("ai.conversation.id")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    });
-    let root = spans
-        .iter()
-        .find(|s| s.parent_span_id.is_none())
-        .map_or("?", |s| s.span_name.as_ref())
-        .to_owned();
-    Some((
-        start,
-        json!({
-            "trace_id": trace_id,
-            "conversation_id": conversation,
-            "root": root,
-            "start": start,
-            "duration_ms": summary.wall_time.as_secs_f64() * 1e3,
-            "spans": spans.len(),
-            "tokens": summary.tokens.total(),
-            "cost_usd": summary.cost_usd,
-            "unpriced_calls": summary.unpriced_calls,
-            "errors": summary.errors,
-        }),
-    ))
-}
-
-/// One row per trace among `spans`, newest first: the traces with a span matching `filter`,
-/// started after `since`, with a failed span if `errors`.
-pub fn trace_rows(
-    spans: Vec<Trace>,
-    filter: &TraceFilter,
-    since: Option<Timestamp>,
-    errors: bool,
-) -> Vec<(Timestamp, serde_json::Value)> {
-    let mut traces: BTreeMap<TraceId, Vec<Trace>> = BTreeMap::new();
-    for span in spans {
-        traces.entry(span.trace_id).or_default().push(span);
-    }
-    let mut rows: Vec<(Timestamp, serde_json::Value)> = traces
-        .into_iter()
-        .filter(|(_, spans)| {
-            filter.attributes.is_empty() || spans.iter().any(|s| filter.matches(s))
-        })
-        .filter_map(|(trace_id, spans)| {
-            let row = trace_row(trace_id, &spans)?;
-            if since.is_some_and(|at| row.0 < at)
-                || (errors && row.1["errors"].as_u64().unwrap_or(0) == 0)
-            {
-                return None;
-            }
-            Some(row)
-        })
-        .collect();
-    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
-    rows
 }
 
 pub fn show(store: &StoreSpec, id: &str, format: Format, width: usize) -> Result<(), CliError> {
@@ -295,16 +265,18 @@ pub fn tail(
         )));
     }
     let tracer = store.open()?;
-    let mut seen: HashSet<(TraceId, tracekit::SpanId)> = HashSet::new();
-    let mut first = true;
+    // Only what was written since the last look; a SQLite store answers a look at an
+    // unchanged file without reading a row.
+    let mut mark = if from_start {
+        Watermark::start()
+    } else {
+        Watermark::now()
+    };
     let mut printed = 0;
     loop {
-        let spans = tracer.get_traces(&TraceFilter::new())?;
+        let spans = tracer.new_spans(&mut mark)?;
         let mut out = std::io::stdout().lock();
         for span in spans {
-            if !seen.insert((span.trace_id, span.span_id)) || (first && !from_start) {
-                continue;
-            }
             if as_json {
                 writeln!(out, "{}", serde_json::to_string(&span).unwrap_or_default())?;
             } else {
@@ -316,9 +288,29 @@ pub fn tail(
             }
         }
         out.flush()?;
-        first = false;
+        drop(out);
         std::thread::sleep(Duration::from_secs_f64(interval));
     }
+}
+
+/// Hands `each` the spans of every trace the stream yields, one trace at a time.
+fn trace_by_trace(
+    stream: impl Iterator<Item = Result<Trace, tracekit::Error>>,
+    mut each: impl FnMut(&[Trace]) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let mut trace: Vec<Trace> = Vec::new();
+    for span in stream {
+        let span = span?;
+        if trace.first().is_some_and(|t| t.trace_id != span.trace_id) {
+            each(&trace)?;
+            trace.clear();
+        }
+        trace.push(span);
+    }
+    if !trace.is_empty() {
+        each(&trace)?;
+    }
+    Ok(())
 }
 
 pub fn export(
@@ -329,39 +321,86 @@ pub fn export(
     to: Option<&str>,
 ) -> Result<(), CliError> {
     let tracer = store.open()?;
-    progress("reading the store…");
-    let spans = match id {
-        Some(id) => resolve(&tracer, id)?,
-        None => tracer.get_traces(&TraceFilter::new())?,
+    // Streamed a trace at a time, oldest first: memory holds one trace, not the store.
+    let stream: Box<dyn Iterator<Item = Result<Trace, tracekit::Error>>> = match id {
+        Some(id) => {
+            let spans = resolve(&tracer, id)?;
+            Box::new(spans.into_iter().map(Ok))
+        }
+        None => Box::new(tracer.query_spans(Query::new().oldest_first().limit(500))),
+    };
+    let (mut spans, mut errors) = (0usize, 0usize);
+    let mut count = |trace: &[Trace]| {
+        spans += trace.len();
+        errors += trace
+            .iter()
+            .filter(|s| s.span_status == SpanStatus::Error)
+            .count();
+        if spans / 100_000 != (spans - trace.len()) / 100_000 {
+            progress(&format!("{spans} spans…"));
+        }
     };
     if let Some(url) = to {
         let exporter = Tracer::otlp(tracekit::OtlpConfig::new(url))?;
-        for span in &spans {
-            if let Some(finished) = FinishedSpan::from_trace(span) {
-                exporter.forward(&finished);
+        trace_by_trace(stream, |trace| {
+            count(trace);
+            for span in trace {
+                if let Some(finished) = FinishedSpan::from_trace(span) {
+                    exporter.forward(&finished);
+                }
             }
-        }
+            Ok(())
+        })?;
         exporter.shutdown_within(Duration::from_secs(60))?;
-        progress(&format!("sent {} spans to {url}", spans.len()));
+        progress(&format!("sent {spans} spans to {url}"));
         return Ok(());
     }
-    let text = match format {
-        ExportFormat::Jsonl => spans
-            .iter()
-            .map(|s| serde_json::to_string(s).unwrap_or_default() + "\n")
-            .collect(),
-        ExportFormat::Jaeger => render::to_jaeger_json(&spans).to_string() + "\n",
-        ExportFormat::OtlpJson => tracekit::exporters::to_otlp_json(&spans) + "\n",
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    match output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    match format {
+        ExportFormat::Jsonl => trace_by_trace(stream, |trace| {
+            count(trace);
+            for span in trace {
+                serde_json::to_writer(&mut out, span).map_err(|e| CliError::Io(e.to_string()))?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        })?,
+        // One document, `{"data": [trace, ...]}`, written a trace at a time.
+        ExportFormat::Jaeger => {
+            out.write_all(b"{\"data\":[")?;
+            let mut first = true;
+            trace_by_trace(stream, |trace| {
+                count(trace);
+                for data in render::to_jaeger_json(trace)["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    if !std::mem::take(&mut first) {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut out, data)
+                        .map_err(|e| CliError::Io(e.to_string()))?;
+                }
+                Ok(())
+            })?;
+            out.write_all(b"]}\n")?;
+        }
+        // One OTLP request body, grouped by resource and scope: built whole.
+        ExportFormat::OtlpJson => {
+            let all: Vec<Trace> = stream.collect::<Result<_, _>>()?;
+            count(&all);
+            out.write_all(tracekit::exporters::to_otlp_json(&all).as_bytes())?;
+            out.write_all(b"\n")?;
+        }
     }
-    let errors = spans
-        .iter()
-        .filter(|s| s.span_status == SpanStatus::Error)
-        .count();
-    progress(&format!("exported {} spans ({errors} failed)", spans.len()));
+    out.flush()?;
+    progress(&format!("exported {spans} spans ({errors} failed)"));
     Ok(())
 }

@@ -44,9 +44,14 @@ enum Command {
         /// Only traces with a failed span.
         #[arg(long)]
         errors: bool,
-        /// At most this many traces.
+        /// At most this many traces (a page; the next one starts at the cursor printed on
+        /// standard error).
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Start after this cursor (printed as `more: add --after CURSOR` under a full page):
+        /// the page after it, stable while agents write.
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
         /// One JSON object per trace, for scripts.
         #[arg(long)]
         json: bool,
@@ -69,7 +74,8 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         width: usize,
     },
-    /// Follow new spans as agents write them, like `tail -f`.
+    /// Follow new spans as agents write them, like `tail -f`: each look reads only what was
+    /// written since the last (and a SQLite file nobody wrote to costs no read at all).
     ///
     /// Examples:
     ///   tracekit tail traces.db
@@ -91,6 +97,9 @@ enum Command {
         count: Option<usize>,
     },
     /// Export traces to a file or standard output, or replay them to an OTLP collector.
+    ///
+    /// The store is read a trace at a time, oldest first (for jsonl, jaeger and --to): memory
+    /// holds one trace, however large the store. otlp-json is one request body, built whole.
     ///
     /// Examples:
     ///   tracekit export traces.db --format jsonl -o spans.jsonl
@@ -215,8 +224,17 @@ fn main() -> ExitCode {
             since,
             errors,
             limit,
+            after,
             json,
-        } => commands::ls(&store, &attributes, since.as_deref(), errors, limit, json),
+        } => commands::ls(
+            &store,
+            &attributes,
+            since.as_deref(),
+            errors,
+            limit,
+            after.as_deref(),
+            json,
+        ),
         Command::Show {
             store,
             id,

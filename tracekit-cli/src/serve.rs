@@ -1,16 +1,20 @@
 //! `tracekit serve`: the viewer and its JSON API, read-only, on 127.0.0.1 by default.
 //!
-//! API (all `GET`, JSON):
-//! * `/api/traces?limit=50&offset=0&attr=KEY=VALUE&since=2h&errors=true` — trace rows, newest
-//!   first: `{"traces": [...], "total", "offset", "limit"}` (`limit` at most 500).
-//! * `/api/traces/{trace_id}` and `/api/conversations/{id}` — `{"spans": [...], "summary"}`.
+//! API (all `GET`, JSON; every list pages with an opaque cursor, stable while agents write):
+//! * `/api/traces?limit=50&after=CURSOR&attr=KEY=VALUE&since=2h&errors=true&name=NAME&order=oldest`
+//!   — trace rows, newest first unless `order=oldest`: `{"traces": [...], "next", "limit"}`
+//!   (`limit` at most 500; `next` is the cursor of the next page, `null` on the last).
+//! * `/api/conversations?limit=20&after=CURSOR` — conversations by their latest turn, with
+//!   totals: `{"conversations": [...], "next"}`.
+//! * `/api/traces/{trace_id}` — `{"spans": [...], "summary"}`; `/api/conversations/{id}` —
+//!   the same for all its turns, and `"turns"`: one row per trace, oldest first.
 
-use std::io::Cursor;
 use std::net::SocketAddr;
 
 use serde_json::json;
 use tiny_http::{Header, Method, Request, Response, Server};
-use tracekit::{analysis, TraceFilter, Tracer};
+use tracekit::query::{Cursor, Query};
+use tracekit::{analysis, Trace, Tracer};
 
 use crate::commands;
 use crate::{CliError, StoreSpec};
@@ -47,7 +51,7 @@ pub fn serve(store: &StoreSpec, addr: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-type Reply = Response<Cursor<Vec<u8>>>;
+type Reply = Response<std::io::Cursor<Vec<u8>>>;
 
 fn reply(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
     let headers = [
@@ -108,12 +112,13 @@ fn handle(tracer: &Tracer, request: &Request, bound: SocketAddr) -> Reply {
         "/" | "/index.html" => reply(200, "text/html; charset=utf-8", INDEX),
         "/app.js" => reply(200, "text/javascript; charset=utf-8", APP),
         "/app.css" => reply(200, "text/css; charset=utf-8", STYLE),
-        "/api/traces" => list(tracer, query),
+        "/api/traces" => answer(list(tracer, query)),
+        "/api/conversations" => answer(conversations(tracer, query)),
         _ => {
             if let Some(id) = path.strip_prefix("/api/traces/") {
-                one(tracer, &decode(id))
+                answer(one(tracer, &decode(id), false))
             } else if let Some(id) = path.strip_prefix("/api/conversations/") {
-                one(tracer, &decode(id))
+                answer(one(tracer, &decode(id), true))
             } else {
                 error(404, "no such page")
             }
@@ -121,81 +126,210 @@ fn handle(tracer: &Tracer, request: &Request, bound: SocketAddr) -> Reply {
     }
 }
 
-fn list(tracer: &Tracer, query: &str) -> Reply {
-    let mut limit = 50;
-    let mut offset = 0;
-    let mut attributes = Vec::new();
-    let mut since = None;
-    let mut errors = false;
+/// Why a request failed, as the HTTP status it answers with.
+enum Failure {
+    BadRequest(String),
+    NotFound(String),
+    Store(String),
+}
+
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Failure {
+        match e {
+            CliError::UnknownId(id) => {
+                Failure::NotFound(format!("no trace or conversation {id:?}"))
+            }
+            CliError::Usage(m) => Failure::BadRequest(m),
+            other => Failure::Store(other.to_string()),
+        }
+    }
+}
+
+impl From<tracekit::Error> for Failure {
+    fn from(e: tracekit::Error) -> Failure {
+        Failure::Store(e.to_string())
+    }
+}
+
+fn answer(result: Result<serde_json::Value, Failure>) -> Reply {
+    match result {
+        Ok(body) => reply(200, "application/json", body.to_string()),
+        Err(Failure::BadRequest(m)) => error(400, &m),
+        Err(Failure::NotFound(m)) => error(404, &m),
+        Err(Failure::Store(m)) => error(500, &m),
+    }
+}
+
+/// A list request's parameters: `limit` (1 to 500), `after` (a cursor), and the rest as
+/// `KEY=VALUE` pairs for the caller.
+struct Params {
+    limit: usize,
+    after: Option<Cursor>,
+    rest: Vec<(String, String)>,
+}
+
+fn params(query: &str, default_limit: usize) -> Result<Params, Failure> {
+    let mut p = Params {
+        limit: default_limit,
+        after: None,
+        rest: Vec::new(),
+    };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = decode(v);
         match k {
-            "limit" => match v.parse::<usize>() {
-                Ok(n) => limit = n.clamp(1, MAX_LIMIT),
-                Err(_) => return error(400, "limit: expected a number"),
-            },
-            "offset" => match v.parse::<usize>() {
-                Ok(n) => offset = n,
-                Err(_) => return error(400, "offset: expected a number"),
-            },
+            "limit" => {
+                p.limit = v
+                    .parse::<usize>()
+                    .map_err(|_| Failure::BadRequest("limit: expected a number".into()))?
+                    .clamp(1, MAX_LIMIT)
+            }
+            "after" if !v.is_empty() => {
+                p.after = Some(
+                    v.parse()
+                        .map_err(|e| Failure::BadRequest(format!("after: {e}")))?,
+                )
+            }
+            _ => p.rest.push((k.to_owned(), v)),
+        }
+    }
+    Ok(p)
+}
+
+fn list(tracer: &Tracer, query: &str) -> Result<serde_json::Value, Failure> {
+    let p = params(query, 50)?;
+    let (mut attributes, mut since, mut errors, mut name, mut oldest) =
+        (Vec::new(), None, false, None, false);
+    for (k, v) in p.rest {
+        match k.as_str() {
             "attr" if !v.is_empty() => attributes.push(v),
             "since" if !v.is_empty() => since = Some(v),
             "errors" => errors = v == "true",
+            "name" if !v.is_empty() => name = Some(v),
+            "order" => oldest = v == "oldest",
             _ => {}
         }
     }
-    let filter = match commands::filter(&attributes) {
-        Ok(f) => f,
-        Err(e) => return error(400, &e.to_string()),
-    };
-    let since = match since.as_deref().map(commands::since).transpose() {
-        Ok(s) => s,
-        Err(e) => return error(400, &e.to_string()),
-    };
-    let spans = match tracer.get_traces(&TraceFilter::new()) {
-        Ok(s) => s,
-        Err(e) => return error(500, &e.to_string()),
-    };
-    let rows = commands::trace_rows(spans, &filter, since, errors);
-    let total = rows.len();
-    let page: Vec<_> = rows
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|(_, row)| row)
-        .collect();
-    reply(
-        200,
-        "application/json",
-        json!({"traces": page, "total": total, "offset": offset, "limit": limit}).to_string(),
-    )
+    let mut q = commands::query(&attributes, since.as_deref(), errors)?.limit(p.limit);
+    if let Some(name) = name {
+        q = q.span_name(name);
+    }
+    if oldest {
+        q = q.oldest_first();
+    }
+    if let Some(cursor) = p.after {
+        q = q.after(cursor);
+    }
+    let page = analysis::list(tracer, &q)?;
+    let rows: Vec<_> = page.items.iter().map(commands::summary_json).collect();
+    Ok(json!({"traces": rows, "next": page.next.map(|c| c.to_string()), "limit": p.limit}))
 }
 
-fn one(tracer: &Tracer, id: &str) -> Reply {
-    match commands::resolve(tracer, id) {
-        Ok(mut spans) => {
-            // Shown with what reference-style attributes say in the other conventions.
-            for span in &mut spans {
-                for (key, value) in tracekit::genai::reference_completions(&span.attributes) {
-                    span.attributes.insert(key, value);
+/// The most traces one conversations request walks before it answers with what it found.
+const CONVERSATION_WALK: usize = 2_000;
+
+/// Conversations by their latest turn, newest first: the walk goes through traces newest
+/// first and lists each conversation where it meets its latest turn.
+fn conversations(tracer: &Tracer, query: &str) -> Result<serde_json::Value, Failure> {
+    let p = params(query, 20)?;
+    let mut walk = Query::new().limit(100);
+    if let Some(cursor) = p.after {
+        walk = walk.after(cursor);
+    }
+    let (mut found, mut walked, mut next): (Vec<String>, usize, Option<Cursor>) =
+        (Vec::new(), 0, None);
+    'walk: loop {
+        let page = tracer.list_traces(&walk)?;
+        for head in &page.items {
+            walked += 1;
+            if let Some(c) = &head.conversation_id {
+                if !found.contains(c) {
+                    found.push(c.clone());
                 }
             }
-            let s = analysis::summary(&spans);
-            let summary = json!({
-                "llm_calls": s.llm_calls, "tokens": s.tokens.total(), "cost_usd": s.cost_usd,
-                "unpriced_calls": s.unpriced_calls, "tool_calls": s.tool_calls, "errors": s.errors,
-                "wall_ms": s.wall_time.as_secs_f64() * 1e3,
-            });
-            reply(
-                200,
-                "application/json",
-                json!({"spans": spans, "summary": summary}).to_string(),
-            )
+            if found.len() == p.limit || walked == CONVERSATION_WALK {
+                next = Some(head.cursor());
+                break 'walk;
+            }
         }
-        Err(CliError::UnknownId(_)) => error(404, &format!("no trace or conversation {id:?}")),
-        Err(e) => error(500, &e.to_string()),
+        match page.next {
+            Some(cursor) => walk = walk.after(cursor),
+            None => break,
+        }
     }
+    let mut rows = Vec::new();
+    for id in found {
+        let turns = conversation_turns(tracer, &id)?;
+        // A conversation with a turn newer than where this page starts was listed before.
+        let latest = turns.iter().map(|t| t.head.started_at).max();
+        if p.after.zip(latest).is_some_and(|(c, l)| l > c.started_at()) {
+            continue;
+        }
+        rows.push(conversation_json(&id, &turns));
+    }
+    Ok(json!({"conversations": rows, "next": next.map(|c| c.to_string())}))
+}
+
+/// A conversation's turns (its traces), oldest first, with their summaries.
+fn conversation_turns(tracer: &Tracer, id: &str) -> Result<Vec<analysis::TraceSummary>, Failure> {
+    let mut q = Query::new()
+        .conversation(id)
+        .oldest_first()
+        .limit(MAX_LIMIT);
+    let mut turns = Vec::new();
+    loop {
+        let page = analysis::list(tracer, &q)?;
+        turns.extend(page.items);
+        match page.next {
+            Some(cursor) => q = q.after(cursor),
+            None => return Ok(turns),
+        }
+    }
+}
+
+fn conversation_json(id: &str, turns: &[analysis::TraceSummary]) -> serde_json::Value {
+    let sum = |f: &dyn Fn(&analysis::TraceSummary) -> f64| turns.iter().map(f).sum::<f64>();
+    json!({
+        "conversation_id": id,
+        "turns": turns.len(),
+        "start": turns.first().map(|t| t.head.started_at),
+        "last": turns.last().map(|t| t.head.started_at),
+        "spans": turns.iter().map(|t| t.head.spans).sum::<usize>(),
+        "llm_calls": turns.iter().map(|t| t.summary.llm_calls).sum::<u64>(),
+        "tool_calls": turns.iter().map(|t| t.summary.tool_calls).sum::<u64>(),
+        "tokens": turns.iter().map(|t| t.summary.tokens.total()).sum::<u64>(),
+        "cost_usd": sum(&|t| t.summary.cost_usd),
+        "unpriced_calls": turns.iter().map(|t| t.summary.unpriced_calls).sum::<u64>(),
+        "errors": turns.iter().map(|t| t.head.errors).sum::<usize>(),
+        "duration_ms": sum(&|t| t.summary.wall_time.as_secs_f64() * 1e3),
+    })
+}
+
+/// A trace or a conversation: its spans (with what reference-style attributes say in the
+/// other conventions) and their summary; a conversation also lists its turns.
+fn one(tracer: &Tracer, id: &str, conversation: bool) -> Result<serde_json::Value, Failure> {
+    let mut spans: Vec<Trace> = commands::resolve(tracer, id)?;
+    for span in &mut spans {
+        for (key, value) in tracekit::genai::reference_completions(&span.attributes) {
+            span.attributes.insert(key, value);
+        }
+    }
+    let s = analysis::summary(&spans);
+    let mut body = json!({
+        "spans": spans,
+        "summary": {
+            "llm_calls": s.llm_calls, "tokens": s.tokens.total(), "cost_usd": s.cost_usd,
+            "unpriced_calls": s.unpriced_calls, "tool_calls": s.tool_calls, "errors": s.errors,
+            "wall_ms": s.wall_time.as_secs_f64() * 1e3,
+            "input_tokens": s.tokens.input, "output_tokens": s.tokens.output,
+        },
+    });
+    if conversation {
+        let turns = conversation_turns(tracer, id)?;
+        body["turns"] = turns.iter().map(commands::summary_json).collect();
+        body["conversation"] = conversation_json(id, &turns);
+    }
+    Ok(body)
 }
 
 /// Percent-decoding of a URL part (`+` as a space, as forms send it); bad escapes stay as

@@ -233,10 +233,33 @@ fn tail_prints_spans_as_they_arrive() {
         "tail",
         db.to_str().unwrap(),
         "--from-start",
+        "--json",
         "--count",
-        "1",
+        "8",
     ]));
-    assert!(all.contains("invoke_agent agent"), "{all}");
+    // In the order they were written: each turn's root after its children, then the new.
+    let names: Vec<String> = all
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["span_name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "chat gpt-4o",
+            "execute_tool search",
+            "invoke_agent agent",
+            "chat gpt-4o",
+            "execute_tool search",
+            "invoke_agent agent",
+            "new-1",
+            "new-2"
+        ]
+    );
 }
 
 #[test]

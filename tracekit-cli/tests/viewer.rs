@@ -114,29 +114,76 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
     let server = serve(&db);
     let addr = &server.addr;
 
+    // Pages with a cursor: every trace once, newest first, one page at a time.
     let first = get_json(addr, "/api/traces?limit=25");
-    assert_eq!(first["total"], 61);
     assert_eq!(
         first["traces"].as_array().unwrap().len(),
         25,
         "one page, not everything"
     );
-    let last = get_json(addr, "/api/traces?limit=25&offset=50");
-    assert_eq!(last["traces"].as_array().unwrap().len(), 11);
+    let (mut seen, mut next) = (Vec::new(), first["next"].as_str().map(str::to_owned));
+    seen.extend(first["traces"].as_array().unwrap().iter().cloned());
+    while let Some(cursor) = next {
+        let page = get_json(addr, &format!("/api/traces?limit=25&after={cursor}"));
+        seen.extend(page["traces"].as_array().unwrap().iter().cloned());
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    let ids: std::collections::HashSet<_> = seen.iter().map(|r| r["trace_id"].clone()).collect();
+    assert_eq!((seen.len(), ids.len()), (61, 61));
+    assert_eq!(seen[60]["root"], "filler-0", "oldest last");
+    let oldest = get_json(addr, "/api/traces?limit=1&order=oldest");
+    assert_eq!(oldest["traces"][0]["root"], "filler-0");
     let capped = get_json(addr, "/api/traces?limit=100000");
     assert_eq!(capped["limit"], 500);
+    assert!(capped["next"].is_null());
     let filtered = get_json(addr, "/api/traces?attr=ai.conversation.id%3Dconv-viewer");
-    assert_eq!(filtered["total"], 1);
+    assert_eq!(filtered["traces"].as_array().unwrap().len(), 1);
     let row = &filtered["traces"][0];
     assert_eq!(
         (
             row["spans"].as_u64(),
             row["errors"].as_u64(),
-            row["tokens"].as_u64()
+            row["tokens"].as_u64(),
+            row["llm_calls"].as_u64(),
         ),
-        (Some(3), Some(1), Some(1_100))
+        (Some(3), Some(1), Some(1_100), Some(1))
     );
-    assert_eq!(get_json(addr, "/api/traces?errors=true")["total"], 1);
+    assert_eq!(
+        get_json(addr, "/api/traces?errors=true")["traces"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let by_name = get_json(addr, "/api/traces?name=execute_tool+search");
+    assert_eq!(by_name["traces"][0]["trace_id"], row["trace_id"]);
+
+    // Conversations, by their latest turn, with totals; paged without repeats.
+    let conversations = get_json(addr, "/api/conversations?limit=10");
+    let top = &conversations["conversations"][0];
+    assert_eq!(top["conversation_id"], "conv-viewer");
+    assert_eq!(
+        (
+            top["turns"].as_u64(),
+            top["tokens"].as_u64(),
+            top["errors"].as_u64()
+        ),
+        (Some(1), Some(1_100), Some(1))
+    );
+    let (mut listed, mut next) = (Vec::new(), Some(String::new()));
+    while let Some(cursor) = next {
+        let page = get_json(addr, &format!("/api/conversations?limit=10&after={cursor}"));
+        listed.extend(
+            page["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["conversation_id"].as_str().unwrap().to_owned()),
+        );
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    let distinct: std::collections::HashSet<_> = listed.iter().collect();
+    assert_eq!((listed.len(), distinct.len()), (61, 61));
 
     let trace = get_json(
         addr,
@@ -158,6 +205,8 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
     assert_eq!(turn["attributes"]["output.value"], "Sunny.", "{turn}");
     let conversation = get_json(addr, "/api/conversations/conv-viewer");
     assert_eq!(conversation["spans"], trace["spans"]);
+    assert_eq!(conversation["turns"].as_array().unwrap().len(), 1);
+    assert_eq!(conversation["conversation"]["tokens"], 1_100);
     // JSON carries the hostile attribute as a string; the page shows it as text.
     assert!(conversation
         .to_string()
@@ -166,6 +215,7 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
     assert_eq!(http(addr, "GET", "/api/conversations/nope", addr).0, 404);
     assert_eq!(http(addr, "GET", "/api/traces?limit=x", addr).0, 400);
     assert_eq!(http(addr, "GET", "/api/traces?since=later", addr).0, 400);
+    assert_eq!(http(addr, "GET", "/api/traces?after=nowhere", addr).0, 400);
     assert_eq!(http(addr, "POST", "/api/traces", addr).0, 405, "read-only");
     assert_eq!(
         http(addr, "DELETE", "/api/traces/x", addr).0,

@@ -271,7 +271,7 @@ pub use stores::DynamoDbConfig;
 pub use stores::SqliteConfig;
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
-pub use tracer::{Stats, Tracer, DEFAULT_DEADLINE};
+pub use tracer::{SpanStream, Stats, Tracer, DEFAULT_DEADLINE};
 pub use value::{Map, Text, Value, ValueError};
 
 /// The README's examples, compiled and run as doctests.

@@ -7,11 +7,11 @@
 //! in-memory store and any other sink scan what [`get_traces`](crate::Sink::get_traces)
 //! returns ([`scan`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Error, Key, SpanStatus, Timestamp, Trace, TraceFilter, TraceId, Value};
+use crate::{Error, Key, SpanId, SpanStatus, Timestamp, Trace, TraceFilter, TraceId, Value};
 
 /// The attribute that names a conversation.
 const CONVERSATION_ID: &str = "ai.conversation.id";
@@ -203,6 +203,18 @@ pub struct Cursor {
     pub(crate) trace_id: TraceId,
 }
 
+impl Cursor {
+    /// When the trace the cursor stands at started.
+    pub fn started_at(&self) -> Timestamp {
+        self.started_at
+    }
+
+    /// The trace the cursor stands at.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+}
+
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.started_at.unix_nanos(), self.trace_id)
@@ -288,7 +300,9 @@ impl TraceHead {
             && (!query.has_span_conditions() || spans.iter().any(|s| query.span_matches(s)))
     }
 
-    fn cursor(&self) -> Cursor {
+    /// The cursor just past this trace: a listing [`after`](Query::after) it starts with the
+    /// next trace in the query's order.
+    pub fn cursor(&self) -> Cursor {
         Cursor {
             started_at: self.started_at,
             trace_id: self.trace_id,
@@ -344,6 +358,78 @@ pub fn scan(spans: &[Trace], query: &Query) -> Page<TraceHead> {
         })
         .collect();
     Page::select(query, heads)
+}
+
+/// How far a follower of a store has read ([`Tracer::new_spans`](crate::Tracer::new_spans)):
+/// each call returns the spans stored since the last and moves the mark past them.
+///
+/// A SQLite store follows its rows in the order they were written and answers a call when
+/// nothing was written without reading a row; other stores read every span and remember
+/// which they returned (memory grows with the store: for in-memory stores and small tables).
+///
+/// ```
+/// use tracekit::query::Watermark;
+/// let tracer = tracekit::Tracer::in_memory(100);
+/// drop(tracer.trace("before"));
+/// let mut mark = Watermark::now();
+/// assert!(tracer.new_spans(&mut mark)?.is_empty()); // what was there is skipped
+/// drop(tracer.trace("after"));
+/// let new = tracer.new_spans(&mut mark)?;
+/// assert_eq!(new[0].span_name, "after");
+/// assert!(tracer.new_spans(&mut mark)?.is_empty());
+/// # Ok::<(), tracekit::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Watermark {
+    pub(crate) at: Mark,
+}
+
+/// Where a [`Watermark`] stands, in the terms of the store that set it.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Mark {
+    /// Not read yet; the first call skips what is stored.
+    #[default]
+    Now,
+    /// Not read yet; the first call returns what is stored.
+    Start,
+    /// A SQLite store: the last row returned, and the file's version when it was read.
+    Row { id: i64, version: i64 },
+    /// Any other store: the spans returned so far.
+    Seen(HashSet<(TraceId, SpanId)>),
+}
+
+impl Watermark {
+    /// A mark at the end of the store: the first call returns nothing, later ones what was
+    /// written after it.
+    pub fn now() -> Watermark {
+        Watermark { at: Mark::Now }
+    }
+
+    /// A mark at the start of the store: the first call returns every stored span.
+    pub fn start() -> Watermark {
+        Watermark { at: Mark::Start }
+    }
+}
+
+/// The spans stored since `mark`, found by reading every span (`read` with an empty filter):
+/// what a store without an order of writes does (the default of `Sink::new_spans`).
+pub(crate) fn new_by_scan(
+    read: impl FnOnce(&TraceFilter) -> Result<Vec<Trace>, Error>,
+    mark: &mut Watermark,
+) -> Result<Vec<Trace>, Error> {
+    let spans = read(&TraceFilter::new())?;
+    let skip_all = matches!(mark.at, Mark::Now);
+    if !matches!(mark.at, Mark::Seen(_)) {
+        mark.at = Mark::Seen(HashSet::new());
+    }
+    let Mark::Seen(seen) = &mut mark.at else {
+        return Ok(Vec::new());
+    };
+    let new: Vec<Trace> = spans
+        .into_iter()
+        .filter(|s| seen.insert((s.trace_id, s.span_id)))
+        .collect();
+    Ok(if skip_all { Vec::new() } else { new })
 }
 
 #[cfg(test)]

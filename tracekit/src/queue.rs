@@ -24,7 +24,7 @@ use crate::batch::{
 };
 use crate::collect::Lanes;
 use crate::error::panic_message;
-use crate::query::{Page, Query, TraceHead};
+use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::record;
 use crate::sink::BatchInlet;
 use crate::sync::lock;
@@ -49,6 +49,12 @@ pub(crate) trait Behind: Send + Sync + 'static {
     /// default by scanning what `get_traces` reads.
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
         crate::query::scan_all(|all| self.get_traces(all), query)
+    }
+
+    /// The spans stored since `mark`, once the queue has written what was accepted before
+    /// the call; by default by reading every span.
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        crate::query::new_by_scan(|all| self.get_traces(all), mark)
     }
 
     /// Flushes what is further down, once the queue has.
@@ -88,6 +94,11 @@ impl<B: Behind> Sink for Queued<B> {
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
         self.settle()?;
         self.behind.list_traces(query)
+    }
+
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        self.settle()?;
+        self.behind.new_spans(mark)
     }
 
     fn flush(&self, deadline: Instant) -> Result<(), Error> {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::query::{Page, Query, TraceHead};
+use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::{Error, FinishedSpan, Trace, TraceFilter};
 
 /// Where finished spans go. Implement it for a custom backend and wrap it with
@@ -81,6 +81,13 @@ pub trait Sink: Send + Sync + 'static {
     /// store with indexes answers from them.
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
         crate::query::scan_all(|all| self.get_traces(all), query)
+    }
+
+    /// The spans stored since `mark`, moving it past them. By default it reads every span
+    /// and remembers which it returned ([`Watermark`]); a store that knows the order of its
+    /// writes answers from it.
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        crate::query::new_by_scan(|all| self.get_traces(all), mark)
     }
 
     /// Delivers everything accepted so far, giving up at `deadline`.

@@ -6,11 +6,14 @@
 //! of spans (many traces, a conversation, spans from several processes), read the
 //! conventions the [`genai`](crate::genai) helpers write (any one of them), and never
 //! panic: orphans count as roots, unended snapshots end when taken, clock skew is clamped.
+//! [`list`] pages through a store's traces with each one's summary.
 
 mod critical_path;
 pub(crate) mod forest;
+mod listing;
 mod summary;
 
 pub use critical_path::{critical_path, CriticalPath, Step};
+pub use listing::{list, TraceSummary};
 pub(crate) use summary::{cost, role, tokens, Role};
 pub use summary::{summary, ModelSummary, Summary, Tokens};

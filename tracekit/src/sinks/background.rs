@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::batch::{ExportError, Exporter, Overflow};
-use crate::query::{Page, Query, TraceHead};
+use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::queue::{Behind, Queued, SpanQueue};
 use crate::{Error, FinishedSpan, SinkStats, Trace, TraceFilter, Tracer};
 
@@ -119,6 +119,10 @@ impl Behind for Background {
 
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
         self.inner.list_traces(query)
+    }
+
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        self.inner.new_spans(mark)
     }
 
     fn flush(&self, deadline: Instant) -> Result<(), Error> {

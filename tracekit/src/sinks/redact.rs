@@ -4,7 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use crate::error::panic_message;
-use crate::query::{Page, Query, TraceHead};
+use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
 /// The hook's type: it may change anything in the span (mask values, drop attributes).
@@ -82,6 +82,10 @@ impl Sink for Redact {
 
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
         self.inner.list_traces(query)
+    }
+
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        self.inner.new_spans(mark)
     }
 
     fn flush(&self, deadline: Instant) -> Result<(), Error> {

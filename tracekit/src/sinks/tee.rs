@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::batch::{BatchConfig, ExportError, Exporter, QueueConfig};
-use crate::query::{Page, Query, TraceHead};
+use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::queue::{Behind, Inlet, Queued, SpanQueue};
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
@@ -139,6 +139,14 @@ impl Sink for Tee {
         match self.members.first() {
             Some(first) => first.list_traces(query),
             None => Ok(crate::query::scan(&[], query)),
+        }
+    }
+
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        self.settle()?;
+        match self.members.first() {
+            Some(first) => first.new_spans(mark),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::query::{Page, Query, TraceHead};
+use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::queue::{Behind, Queued};
 use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
 
@@ -17,6 +17,12 @@ pub(crate) trait ReadBack: Send + Sync + 'static {
 
     /// Lists traces from the store's own indexes; `None`: scan what `candidates` reads.
     fn list(&self, _query: &Query) -> Option<Result<Page<TraceHead>, Error>> {
+        None
+    }
+
+    /// The spans written since `mark`, in the store's order of writes; `None`: read them
+    /// all and remember which were returned.
+    fn new_spans(&self, _mark: &mut Watermark) -> Option<Result<Vec<Trace>, Error>> {
         None
     }
 }
@@ -51,6 +57,13 @@ impl<R: ReadBack> Behind for Stored<R> {
             None => crate::query::scan_all(|all| self.get_traces(all), query),
         }
     }
+
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        match self.0.new_spans(mark) {
+            Some(spans) => spans,
+            None => crate::query::new_by_scan(|all| self.get_traces(all), mark),
+        }
+    }
 }
 
 /// A store opened to read only: no writer thread, no queue; spans ended into it are dropped
@@ -77,6 +90,10 @@ impl<R: ReadBack> Sink for ReadOnly<R> {
 
     fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
         self.stored.list_traces(query)
+    }
+
+    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+        self.stored.new_spans(mark)
     }
 
     fn stats(&self) -> SinkStats {

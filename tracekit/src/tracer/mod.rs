@@ -6,16 +6,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::sink::BatchInlet;
-use crate::{Attributes, Error, Key, Sink, Trace, TraceFilter, Value};
+use crate::{Attributes, Error, Key, Sink, Value};
 
 mod forward;
 mod inner;
 mod lease;
+mod read;
 
 pub use inner::Stats;
 pub(crate) use inner::TracerInner;
 pub(crate) use lease::Leases;
 pub(crate) use lease::TracerOwner;
+pub use read::SpanStream;
 
 /// How long [`Tracer::flush`] and [`Tracer::shutdown`] wait by default.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
@@ -104,48 +106,6 @@ impl Tracer {
             .as_ref()
             .map(|i| (*i.resource_attributes()).clone())
             .unwrap_or_default()
-    }
-
-    /// Reads stored spans back, ordered by start time; see [`TraceFilter`] for the rules.
-    /// Spans still open are never returned.
-    pub fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        match &self.inner {
-            Some(inner) => inner.sink.get_traces(filter),
-            None => Err(Error::Unsupported {
-                sink: "noop",
-                operation: "get_traces",
-            }),
-        }
-    }
-
-    /// Lists stored traces, a page at a time: which ones, in which order and from where,
-    /// as `query` says (see [`Query`](crate::query::Query)). Spans still open are not
-    /// counted.
-    ///
-    /// ```
-    /// use tracekit::query::Query;
-    /// let tracer = tracekit::Tracer::in_memory(100);
-    /// for i in 0..3 {
-    ///     drop(tracer.trace(format!("turn-{i}")));
-    /// }
-    /// let page = tracer.list_traces(&Query::new().limit(2))?;
-    /// assert_eq!(page.items[0].root_name.as_deref(), Some("turn-2")); // newest first
-    /// let rest = tracer.list_traces(&Query::new().limit(2).after(page.next.unwrap()))?;
-    /// assert_eq!(rest.items.len(), 1);
-    /// assert!(rest.next.is_none());
-    /// # Ok::<(), tracekit::Error>(())
-    /// ```
-    pub fn list_traces(
-        &self,
-        query: &crate::query::Query,
-    ) -> Result<crate::query::Page<crate::query::TraceHead>, Error> {
-        match &self.inner {
-            Some(inner) => inner.sink.list_traces(query),
-            None => Err(Error::Unsupported {
-                sink: "noop",
-                operation: "list_traces",
-            }),
-        }
     }
 
     /// Waits until everything accepted so far is stored or sent, up to

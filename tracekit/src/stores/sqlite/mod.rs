@@ -1,5 +1,6 @@
 //! The SQLite store: [`Tracer::sqlite`](crate::Tracer::sqlite).
 
+mod follow;
 mod list;
 mod row;
 mod schema;
@@ -12,7 +13,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::store::{ReadBack, ReadOnly, Store, Stored};
 use crate::batch::{ExportError, Exporter, Retries};
-use crate::query::{Page, TraceHead};
+use crate::query::{Page, TraceHead, Watermark};
 use crate::queue::SpanQueue;
 use crate::sync::lock;
 use crate::BatchConfig;
@@ -275,16 +276,25 @@ fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
     })
 }
 
-impl ReadBack for SqliteReader {
-    const NAME: &'static str = "sqlite";
-
-    fn candidates(&self, filter: &TraceFilter, each: &mut dyn FnMut(Trace)) -> Result<(), Error> {
+impl SqliteReader {
+    /// An error if the file was deleted or replaced since it was opened (reading on would
+    /// read a file nobody writes, or none).
+    fn still_there(&self) -> Result<(), Error> {
         if schema::file_id(&self.watched) != self.file {
             return Err(Error::Store {
                 location: self.path.display().to_string(),
                 problem: StoreProblem::FileGone,
             });
         }
+        Ok(())
+    }
+}
+
+impl ReadBack for SqliteReader {
+    const NAME: &'static str = "sqlite";
+
+    fn candidates(&self, filter: &TraceFilter, each: &mut dyn FnMut(Trace)) -> Result<(), Error> {
+        self.still_there()?;
         let query = Query::new(filter, self.identifier.as_deref());
         let conn = lock(&self.conn);
         let sql_error = |e: rusqlite::Error| schema::store_error(&self.path, &e);
@@ -304,17 +314,27 @@ impl ReadBack for SqliteReader {
     }
 
     fn list(&self, query: &crate::query::Query) -> Option<Result<Page<TraceHead>, Error>> {
-        if schema::file_id(&self.watched) != self.file {
-            return Some(Err(Error::Store {
-                location: self.path.display().to_string(),
-                problem: StoreProblem::FileGone,
-            }));
+        if let Err(e) = self.still_there() {
+            return Some(Err(e));
         }
         let conn = lock(&self.conn);
         Some(list::list(
             &conn,
             self.identifier.as_deref(),
             query,
+            &|| self.path.display().to_string(),
+        ))
+    }
+
+    fn new_spans(&self, mark: &mut Watermark) -> Option<Result<Vec<Trace>, Error>> {
+        if let Err(e) = self.still_there() {
+            return Some(Err(e));
+        }
+        let conn = lock(&self.conn);
+        Some(follow::new_spans(
+            &conn,
+            self.identifier.as_deref(),
+            mark,
             &|| self.path.display().to_string(),
         ))
     }

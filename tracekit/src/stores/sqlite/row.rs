@@ -20,7 +20,7 @@ pub(super) const INSERT: &str = "INSERT INTO traces (trace_id, span_id, span_kin
 pub(super) const INSERT_EVENTS: &str =
     "INSERT INTO tracekit_events (trace_row, events) VALUES (?1, ?2)";
 
-const SELECT: &str = "SELECT t.id, t.trace_id, t.span_id, t.span_kind, t.span_name, \
+pub(super) const SELECT: &str = "SELECT t.id, t.trace_id, t.span_id, t.span_kind, t.span_name, \
     t.span_status, t.scope_name, t.scope_version, t.resource_attributes, t.parent_span_id, \
     t.started_at, t.ended_at, t.attributes, e.events \
     FROM traces t LEFT JOIN tracekit_events e ON e.trace_row = t.id";
