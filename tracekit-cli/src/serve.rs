@@ -19,9 +19,30 @@ use tracekit::{analysis, Trace, Tracer};
 use crate::commands;
 use crate::{CliError, StoreSpec};
 
-const INDEX: &str = include_str!("viewer/index.html");
-const APP: &str = include_str!("viewer/app.js");
-const STYLE: &str = include_str!("viewer/app.css");
+/// The viewer, built into the binary: it works offline and fetches nothing from elsewhere.
+const ASSETS: [(&str, &str, &str); 8] = [
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_str!("viewer/index.html"),
+    ),
+    (
+        "/index.html",
+        "text/html; charset=utf-8",
+        include_str!("viewer/index.html"),
+    ),
+    (
+        "/app.css",
+        "text/css; charset=utf-8",
+        include_str!("viewer/app.css"),
+    ),
+    ("/js/app.js", JS, include_str!("viewer/js/app.js")),
+    ("/js/trace.js", JS, include_str!("viewer/js/trace.js")),
+    ("/js/messages.js", JS, include_str!("viewer/js/messages.js")),
+    ("/js/json.js", JS, include_str!("viewer/js/json.js")),
+    ("/js/dom.js", JS, include_str!("viewer/js/dom.js")),
+];
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// The most rows one request returns.
 const MAX_LIMIT: usize = 500;
@@ -64,7 +85,10 @@ fn reply(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
         ),
         ("Cache-Control", "no-store"),
     ];
-    let mut response = Response::from_data(body.into()).with_status_code(status);
+    // A known length, never chunked: simple clients (and scripts) read to the end.
+    let mut response = Response::from_data(body.into())
+        .with_status_code(status)
+        .with_chunked_threshold(usize::MAX);
     for (k, v) in headers {
         if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
             response.add_header(h);
@@ -108,10 +132,10 @@ fn handle(tracer: &Tracer, request: &Request, bound: SocketAddr) -> Reply {
     }
     let url = request.url();
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    if let Some((_, content_type, body)) = ASSETS.iter().find(|(at, ..)| *at == path) {
+        return reply(200, content_type, *body);
+    }
     match path {
-        "/" | "/index.html" => reply(200, "text/html; charset=utf-8", INDEX),
-        "/app.js" => reply(200, "text/javascript; charset=utf-8", APP),
-        "/app.css" => reply(200, "text/css; charset=utf-8", STYLE),
         "/api/traces" => answer(list(tracer, query)),
         "/api/conversations" => answer(conversations(tracer, query)),
         _ => {
@@ -316,7 +340,7 @@ fn one(tracer: &Tracer, id: &str, conversation: bool) -> Result<serde_json::Valu
     }
     let s = analysis::summary(&spans);
     let mut body = json!({
-        "spans": spans,
+        "spans": spans.iter().map(span_json).collect::<Vec<_>>(),
         "summary": {
             "llm_calls": s.llm_calls, "tokens": s.tokens.total(), "cost_usd": s.cost_usd,
             "unpriced_calls": s.unpriced_calls, "tool_calls": s.tool_calls, "errors": s.errors,
@@ -330,6 +354,36 @@ fn one(tracer: &Tracer, id: &str, conversation: bool) -> Result<serde_json::Valu
         body["conversation"] = conversation_json(id, &turns);
     }
     Ok(body)
+}
+
+/// A span as the viewer reads it: the stored span, and what it is (`role`: llm, tool, agent
+/// or retrieval) with an LLM call's tokens and cost, as `analysis` reads the conventions.
+fn span_json(span: &Trace) -> serde_json::Value {
+    let mut value = serde_json::to_value(span).unwrap_or_default();
+    let own = analysis::summary(std::slice::from_ref(span));
+    let text = |key: &str| span.attributes.get(key).and_then(tracekit::Value::as_str);
+    let role = if own.llm_calls > 0 {
+        "llm"
+    } else if own.tool_calls > 0 {
+        "tool"
+    } else {
+        match (text("gen_ai.operation.name"), text("ai.trace.type")) {
+            (Some("invoke_agent" | "create_agent"), _)
+            | (_, Some("converse" | "converse-stream" | "cycle")) => "agent",
+            (Some("retrieval" | "embeddings"), _) => "retrieval",
+            _ => "",
+        }
+    };
+    if let Some(object) = value.as_object_mut() {
+        object.insert("role".into(), role.into());
+        if role == "llm" {
+            object.insert("tokens_in".into(), own.tokens.input.into());
+            object.insert("tokens_out".into(), own.tokens.output.into());
+            object.insert("cost_usd".into(), own.cost_usd.into());
+            object.insert("priced".into(), (own.unpriced_calls == 0).into());
+        }
+    }
+    value
 }
 
 /// Percent-decoding of a URL part (`+` as a space, as forms send it); bad escapes stay as

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tracekit::genai::{GenAi, Usage};
+use tracekit::genai::{GenAi, Message, Role, Usage};
 use tracekit::{SpanStatus, Tracer};
 
 fn root() -> PathBuf {
@@ -21,10 +21,12 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A conversation with an LLM call, a failing tool and a hostile attribute.
+/// Sixty small traces, then a conversation of two turns: an LLM call with its prompt and a
+/// tool call in the completion (OpenTelemetry's messages), a failing tool with a hostile
+/// attribute, a cancelled step; the second turn is a trace of 2 000 spans.
 fn store(path: &Path) {
     let tracer = Tracer::sqlite(path).unwrap();
-    let genai = GenAi::new();
+    let genai = GenAi::new().capture_content(true);
     // Older traces first: the conversation under test is the newest, on the first page.
     for i in 0..60 {
         drop(
@@ -40,14 +42,47 @@ fn store(path: &Path) {
         turn.add_attribute("ai.user.input", "What is the weather?");
         turn.add_attribute("ai.agent.response", "Sunny.");
         let call = genai.chat(&tracer, "openai", "gpt-4o").start();
+        genai.record_input(
+            &call,
+            &[Message::new(Role::User, "What is the weather in Paris?")],
+        );
+        call.add_attribute(
+            "gen_ai.output.messages",
+            tracekit::Value::from(serde_json::json!([{
+                "role": "assistant",
+                "parts": [{"type": "tool_call", "id": "call-1", "name": "search",
+                           "arguments": {"city": "Paris"}}],
+                "finish_reason": "tool_call"
+            }])),
+        );
         genai.record_usage(&call, "gpt-4o", &Usage::new(1_000, 100));
+        std::thread::sleep(std::time::Duration::from_millis(3));
         drop(call);
         let tool = genai.execute_tool(&tracer, "search", None).start();
         tool.add_attribute(
             "note",
             "<script>alert(1)</script><img src=x onerror=alert(2)>",
         );
+        tool.add_attribute(
+            "gen_ai.tool.call.result",
+            tracekit::Value::from(serde_json::json!({"forecast": {"sky": "sunny", "high": 21}})),
+        );
         tool.set_status(SpanStatus::Error);
+        drop(tool);
+        // Dropped before it finished: the span ends as cancelled.
+        drop(
+            tracer
+                .span("slow-step")
+                .instrument(std::future::pending::<()>()),
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    {
+        let turn = genai.agent_turn(&tracer, "agent", "conv-viewer").start();
+        turn.add_attribute("ai.user.input", "And tomorrow?");
+        for i in 0..1_999 {
+            drop(tracer.span(format!("step-{i}")).start());
+        }
     }
     tracer.shutdown().unwrap();
 }
@@ -129,16 +164,17 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
         next = page["next"].as_str().map(str::to_owned);
     }
     let ids: std::collections::HashSet<_> = seen.iter().map(|r| r["trace_id"].clone()).collect();
-    assert_eq!((seen.len(), ids.len()), (61, 61));
-    assert_eq!(seen[60]["root"], "filler-0", "oldest last");
+    assert_eq!((seen.len(), ids.len()), (62, 62));
+    assert_eq!(seen[61]["root"], "filler-0", "oldest last");
     let oldest = get_json(addr, "/api/traces?limit=1&order=oldest");
     assert_eq!(oldest["traces"][0]["root"], "filler-0");
     let capped = get_json(addr, "/api/traces?limit=100000");
     assert_eq!(capped["limit"], 500);
     assert!(capped["next"].is_null());
     let filtered = get_json(addr, "/api/traces?attr=ai.conversation.id%3Dconv-viewer");
-    assert_eq!(filtered["traces"].as_array().unwrap().len(), 1);
-    let row = &filtered["traces"][0];
+    assert_eq!(filtered["traces"].as_array().unwrap().len(), 2);
+    assert_eq!(filtered["traces"][0]["spans"], 2_000, "newest first");
+    let row = &filtered["traces"][1];
     assert_eq!(
         (
             row["spans"].as_u64(),
@@ -146,7 +182,7 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
             row["tokens"].as_u64(),
             row["llm_calls"].as_u64(),
         ),
-        (Some(3), Some(1), Some(1_100), Some(1))
+        (Some(4), Some(1), Some(1_100), Some(1))
     );
     assert_eq!(
         get_json(addr, "/api/traces?errors=true")["traces"]
@@ -168,7 +204,7 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
             top["tokens"].as_u64(),
             top["errors"].as_u64()
         ),
-        (Some(1), Some(1_100), Some(1))
+        (Some(2), Some(1_100), Some(1))
     );
     let (mut listed, mut next) = (Vec::new(), Some(String::new()));
     while let Some(cursor) = next {
@@ -189,7 +225,7 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
         addr,
         &format!("/api/traces/{}", row["trace_id"].as_str().unwrap()),
     );
-    assert_eq!(trace["spans"].as_array().unwrap().len(), 3);
+    assert_eq!(trace["spans"].as_array().unwrap().len(), 4);
     assert_eq!(trace["summary"]["llm_calls"], 1);
     // Shown with what its reference-style attributes say in the other conventions.
     let turn = trace["spans"]
@@ -204,8 +240,12 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
     );
     assert_eq!(turn["attributes"]["output.value"], "Sunny.", "{turn}");
     let conversation = get_json(addr, "/api/conversations/conv-viewer");
-    assert_eq!(conversation["spans"], trace["spans"]);
-    assert_eq!(conversation["turns"].as_array().unwrap().len(), 1);
+    assert_eq!(conversation["spans"].as_array().unwrap().len(), 2_004);
+    assert_eq!(conversation["turns"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        conversation["turns"][0]["trace_id"], row["trace_id"],
+        "oldest first"
+    );
     assert_eq!(conversation["conversation"]["tokens"], 1_100);
     // JSON carries the hostile attribute as a string; the page shows it as text.
     assert!(conversation
@@ -229,9 +269,18 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
     );
     let (status, page) = http(addr, "GET", "/", "localhost");
     assert_eq!(status, 200);
-    assert!(page.contains("<script src=\"/app.js\">"));
-    for asset in ["/", "/app.js", "/app.css"] {
-        let (_, text) = http(addr, "GET", asset, addr);
+    assert!(page.contains("<script type=\"module\" src=\"/js/app.js\">"));
+    for asset in [
+        "/",
+        "/app.css",
+        "/js/app.js",
+        "/js/trace.js",
+        "/js/messages.js",
+        "/js/json.js",
+        "/js/dom.js",
+    ] {
+        let (status, text) = http(addr, "GET", asset, addr);
+        assert_eq!(status, 200, "{asset}");
         assert!(
             !text.contains("http://") && !text.contains("https://"),
             "{asset} fetches nothing from elsewhere"
@@ -257,11 +306,12 @@ fn the_viewer_in_a_real_browser() {
     )
     .unwrap();
     let signal = dir.path().join("ready");
-    let screenshot = root().join("target/viewer.png");
+    // Screenshots for people (the README's are copies of these).
+    let shots = root().join("target");
     let node = Command::new("node")
         .arg(&script)
         .arg(format!("http://{}/", server.addr))
-        .arg(&screenshot)
+        .arg(&shots)
         .arg(&signal)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -289,29 +339,101 @@ fn the_viewer_in_a_real_browser() {
         String::from_utf8_lossy(&out.stderr)
     );
     let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = found["rows"].as_array().unwrap();
+    let texts = |key: &str| -> Vec<String> {
+        found[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {found}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    eprintln!("the 2 000-span trace drew in {} ms", found["bigRenderMs"]);
+
+    // The list: a page of 50, newest first, live; the next page by cursor; sorting.
+    let rows = texts("rows");
+    assert_eq!(rows.len(), 50, "the list pages");
     assert!(
-        rows.iter()
-            .any(|r| r.as_str().unwrap().contains("conv-viewer")),
+        rows[0].contains("conv-viewer") && rows[0].contains("2000"),
         "{rows:?}"
     );
-    assert!(rows.len() <= 50, "the list pages");
     assert_eq!(found["liveSeen"], true);
-    assert_eq!(found["bars"], 3, "one bar per span");
-    assert_eq!(found["errorBars"], 1);
-    let detail = found["detail"].as_str().unwrap();
+    let second = texts("secondPage");
+    assert!(found["secondHash"].as_str().unwrap().contains("after="));
+    let first = texts("firstPage");
+    assert_eq!(second.len(), 13, "62 traces and the live one: 50, then 13");
+    assert!(second.iter().all(|r| !first.contains(r)), "a new page");
     assert!(
-        detail.contains("execute_tool search") && detail.contains("gen_ai.operation.name"),
-        "{detail}"
+        found["sortedFirst"].as_str().unwrap().contains("1100"),
+        "{found}"
     );
-    let inherited = found["inherited"].as_array().unwrap();
+    assert!(found["sortedClass"]
+        .as_str()
+        .unwrap()
+        .contains("sorted-desc"));
+
+    // The waterfall: a bar per span, each labelled; axis ticks in time units; marks; colours.
+    assert_eq!(found["bars"], 4);
+    assert_eq!(found["errorBars"], 1);
+    assert_eq!(found["cancelledBars"], 1);
+    let labels = texts("labels");
+    assert_eq!(labels.len(), 4);
     assert!(
-        inherited.contains(&serde_json::json!("ai.conversation.id")),
+        labels
+            .iter()
+            .all(|l| l.ends_with("µs") || l.ends_with("ms") || l.contains(" · ")),
+        "{labels:?}"
+    );
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.contains("1100 tok") && l.contains('$')),
+        "tokens and cost on the LLM bar: {labels:?}"
+    );
+    let ticks = texts("ticks");
+    assert!(
+        ticks.len() >= 3
+            && ticks[1..]
+                .iter()
+                .all(|t| t.ends_with("ms") || t.ends_with("µs")),
+        "{ticks:?}"
+    );
+    assert!(
+        found["colours"].as_u64().unwrap() >= 3,
+        "LLM, tool and agent bars differ"
+    );
+    assert_eq!(found["foldedRows"], 1);
+    assert_eq!(found["hiddenCount"], "+3");
+
+    // Keyboard, deep links, the span's conversation.
+    assert_eq!(found["selectedByKeys"], "chat gpt-4o");
+    assert!(found["spanInUrl"].as_str().unwrap().contains("/span/"));
+    assert!(found["userMessage"]
+        .as_str()
+        .unwrap()
+        .contains("What is the weather in Paris?"));
+    assert_eq!(found["toolCall"], "search");
+    assert!(
+        found["llmChips"].as_str().unwrap().contains("1000 in"),
+        "{found}"
+    );
+    assert_eq!(found["deepLinked"], "execute_tool search");
+    assert_eq!(found["escapedTo"], "#/");
+
+    // The tool span: inherited keys marked, JSON foldable, hostile text shown as text.
+    let detail = found["detail"].as_str().unwrap();
+    assert!(detail.contains("gen_ai.operation.name"), "{detail}");
+    let inherited = texts("inherited");
+    assert!(
+        inherited.contains(&"ai.conversation.id".to_owned()),
         "{inherited:?}"
     );
     assert!(
-        !inherited.contains(&serde_json::json!("gen_ai.tool.name")),
+        !inherited.contains(&"gen_ai.tool.name".to_owned()),
         "the span's own"
+    );
+    assert!(
+        texts("foldable").iter().any(|t| t.contains("sunny")),
+        "{found}"
     );
     assert_eq!(
         found["scriptText"], "<script>alert(1)</script><img src=x onerror=alert(2)>",
@@ -319,14 +441,51 @@ fn the_viewer_in_a_real_browser() {
     );
     assert_eq!(found["injected"], 0);
     assert_eq!(found["alerted"], false, "no script ran");
-    assert!(found["turns"]
-        .as_str()
-        .unwrap()
-        .contains("What is the weather?"));
+
+    // Conversations: totals per conversation, turns with what the agent did.
+    let conversations = texts("conversations");
+    assert!(
+        conversations[0].contains("live-conversation"),
+        "{conversations:?}"
+    );
+    assert_eq!(conversations.len(), 30, "a page of conversations");
+    let conv = conversations
+        .iter()
+        .find(|c| c.contains("conv-viewer"))
+        .unwrap();
+    assert!(conv.contains("1100") && conv.contains('$'), "{conv}");
+    let turns = texts("turns");
+    assert_eq!(turns.len(), 2);
+    for expected in [
+        "What is the weather?",
+        "LLM gpt-4o",
+        "tool search",
+        "✗ failed",
+        "Sunny.",
+    ] {
+        assert!(turns[0].contains(expected), "{expected}: {}", turns[0]);
+    }
+    assert!(turns[1].contains("And tomorrow?"));
+
+    // A trace of 2 000 spans: drawn, zoomed on the minimap, reset.
+    assert!(found["bigRenderMs"].as_u64().unwrap() < 20_000);
+    assert_eq!(found["zoomChangedAxis"], true);
+    assert_eq!(found["zoomWindowShown"], true);
+    assert_eq!(found["zoomReset"], true);
+
+    assert_eq!(found["darkBackground"], "rgb(13, 17, 23)", "dark theme");
     assert_eq!(
         found["errors"],
         serde_json::json!([]),
         "no errors in the page"
     );
-    assert!(screenshot.exists());
+    for shot in [
+        "list",
+        "trace",
+        "conversations",
+        "conversation",
+        "trace-dark",
+    ] {
+        assert!(shots.join(format!("viewer-{shot}.png")).exists(), "{shot}");
+    }
 }
