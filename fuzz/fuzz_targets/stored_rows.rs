@@ -16,7 +16,11 @@ struct Store {
 fn store() -> &'static std::sync::Mutex<Store> {
     static STORE: OnceLock<std::sync::Mutex<Store>> = OnceLock::new();
     STORE.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("tracekit-fuzz-{}.db", std::process::id()));
+        // In the fuzz crate's own target directory, not the system's temporary one: libFuzzer
+        // ends the process without running destructors, so the file stays behind.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("stored_rows-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let tracer = Tracer::sqlite(&path).unwrap();
         let conn = rusqlite::Connection::open(&path).unwrap();

@@ -296,7 +296,7 @@ pub fn tail(
 /// Hands `each` the spans of every trace the stream yields, one trace at a time.
 fn trace_by_trace(
     stream: impl Iterator<Item = Result<Trace, tracekit::Error>>,
-    mut each: impl FnMut(&[Trace]) -> Result<(), CliError>,
+    each: &mut dyn FnMut(&[Trace]) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let mut trace: Vec<Trace> = Vec::new();
     for span in stream {
@@ -321,13 +321,28 @@ pub fn export(
     to: Option<&str>,
 ) -> Result<(), CliError> {
     let tracer = store.open()?;
-    // Streamed a trace at a time, oldest first: memory holds one trace, not the store.
-    let stream: Box<dyn Iterator<Item = Result<Trace, tracekit::Error>>> = match id {
-        Some(id) => {
-            let spans = resolve(&tracer, id)?;
-            Box::new(spans.into_iter().map(Ok))
+    // Read in pieces, so memory holds a piece and not the store: the whole store in the order
+    // it was written (a file's rows in sequence, the quickest read), or for Jaeger's
+    // document, which groups spans by trace, a trace at a time.
+    let by_trace = format == ExportFormat::Jaeger;
+    let pieces = |each: &mut dyn FnMut(&[Trace]) -> Result<(), CliError>| -> Result<(), CliError> {
+        match id {
+            Some(id) => each(&resolve(&tracer, id)?),
+            None if by_trace => trace_by_trace(
+                tracer.query_spans(Query::new().oldest_first().limit(500)),
+                each,
+            ),
+            None => {
+                let mut mark = Watermark::start();
+                loop {
+                    let piece = tracer.new_spans(&mut mark)?;
+                    if piece.is_empty() {
+                        return Ok(());
+                    }
+                    each(&piece)?;
+                }
+            }
         }
-        None => Box::new(tracer.query_spans(Query::new().oldest_first().limit(500))),
     };
     let (mut spans, mut errors) = (0usize, 0usize);
     let mut count = |trace: &[Trace]| {
@@ -342,7 +357,7 @@ pub fn export(
     };
     if let Some(url) = to {
         let exporter = Tracer::otlp(tracekit::OtlpConfig::new(url))?;
-        trace_by_trace(stream, |trace| {
+        pieces(&mut |trace| {
             count(trace);
             for span in trace {
                 if let Some(finished) = FinishedSpan::from_trace(span) {
@@ -363,7 +378,7 @@ pub fn export(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match format {
-        ExportFormat::Jsonl => trace_by_trace(stream, |trace| {
+        ExportFormat::Jsonl => pieces(&mut |trace| {
             count(trace);
             for span in trace {
                 serde_json::to_writer(&mut out, span).map_err(|e| CliError::Io(e.to_string()))?;
@@ -375,7 +390,7 @@ pub fn export(
         ExportFormat::Jaeger => {
             out.write_all(b"{\"data\":[")?;
             let mut first = true;
-            trace_by_trace(stream, |trace| {
+            pieces(&mut |trace| {
                 count(trace);
                 for data in render::to_jaeger_json(trace)["data"]
                     .as_array()
@@ -394,7 +409,11 @@ pub fn export(
         }
         // One OTLP request body, grouped by resource and scope: built whole.
         ExportFormat::OtlpJson => {
-            let all: Vec<Trace> = stream.collect::<Result<_, _>>()?;
+            let mut all: Vec<Trace> = Vec::new();
+            pieces(&mut |piece| {
+                all.extend_from_slice(piece);
+                Ok(())
+            })?;
             count(&all);
             out.write_all(tracekit::exporters::to_otlp_json(&all).as_bytes())?;
             out.write_all(b"\n")?;

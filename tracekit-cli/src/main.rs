@@ -98,8 +98,9 @@ enum Command {
     },
     /// Export traces to a file or standard output, or replay them to an OTLP collector.
     ///
-    /// The store is read a trace at a time, oldest first (for jsonl, jaeger and --to): memory
-    /// holds one trace, however large the store. otlp-json is one request body, built whole.
+    /// The store is read in pieces, so memory holds a piece, however large the store: jsonl and
+    /// --to write spans in the order they were stored, jaeger a trace at a time, oldest first.
+    /// otlp-json is one request body, built whole.
     ///
     /// Examples:
     ///   tracekit export traces.db --format jsonl -o spans.jsonl
