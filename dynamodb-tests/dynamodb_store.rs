@@ -452,4 +452,29 @@ fn listing_traces_matches_memory_and_scans_only_when_allowed() {
         ids(scanning.list_traces(&all).unwrap()),
         ids(tracekit::query::scan(&spans, &all))
     );
+    // Spans streamed trace by trace, and followed as they are written (by scans).
+    let streamed: Vec<Trace> = scanning
+        .query_spans(Query::new().conversation("conv-1").limit(2))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        streamed.len(),
+        spans
+            .iter()
+            .filter(|s| s.attributes.get("ai.conversation.id") == Some(&"conv-1".into()))
+            .count()
+    );
+    let mut mark = tracekit::query::Watermark::now();
+    assert!(scanning.new_spans(&mut mark).unwrap().is_empty());
+    agent_turn(&dynamo, "conv-new", None);
+    dynamo.flush().unwrap();
+    let new = scanning.new_spans(&mut mark).unwrap();
+    assert!(
+        !new.is_empty()
+            && new
+                .iter()
+                .all(|s| s.attributes.get("ai.conversation.id") == Some(&"conv-new".into())),
+        "{new:?}"
+    );
+    assert!(scanning.new_spans(&mut mark).unwrap().is_empty());
 }
