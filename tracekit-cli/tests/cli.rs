@@ -196,6 +196,19 @@ fn export_to_files_and_formats() {
     );
 }
 
+/// The span names of JSON lines.
+fn span_names(lines: &str) -> Vec<String> {
+    lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["span_name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 #[test]
 fn tail_prints_spans_as_they_arrive() {
     let dir = tempfile::tempdir().unwrap();
@@ -219,15 +232,7 @@ fn tail_prints_spans_as_they_arrive() {
     drop(tracer.trace("new-2"));
     tracer.shutdown().unwrap();
     let out = stdout(&follower.join().unwrap());
-    let names: Vec<String> = out
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["span_name"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let names = span_names(&out);
     assert_eq!(names, ["new-1", "new-2"], "only the new spans");
     let all = stdout(&tracekit(&[
         "tail",
@@ -238,15 +243,7 @@ fn tail_prints_spans_as_they_arrive() {
         "8",
     ]));
     // In the order they were written: each turn's root after its children, then the new.
-    let names: Vec<String> = all
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["span_name"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let names = span_names(&all);
     assert_eq!(
         names,
         [

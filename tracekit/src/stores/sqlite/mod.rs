@@ -288,6 +288,19 @@ impl SqliteReader {
         }
         Ok(())
     }
+
+    /// Runs a read on the connection, with the agent's identifier and the file's name for
+    /// errors, once the file is known to be the one opened.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection, Option<&str>, &dyn Fn() -> String) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.still_there()?;
+        let conn = lock(&self.conn);
+        read(&conn, self.identifier.as_deref(), &|| {
+            self.path.display().to_string()
+        })
+    }
 }
 
 impl ReadBack for SqliteReader {
@@ -314,29 +327,15 @@ impl ReadBack for SqliteReader {
     }
 
     fn list(&self, query: &crate::query::Query) -> Option<Result<Page<TraceHead>, Error>> {
-        if let Err(e) = self.still_there() {
-            return Some(Err(e));
-        }
-        let conn = lock(&self.conn);
-        Some(list::list(
-            &conn,
-            self.identifier.as_deref(),
-            query,
-            &|| self.path.display().to_string(),
-        ))
+        Some(self.read(|conn, identifier, location| list::list(conn, identifier, query, location)))
     }
 
     fn new_spans(&self, mark: &mut Watermark) -> Option<Result<Vec<Trace>, Error>> {
-        if let Err(e) = self.still_there() {
-            return Some(Err(e));
-        }
-        let conn = lock(&self.conn);
-        Some(follow::new_spans(
-            &conn,
-            self.identifier.as_deref(),
-            mark,
-            &|| self.path.display().to_string(),
-        ))
+        Some(
+            self.read(|conn, identifier, location| {
+                follow::new_spans(conn, identifier, mark, location)
+            }),
+        )
     }
 }
 
