@@ -499,3 +499,31 @@ fn reference_style_spans_show_their_kinds_inputs_and_outputs_in_phoenix() {
     assert_eq!(tool["span_kind"], "TOOL", "{tool}");
     assert_eq!(tool["attributes"]["output.value"], "18 °C, sunny", "{tool}");
 }
+
+/// An evaluation result reaches Phoenix as a span named `gen_ai.evaluation.result` below the
+/// evaluated LLM call, with the convention's attributes (Phoenix shows it as a span of the
+/// trace, not as one of its annotations, which it takes only through its own API).
+#[test]
+fn evaluation_results_appear_in_phoenix_below_the_evaluated_span() {
+    use tracekit::eval::{record_evaluation, Evaluation};
+    let Some(url) = phoenix() else { return };
+    let project = unique("evaluations");
+    let tracer = Tracer::otlp(config(&url, &project)).unwrap();
+    {
+        let call = tracer.trace("chat gpt-4o");
+        record_evaluation(
+            &call,
+            Evaluation::new("relevance").score(0.75).label("relevant"),
+        )
+        .unwrap();
+    }
+    tracer.shutdown().unwrap();
+    let spans = phoenix_spans(&url, &project, 2);
+    let call = by_name(&spans, "chat gpt-4o");
+    let evaluation = by_name(&spans, "gen_ai.evaluation.result");
+    assert_eq!(evaluation["parent_id"], call["context"]["span_id"]);
+    let attributes = &evaluation["attributes"];
+    assert_eq!(attributes["gen_ai.evaluation.name"], "relevance");
+    assert_eq!(attributes["gen_ai.evaluation.score.value"], 0.75);
+    assert_eq!(attributes["gen_ai.evaluation.score.label"], "relevant");
+}

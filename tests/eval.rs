@@ -9,7 +9,7 @@ use tracekit::eval::{
     Chunk, Document, EvalError, EvalSpan, GenerationParams, Overwrite, RagEvent, RagEventKind,
     RetrievedChunk, TypedParams, PARAMS, TRACE_EVENT,
 };
-use tracekit::{Map, Trace, Tracer, Value};
+use tracekit::{Map, Trace, TraceFilter, Tracer, Value};
 
 fn map(v: serde_json::Value) -> Map {
     match Value::from(v) {
@@ -667,4 +667,114 @@ fn ingestion_and_query_processing_groups() {
             json!({"chunk_size": 256, "chunk_strategy": "sliding_window", "embedding_model": "text-embedding-3-small", "embedding_dimensions": 1536, "decomposition_strategy": "sub_questions"})
         )
     );
+}
+
+/// Evaluation results (`gen_ai.evaluation.result`): on an open span and on one that ended in
+/// another tracer, read back from a SQLite file with users' feedback as `user_feedback`;
+/// invalid ones refused.
+#[test]
+fn evaluation_results_are_kept_next_to_the_evaluated_span() {
+    use tracekit::eval::{
+        evaluations, log_feedback, record_evaluation, record_evaluation_for, EvalError, Evaluation,
+        EvaluationSource, Feedback, EVALUATION_SPAN,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evals.db");
+    let (trace_id, call_id) = {
+        let tracer = Tracer::sqlite(&path).unwrap();
+        let turn = tracer.trace("turn");
+        let call = tracer.trace("chat gpt-4o");
+        record_evaluation(
+            &call,
+            Evaluation::new("relevance")
+                .score(0.92)
+                .label("relevant")
+                .explanation("answers the question")
+                .response_id("resp-1"),
+        )
+        .unwrap();
+        let ids = (call.trace_id().unwrap(), call.span_id().unwrap());
+        drop(call);
+        drop(turn);
+        tracer.shutdown().unwrap();
+        ids
+    };
+    // Later, another process: the trace has ended; the evaluation joins it.
+    let later = Tracer::sqlite(&path).unwrap();
+    record_evaluation_for(
+        &later,
+        trace_id,
+        call_id,
+        Evaluation::new("correctness").label("fail"),
+    )
+    .unwrap();
+    log_feedback(&later, trace_id, Some(call_id), Feedback::Binary(false)).unwrap();
+    let unknown = record_evaluation_for(
+        &later,
+        trace_id,
+        tracekit::SpanId::from_int(7).unwrap(),
+        Evaluation::new("x").score(1.0),
+    );
+    assert!(
+        matches!(unknown, Err(EvalError::UnknownTrace { .. })),
+        "{unknown:?}"
+    );
+    for bad in [
+        Evaluation::new("").score(1.0),
+        Evaluation::new("relevance"),
+        Evaluation::new("relevance").score(f64::NAN),
+    ] {
+        let err = record_evaluation_for(&later, trace_id, call_id, bad.clone()).unwrap_err();
+        assert!(
+            matches!(err, EvalError::InvalidEvaluation { .. }),
+            "{bad:?}: {err}"
+        );
+    }
+    let spans = later
+        .get_traces(&TraceFilter::new().trace_id(trace_id))
+        .unwrap();
+    let found = evaluations(&spans);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found.iter().all(|e| e.span_id == Some(call_id)));
+    let relevance = found
+        .iter()
+        .find(|e| e.evaluation.name == "relevance")
+        .unwrap();
+    assert_eq!(
+        relevance.evaluation,
+        Evaluation::new("relevance")
+            .score(0.92)
+            .label("relevant")
+            .explanation("answers the question")
+            .response_id("resp-1")
+    );
+    assert_eq!(relevance.source, EvaluationSource::Evaluator);
+    let user = found
+        .iter()
+        .find(|e| e.source == EvaluationSource::UserFeedback)
+        .unwrap();
+    assert_eq!(
+        (
+            user.evaluation.name.as_str(),
+            user.evaluation.score,
+            user.evaluation.label.as_deref()
+        ),
+        ("user_feedback", Some(0.0), Some("negative"))
+    );
+    // Each is a span of the convention's name below the evaluated span.
+    let eval_spans: Vec<&Trace> = spans
+        .iter()
+        .filter(|s| s.span_name == EVALUATION_SPAN)
+        .collect();
+    assert_eq!(eval_spans.len(), 2);
+    assert!(eval_spans.iter().all(|s| s.parent_span_id == Some(call_id)));
+    // `tracekit show` (the tree) prints them next to the span they evaluate.
+    let tree = tracekit::render::tree(&spans);
+    for line in [
+        "[relevance = 0.92 relevant]",
+        "[correctness = fail]",
+        "[user_feedback = 0 negative]",
+    ] {
+        assert!(tree.contains(line), "{line}: {tree}");
+    }
 }

@@ -357,12 +357,16 @@ fn one(tracer: &Tracer, id: &str, conversation: bool) -> Result<serde_json::Valu
 }
 
 /// A span as the viewer reads it: the stored span, and what it is (`role`: llm, tool, agent
-/// or retrieval) with an LLM call's tokens and cost, as `analysis` reads the conventions.
+/// retrieval or evaluation) with an LLM call's tokens and cost, as `analysis` reads the conventions.
 fn span_json(span: &Trace) -> serde_json::Value {
     let mut value = serde_json::to_value(span).unwrap_or_default();
     let own = analysis::summary(std::slice::from_ref(span));
     let text = |key: &str| span.attributes.get(key).and_then(tracekit::Value::as_str);
-    let role = if own.llm_calls > 0 {
+    let role = if span.span_name == tracekit::eval::EVALUATION_SPAN
+        || span.span_name == tracekit::eval::FEEDBACK_SPAN
+    {
+        "evaluation"
+    } else if own.llm_calls > 0 {
         "llm"
     } else if own.tool_calls > 0 {
         "tool"

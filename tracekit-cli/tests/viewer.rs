@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tracekit::eval::{record_evaluation, Evaluation};
 use tracekit::genai::{GenAi, Message, Role, Usage};
 use tracekit::{SpanStatus, Tracer};
 
@@ -22,7 +23,7 @@ fn root() -> PathBuf {
 }
 
 /// Sixty small traces, then a conversation of two turns: an LLM call with its prompt and a
-/// tool call in the completion (OpenTelemetry's messages), a failing tool with a hostile
+/// tool call in the completion (OpenTelemetry's messages) and an evaluation result, a failing tool with a hostile
 /// attribute, a cancelled step; the second turn is a trace of 2 000 spans.
 fn store(path: &Path) {
     let tracer = Tracer::sqlite(path).unwrap();
@@ -56,6 +57,14 @@ fn store(path: &Path) {
             }])),
         );
         genai.record_usage(&call, "gpt-4o", &Usage::new(1_000, 100));
+        record_evaluation(
+            &call,
+            Evaluation::new("relevance")
+                .score(0.9)
+                .label("relevant")
+                .explanation("on topic"),
+        )
+        .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(3));
         drop(call);
         let tool = genai.execute_tool(&tracer, "search", None).start();
@@ -182,7 +191,7 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
             row["tokens"].as_u64(),
             row["llm_calls"].as_u64(),
         ),
-        (Some(4), Some(1), Some(1_100), Some(1))
+        (Some(5), Some(1), Some(1_100), Some(1))
     );
     assert_eq!(
         get_json(addr, "/api/traces?errors=true")["traces"]
@@ -225,7 +234,7 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
         addr,
         &format!("/api/traces/{}", row["trace_id"].as_str().unwrap()),
     );
-    assert_eq!(trace["spans"].as_array().unwrap().len(), 4);
+    assert_eq!(trace["spans"].as_array().unwrap().len(), 5);
     assert_eq!(trace["summary"]["llm_calls"], 1);
     // Shown with what its reference-style attributes say in the other conventions.
     let turn = trace["spans"]
@@ -240,7 +249,7 @@ fn the_api_pages_filters_and_refuses_what_it_must() {
     );
     assert_eq!(turn["attributes"]["output.value"], "Sunny.", "{turn}");
     let conversation = get_json(addr, "/api/conversations/conv-viewer");
-    assert_eq!(conversation["spans"].as_array().unwrap().len(), 2_004);
+    assert_eq!(conversation["spans"].as_array().unwrap().len(), 2_005);
     assert_eq!(conversation["turns"].as_array().unwrap().len(), 2);
     assert_eq!(
         conversation["turns"][0]["trace_id"], row["trace_id"],
@@ -372,15 +381,16 @@ fn the_viewer_in_a_real_browser() {
         .contains("sorted-desc"));
 
     // The waterfall: a bar per span, each labelled; axis ticks in time units; marks; colours.
-    assert_eq!(found["bars"], 4);
+    assert_eq!(found["bars"], 5);
     assert_eq!(found["errorBars"], 1);
     assert_eq!(found["cancelledBars"], 1);
     let labels = texts("labels");
-    assert_eq!(labels.len(), 4);
+    assert_eq!(labels.len(), 5);
     assert!(
-        labels
-            .iter()
-            .all(|l| l.ends_with("µs") || l.ends_with("ms") || l.contains(" · ")),
+        labels.iter().all(|l| l.ends_with("µs")
+            || l.ends_with("ms")
+            || l.contains(" · ")
+            || l == "relevance = 0.9 relevant"),
         "{labels:?}"
     );
     assert!(
@@ -402,7 +412,7 @@ fn the_viewer_in_a_real_browser() {
         "LLM, tool and agent bars differ"
     );
     assert_eq!(found["foldedRows"], 1);
-    assert_eq!(found["hiddenCount"], "+3");
+    assert_eq!(found["hiddenCount"], "+4");
 
     // Keyboard, deep links, the span's conversation.
     assert_eq!(found["selectedByKeys"], "chat gpt-4o");
@@ -412,6 +422,10 @@ fn the_viewer_in_a_real_browser() {
         .unwrap()
         .contains("What is the weather in Paris?"));
     assert_eq!(found["toolCall"], "search");
+    assert_eq!(
+        found["evaluations"], "relevance0.9 relevanton topic",
+        "the LLM call's evaluation, next to it"
+    );
     assert!(
         found["llmChips"].as_str().unwrap().contains("1000 in"),
         "{found}"

@@ -71,6 +71,7 @@ found.spanInUrl = await page.evaluate(() => location.hash);
 found.userMessage = await page.$eval("aside.detail .msg.user", (m) => m.textContent);
 found.toolCall = await page.$eval("aside.detail .msg.assistant .call .fn", (m) => m.textContent);
 found.llmChips = await page.$eval("aside.detail .chips", (c) => c.textContent);
+found.evaluations = await page.$eval("aside.detail dl.evaluations", (d) => d.textContent);
 await page.screenshot({ path: `${shots}/viewer-trace.png` });
 
 // The tool span: its result as a foldable tree, the hostile attribute as text.

@@ -180,6 +180,21 @@ pub fn log_feedback(
     feedback: Feedback,
 ) -> Result<(), EvalError> {
     feedback.validate()?;
+    let span = start_in_trace(tracer, trace_id, span_id, FEEDBACK_SPAN)?;
+    span.add_attributes(feedback.attributes(span_id));
+    Ok(())
+}
+
+/// Starts a span named `name` in trace `trace_id`, which may have ended long ago or in another
+/// process: a child of `span_id` if given, else a root of its own in the trace. A tracer that
+/// keeps spans must have the trace (and the span); one that cannot read back takes the ids as
+/// given.
+pub(super) fn start_in_trace(
+    tracer: &Tracer,
+    trace_id: TraceId,
+    span_id: Option<SpanId>,
+    name: &'static str,
+) -> Result<crate::SpanGuard, EvalError> {
     let unknown = || EvalError::UnknownTrace {
         trace_id: trace_id.to_string(),
         span_id: span_id.map(|s| s.to_string()),
@@ -194,22 +209,27 @@ pub fn log_feedback(
         Err(Error::Unsupported { .. }) => span_id,
         Err(e) => return Err(EvalError::Backend(e.to_string())),
     };
-    let builder = tracer.span(FEEDBACK_SPAN);
+    let builder = tracer.span(name);
     let builder = match parent {
         Some(parent) => builder.remote_parent(trace_id, parent),
         None => builder.in_trace(trace_id),
     };
-    let span = builder.start();
-    span.add_attributes(feedback.attributes(span_id));
-    Ok(())
+    Ok(builder.start())
+}
+
+/// Starts a span named `name` below `span`, which is still open.
+pub(super) fn start_under(
+    span: &crate::Span,
+    name: &'static str,
+) -> Result<crate::SpanGuard, EvalError> {
+    let inner = span.shared().ok_or(EvalError::NotRecording)?;
+    Ok(Tracer::of_span(inner).span(name).parent(span).start())
 }
 
 /// Records `feedback` on `span` (the current turn, say): a [`FEEDBACK_SPAN`] child of it.
 pub(super) fn on_span(span: &crate::Span, feedback: Feedback) -> Result<(), EvalError> {
     feedback.validate()?;
-    let inner = span.shared().ok_or(EvalError::NotRecording)?;
-    let tracer = Tracer::of_span(inner);
-    let child = tracer.span(FEEDBACK_SPAN).parent(span).start();
+    let child = start_under(span, FEEDBACK_SPAN)?;
     child.add_attributes(feedback.attributes(span.span_id()));
     Ok(())
 }

@@ -31,12 +31,17 @@
 //! `rag.metadata` and `rag.name`; the trace-level event is `rag.trace` on the root span. So
 //! every tracer, store and exporter carries them as it carries attributes and events.
 
+mod evaluation;
 mod events;
 mod feedback;
 mod logs;
 mod named;
 mod params;
 
+pub use evaluation::{
+    evaluations, record_evaluation, record_evaluation_for, Evaluation, EvaluationRecord,
+    EvaluationSource, EVALUATION_SPAN,
+};
 pub use events::{Chunk, Document, RagEvent, RagEventKind, RetrievedChunk};
 pub use feedback::{feedback, log_feedback, Feedback, FeedbackRecord, FEEDBACK_SPAN};
 #[cfg(feature = "log")]
@@ -94,6 +99,15 @@ pub enum EvalError {
     /// The tracer could not be read.
     #[error("cannot read the tracer's traces: {0}")]
     Backend(String),
+    /// An evaluation without a name, without a score or label, or with a score that is not a
+    /// number.
+    #[error("evaluation {name:?} is not valid: {reason}")]
+    InvalidEvaluation {
+        /// The metric's name, as given.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The span has ended, or records nothing (a no-op tracer): nothing was kept.
     #[error("the span has ended (or does not record), so nothing can be added to it")]
     NotRecording,

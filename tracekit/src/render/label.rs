@@ -44,3 +44,30 @@ pub(crate) fn usage(t: &Trace) -> String {
     };
     format!("in {} · out {} · {cost}", tokens.input, tokens.output)
 }
+
+/// `relevance 0.92 relevant` for an evaluation result (an evaluator's or a user's), empty else.
+pub(crate) fn evaluation(t: &Trace) -> String {
+    let Some(name) = t
+        .attributes
+        .get("gen_ai.evaluation.name")
+        .and_then(|v| v.as_str())
+    else {
+        return String::new();
+    };
+    let mut out = format!("{} =", escape(name));
+    if let Some(score) = t
+        .attributes
+        .get("gen_ai.evaluation.score.value")
+        .and_then(|v| v.as_f64())
+    {
+        out.push_str(&format!(" {score}"));
+    }
+    if let Some(label) = t
+        .attributes
+        .get("gen_ai.evaluation.score.label")
+        .and_then(|v| v.as_str())
+    {
+        out.push_str(&format!(" {}", escape(label)));
+    }
+    out
+}

@@ -9,8 +9,9 @@ use super::label;
 /// trace 100 000 deep prints 100 000 short lines, not billions of characters.
 const DRAWN: usize = 32;
 
-/// The spans as an indented tree, one line each: status mark, name, duration, and for LLM
-/// calls tokens and cost. Roots (spans whose parent is not in the set, orphans included)
+/// The spans as an indented tree, one line each: status mark, name, duration, for LLM
+/// calls tokens and cost, for evaluation results (and feedback) the metric, score and label.
+/// Roots (spans whose parent is not in the set, orphans included)
 /// come in start order, children under their parent in start order. Names are escaped, so
 /// no recorded text can control the terminal.
 ///
@@ -63,6 +64,12 @@ pub fn tree(spans: &[Trace]) -> String {
         if !usage.is_empty() {
             out.push_str("  [");
             out.push_str(&usage);
+            out.push(']');
+        }
+        let evaluation = label::evaluation(t);
+        if !evaluation.is_empty() {
+            out.push_str("  [");
+            out.push_str(&evaluation);
             out.push(']');
         }
         if depth == 0 && t.parent_span_id.is_some() {

@@ -49,7 +49,16 @@ function ticks(from, to) {
   return out;
 }
 
+// An evaluation result (or feedback) as `relevance = 0.92 relevant`.
+export function evaluationText(s) {
+  const a = s.attributes || {};
+  const score = a["gen_ai.evaluation.score.value"];
+  const label = a["gen_ai.evaluation.score.label"];
+  return [`${text(a["gen_ai.evaluation.name"] ?? s.span_name)} =`, score !== undefined ? String(score) : null, label !== undefined ? text(label) : null].filter(Boolean).join(" ");
+}
+
 function label(s) {
+  if (s.role === "evaluation") return evaluationText(s);
   const parts = [duration(spanMillis(s))];
   if (s.role === "llm") {
     parts.push(`${tokens((s.tokens_in || 0) + (s.tokens_out || 0))} tok`);
@@ -241,6 +250,15 @@ function spanDetail(s, byId) {
     el("dt", { text: "trace" }), el("dd", { text: s.trace_id }),
     el("dt", { text: "starts at" }), el("dd", { text: `+${duration(s._start - view.t0)} (${s.started_at})` }));
   const sections = [...head, ids];
+  const evaluations = (s._children || []).filter((c) => c.role === "evaluation");
+  if (evaluations.length) {
+    sections.push(el("h4", { text: "Evaluations" }), el("dl", { class: "attrs evaluations" }, ...evaluations.flatMap((e) => {
+      const a = e.attributes || {};
+      return [el("dt", { text: text(a["gen_ai.evaluation.name"] ?? e.span_name) }),
+        el("dd", {}, el("span", { class: "badge role-evaluation", text: evaluationText(e).replace(/^.*? = ?/, "") || "–" }),
+          a["gen_ai.evaluation.explanation"] !== undefined ? el("div", { text: text(a["gen_ai.evaluation.explanation"]) }) : null)];
+    })));
+  }
   const conversation = spanConversation(s);
   if (conversation.length) sections.push(el("h4", { text: "Conversation" }), renderMessages(conversation));
   const attrs = el("dl", { class: "attrs" });
