@@ -17,9 +17,10 @@ enum Turn {
     Answer(String),
 }
 
-/// A stand-in for an LLM client: returns the next scripted turn.
+/// A stand-in for an LLM client: asks for each tool of its plan in turn, then answers.
 struct ScriptedLlm {
     model_id: &'static str,
+    plan: Vec<(&'static str, Value)>,
 }
 
 impl ScriptedLlm {
@@ -28,23 +29,27 @@ impl ScriptedLlm {
             .iter()
             .filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
             .count();
-        let turn = match tool_results {
-            0 => Turn::CallTool {
-                name: "get_weather",
-                input: json!({"city": "Amsterdam"}).into(),
+        let turn = match self.plan.get(tool_results) {
+            Some((name, input)) => Turn::CallTool {
+                name,
+                input: input.clone(),
             },
-            1 => Turn::CallTool {
-                name: "convert_units",
-                input: json!({"celsius": 18}).into(),
-            },
-            _ => Turn::Answer("It is 18 °C (64.4 °F) and sunny in Amsterdam.".into()),
+            None => Turn::Answer("It is 18 °C (64.4 °F) and sunny in Amsterdam.".into()),
         };
         let usage = Usage::new(120 + 40 * messages.len() as u64, 25);
         (turn, usage)
     }
 }
 
-struct WeatherAgent {
+/// The weather agent's usual plan: the weather, then the unit conversion.
+pub fn usual_plan() -> Vec<(&'static str, Value)> {
+    vec![
+        ("get_weather", json!({"city": "Amsterdam"}).into()),
+        ("convert_units", json!({"celsius": 18}).into()),
+    ]
+}
+
+pub struct WeatherAgent {
     tracer: Tracer,
     llm: ScriptedLlm,
     /// Records tokens and cost in the conventions backends read (see `tracekit::genai`).
@@ -61,6 +66,25 @@ impl std::fmt::Display for ToolError {
 }
 
 impl WeatherAgent {
+    /// An agent with the usual plan, tracing to `tracer`.
+    pub fn new(tracer: Tracer) -> WeatherAgent {
+        WeatherAgent::with_plan(tracer, usual_plan())
+    }
+
+    /// An agent whose scripted model asks for `plan`'s tools in turn (tests change it).
+    pub fn with_plan(tracer: Tracer, plan: Vec<(&'static str, Value)>) -> WeatherAgent {
+        WeatherAgent {
+            tracer,
+            llm: ScriptedLlm {
+                model_id: "scripted-weather-v1",
+                plan,
+            },
+            // The bundled prices do not know the scripted model: give it a price of its own.
+            genai: GenAi::new()
+                .prices(PriceTable::bundled().with("scripted-weather-v1", Price::new(3.0, 15.0))),
+        }
+    }
+
     /// One conversation turn: the root span of a trace. The conversation id and the user flow
     /// to every span below.
     #[traced(
@@ -69,7 +93,7 @@ impl WeatherAgent {
         inheritable("ai.conversation.id" = conversation_id, "ai.auth.context" = json!({"principal_id": user})),
         output = "ai.agent.response"
     )]
-    fn converse(&self, conversation_id: &str, user: &str, input: &str) -> String {
+    pub fn converse(&self, conversation_id: &str, user: &str, input: &str) -> String {
         let mut messages = vec![Value::from(json!({"role": "user", "content": input}))];
         loop {
             match self.call_llm(&messages) {
@@ -150,15 +174,7 @@ fn main() -> Result<(), tracekit::Error> {
     let tracer = Tracer::tee([store, Tracer::human_readable(std::io::stdout())]);
     tracer.set_resource_attribute("service.name", "WeatherAgent");
 
-    let agent = WeatherAgent {
-        tracer: tracer.clone(),
-        llm: ScriptedLlm {
-            model_id: "scripted-weather-v1",
-        },
-        // The bundled prices do not know the scripted model: give it a price of its own.
-        genai: GenAi::new()
-            .prices(PriceTable::bundled().with("scripted-weather-v1", Price::new(3.0, 15.0))),
-    };
+    let agent = WeatherAgent::new(tracer.clone());
     // A new conversation each run: the file keeps the earlier ones.
     let conversation_id = format!("conv-{}", tracekit::SpanId::random());
     println!("== spans as they end ==\n");

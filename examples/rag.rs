@@ -32,14 +32,22 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum()
 }
 
-struct Pipeline {
+pub struct Pipeline {
     tracer: Tracer,
     index: Vec<Chunk>,
 }
 
 impl Pipeline {
+    /// A pipeline with an empty index, tracing to `tracer`.
+    pub fn new(tracer: Tracer) -> Pipeline {
+        Pipeline {
+            tracer,
+            index: Vec::new(),
+        }
+    }
+
     #[traced(args)]
-    fn ingest(&mut self, chunk_size: u64) {
+    pub fn ingest(&mut self, chunk_size: u64) {
         let span = self.tracer.current_trace();
         span.set_flow(RagFlow::Ingestion);
         span.register_ingestion_chunk_size(chunk_size)
@@ -71,7 +79,7 @@ impl Pipeline {
     }
 
     #[traced(args, output = "output")]
-    fn query(&self, question: &str, top_k: u64) -> String {
+    pub fn query(&self, question: &str, top_k: u64) -> String {
         let span = self.tracer.current_trace();
         span.set_flow(RagFlow::Query);
         span.register_query_model("quote-the-best-chunk")
@@ -163,10 +171,7 @@ fn main() -> Result<(), tracekit::Error> {
         .output_file("rag-traces.db")
         .register(Tracer::in_memory(1_000))?;
     let tracer = eval::tracer("docs-rag").expect("registered above");
-    let mut pipeline = Pipeline {
-        tracer: tracer.clone(),
-        index: Vec::new(),
-    };
+    let mut pipeline = Pipeline::new(tracer.clone());
 
     pipeline.ingest(64);
     let question = "Where do stores keep traces?";

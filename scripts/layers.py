@@ -27,7 +27,7 @@ LAYERS = [
         "filter semconv sink tracer span propagation as_tracer",
     ),
     ("pipeline", "record collect queue batch sinks stores exporters"),
-    ("agent", "genai render analysis eval bridge __private"),
+    ("agent", "genai render analysis eval testing bridge __private"),
 ]
 LAYER = {m: i for i, (_, ms) in enumerate(LAYERS) for m in ms.split()}
 

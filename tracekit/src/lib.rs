@@ -224,6 +224,7 @@ mod span;
 pub mod stores;
 mod stripe;
 mod sync;
+pub mod testing;
 mod timestamp;
 mod trace;
 mod tracer;
