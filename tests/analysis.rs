@@ -399,3 +399,179 @@ mod arbitrary {
         }
     }
 }
+
+/// `diff`: statuses, attributes (ids ignored, an inherited change reported once), removed and
+/// added spans, tolerances on totals alone, and trees too wide or deep for a table.
+#[test]
+fn diff_reports_what_changed_and_only_that() {
+    use tracekit::analysis::{diff, diff_with, Change, DiffOptions, Tolerances};
+    let before = turn();
+    assert!(diff(&before, &before).is_same());
+    // Other ids and conversation ids, same run: the same.
+    let mut renamed: Vec<Trace> = turn()
+        .into_iter()
+        .map(|mut s| {
+            s.trace_id = TraceId::from_int(99).unwrap();
+            s.attributes.insert("ai.conversation.id", "conv-other");
+            s
+        })
+        .collect();
+    assert!(diff(&before, &renamed).is_same());
+    // The failing tool now succeeds; the root's user changed (inherited by all: reported once).
+    renamed[3].span_status = SpanStatus::Ok;
+    for s in &mut renamed {
+        s.attributes.insert("user", "u-2");
+    }
+    let report = diff(&before, &renamed);
+    assert_eq!(
+        report
+            .changes
+            .iter()
+            .map(|c| (c.path.as_str(), &c.change))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "invoke_agent planner",
+                &Change::Attribute {
+                    key: "user".into(),
+                    from: None,
+                    to: Some("u-2".into())
+                }
+            ),
+            (
+                "invoke_agent planner > execute_tool search",
+                &Change::Status {
+                    from: SpanStatus::Error,
+                    to: SpanStatus::Ok
+                }
+            ),
+        ],
+        "{report}"
+    );
+    assert!(report.is_same() == false && report.tool_calls.is_some() == false);
+    // Ignored keys do not count.
+    let quiet = diff_with(&before, &renamed, &DiffOptions::new().ignore("user"));
+    assert_eq!(quiet.changes.len(), 1);
+    // A removed tool: named, and the tool calls differ.
+    let fewer: Vec<Trace> = turn()
+        .into_iter()
+        .filter(|s| s.span_name != "execute_tool weather")
+        .collect();
+    let report = diff(&before, &fewer);
+    assert_eq!(report.changes.len(), 1);
+    assert_eq!(
+        report.changes[0].path,
+        "invoke_agent planner > execute_tool weather"
+    );
+    assert_eq!(report.changes[0].change, Change::Removed);
+    assert!(report.tool_calls.is_some());
+    // Same shape, more tokens: the same, unless a tolerance says otherwise.
+    let mut hungrier = turn();
+    hungrier[1] = llm(
+        span(1, 2, Some(1), "chat claude-sonnet-4", 0.0, Some(40.0)),
+        "claude-sonnet-4",
+        2_400,
+        600,
+        Some(0.0162),
+    );
+    let report = diff(&before, &hungrier);
+    assert!(report.is_same(), "{report}");
+    assert!(report.beyond(&Tolerances::default()).is_empty());
+    let limits = Tolerances {
+        max_tokens_increase: Some(0.5),
+        max_cost_increase: Some(1.5),
+        ..Tolerances::default()
+    };
+    let beyond = report.beyond(&limits);
+    assert_eq!(beyond.len(), 1, "{beyond:?}");
+    assert!(
+        beyond[0].starts_with("tokens grew +74.3 % (from 2020 to 3520)"),
+        "{beyond:?}"
+    );
+    // 10 000 siblings with one inserted in the middle, and 10 000 levels: aligned, no overflow.
+    let wide = |extra: bool| -> Vec<Trace> {
+        let mut v = vec![span(1, 1, None, "root", 0.0, Some(1_000.0))];
+        for i in 0..10_000u64 {
+            v.push(span(
+                1,
+                i + 2,
+                Some(1),
+                &format!("step-{}", i % 7),
+                i as f64 * 0.01,
+                Some(i as f64 * 0.01 + 0.005),
+            ));
+            if extra && i == 5_000 {
+                v.push(span(
+                    1,
+                    20_000,
+                    Some(1),
+                    "inserted",
+                    i as f64 * 0.01 + 0.001,
+                    Some(i as f64 * 0.01 + 0.002),
+                ));
+            }
+        }
+        v
+    };
+    let report = diff(&wide(false), &wide(true));
+    assert_eq!(
+        report.changes.len(),
+        1,
+        "{:?}",
+        &report.changes[..report.changes.len().min(3)]
+    );
+    assert_eq!(report.changes[0].path, "root > inserted");
+    let deep: Vec<Trace> = (1..=10_000u64)
+        .map(|i| {
+            span(
+                1,
+                i,
+                (i > 1).then(|| i - 1),
+                "d",
+                i as f64 * 0.001,
+                Some(100.0),
+            )
+        })
+        .collect();
+    assert!(diff(&deep, &deep).is_same());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// For random trees: a tree diffs clean against itself, additions and removals are
+    /// bounded by the trees, and a diff without changes means the same spans.
+    #[test]
+    fn diff_counts_added_and_removed_spans(
+        a in proptest::collection::vec((0..4usize, 0..5u64), 1..40),
+        b in proptest::collection::vec((0..4usize, 0..5u64), 1..40),
+    ) {
+        use tracekit::analysis::{diff, Change};
+        // Each span: a name out of four, a parent among the earlier spans (or the root).
+        let build = |shape: &[(usize, u64)]| -> Vec<Trace> {
+            let mut v = vec![span(1, 1, None, "root", 0.0, Some(1_000.0))];
+            for (i, (name, parent)) in shape.iter().enumerate() {
+                let id = i as u64 + 2;
+                let parent = 1 + parent % (id - 1);
+                v.push(span(1, id, Some(parent), ["a", "b", "c", "d"][*name], i as f64, Some(i as f64 + 0.5)));
+            }
+            v
+        };
+        let (x, y) = (build(&a), build(&b));
+        proptest::prop_assert!(diff(&x, &x).is_same());
+        let report = diff(&x, &y);
+        let added = report.changes.iter().filter(|c| c.change == Change::Added).count();
+        let removed = report.changes.iter().filter(|c| c.change == Change::Removed).count();
+        // An added or removed span stands for its whole subtree.
+        proptest::prop_assert!(added <= y.len() - 1 && removed <= x.len() - 1);
+        // No change reported: the trees hold the same names.
+        if report.changes.is_empty() {
+            let names = |t: &[Trace]| {
+                let mut n: Vec<String> = t.iter().map(|s| s.span_name.to_string()).collect();
+                n.sort();
+                n
+            };
+            proptest::prop_assert_eq!(names(&x), names(&y));
+        }
+    }
+}

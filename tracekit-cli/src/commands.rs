@@ -423,3 +423,58 @@ pub fn export(
     progress(&format!("exported {spans} spans ({errors} failed)"));
     Ok(())
 }
+
+/// `tracekit diff`: prints the report; `Ok(true)` when the two differ (or grew beyond the
+/// tolerances).
+pub fn diff(
+    store: &StoreSpec,
+    a: &str,
+    b: &str,
+    against: Option<&StoreSpec>,
+    ignore: &[String],
+    tolerances: &analysis::Tolerances,
+    as_json: bool,
+) -> Result<bool, CliError> {
+    let first = store.open()?;
+    let before = resolve(&first, a)?;
+    let after = match against {
+        Some(other) => resolve(&other.open()?, b)?,
+        None => resolve(&first, b)?,
+    };
+    let options = ignore
+        .iter()
+        .fold(analysis::DiffOptions::new(), |o, key| o.ignore(key.clone()));
+    let report = analysis::diff_with(&before, &after, &options);
+    let beyond = report.beyond(tolerances);
+    let differs = !report.is_same() || !beyond.is_empty();
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let mut value = serde_json::to_value(&report).map_err(|e| CliError::Io(e.to_string()))?;
+        value["same"] = (!differs).into();
+        value["beyond"] = beyond.into();
+        value["first_divergence"] = report
+            .first_divergence()
+            .map_or(serde_json::Value::Null, |c| c.path.clone().into());
+        writeln!(out, "{value}")?;
+        return Ok(differs);
+    }
+    // Added green, removed red, changed yellow, on a terminal.
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    for line in report.to_string().lines() {
+        let code = match line.chars().next() {
+            Some('+') => "32",
+            Some('-') => "31",
+            Some('~') => "33",
+            _ => "",
+        };
+        if colour && !code.is_empty() {
+            writeln!(out, "\x1b[{code}m{line}\x1b[0m")?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
+    }
+    for reason in &beyond {
+        writeln!(out, "over the limit: {reason}")?;
+    }
+    Ok(differs)
+}

@@ -123,6 +123,43 @@ enum Command {
         #[arg(long, value_name = "URL")]
         to: Option<String>,
     },
+    /// Compare two traces or conversations: where they diverge, tool calls, statuses,
+    /// attributes (ids and times ignored), tokens, cost and time per kind of span.
+    ///
+    /// Exit status 1 when they differ: a span added or removed, a status, attribute or tool
+    /// call changed, or cost, tokens or time grown beyond a --max-*-increase given; 0 when
+    /// they do not; 2 on an error. For a CI job: record a run, then diff the next against it.
+    ///
+    /// Examples:
+    ///   tracekit diff traces.db 4bf92f3577b34da6a3ce929d0e0e4736 a3ce929d0e0e47364bf92f3577b34da6
+    ///   tracekit diff baseline.db conv-1 conv-1 --against today.db --max-cost-increase 10%
+    ///   tracekit diff traces.db conv-1 conv-2 --ignore ai.user.input --json
+    Diff {
+        /// The store holding A (and B, unless --against).
+        store: StoreSpec,
+        /// The first trace id or conversation id (before).
+        a: String,
+        /// The second (after).
+        b: String,
+        /// Read B from this store instead.
+        #[arg(long, value_name = "STORE")]
+        against: Option<StoreSpec>,
+        /// Also ignore this attribute (a key, `prefix*` or `*suffix`); repeatable.
+        #[arg(long = "ignore", value_name = "KEY")]
+        ignore: Vec<String>,
+        /// Fail when the total cost grew by more than this (10%, 0%).
+        #[arg(long, value_name = "PERCENT", value_parser = percent)]
+        max_cost_increase: Option<f64>,
+        /// Fail when the total tokens grew by more than this.
+        #[arg(long, value_name = "PERCENT", value_parser = percent)]
+        max_tokens_increase: Option<f64>,
+        /// Fail when the total time grew by more than this.
+        #[arg(long, value_name = "PERCENT", value_parser = percent)]
+        max_duration_increase: Option<f64>,
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the viewer: the traces in a browser, live, read-only (127.0.0.1 only by default).
     ///
     /// Examples:
@@ -216,6 +253,17 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+/// `10%`, `10` or `0%` as a fraction (0.1).
+fn percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p / 100.0),
+        _ => Err(format!(
+            "expected a percentage such as 10% or 0%, not {text:?}"
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -262,6 +310,27 @@ fn main() -> ExitCode {
             output.as_deref(),
             to.as_deref(),
         ),
+        Command::Diff {
+            store,
+            a,
+            b,
+            against,
+            ignore,
+            max_cost_increase,
+            max_tokens_increase,
+            max_duration_increase,
+            json,
+        } => {
+            let tolerances = tracekit::analysis::Tolerances {
+                max_cost_increase,
+                max_tokens_increase,
+                max_duration_increase,
+            };
+            match commands::diff(&store, &a, &b, against.as_ref(), &ignore, &tolerances, json) {
+                Ok(true) => return ExitCode::from(1),
+                other => other.map(|_| ()),
+            }
+        }
         Command::Serve { store, addr } => serve::serve(&store, &addr),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -278,7 +347,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tracekit: {e}");
-            ExitCode::FAILURE
+            // 1 is `diff`'s "they differ".
+            ExitCode::from(2)
         }
     }
 }

@@ -38,6 +38,7 @@ impl Default for DiffOptions {
                 "gen_ai.usage.*",
                 "llm.token_count.*",
                 "tracekit.cost.*",
+                "llm.cost.*",
                 "ai.llm.response.usage*",
                 "ai.llm.response.metrics*",
                 "gen_ai.response.time_to_first_chunk",
