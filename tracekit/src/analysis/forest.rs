@@ -87,6 +87,29 @@ impl<'a> Forest<'a> {
             .max(s.started_at)
     }
 
+    /// Whether each span is the last of its siblings (roots count as siblings): where a drawn
+    /// tree ends a branch with `└─`.
+    pub(crate) fn last_of_siblings(&self) -> Vec<bool> {
+        let mut last = vec![false; self.spans.len()];
+        for siblings in self.children.iter().chain([&self.roots]) {
+            if let Some(&l) = siblings.last() {
+                last[l] = true;
+            }
+        }
+        last
+    }
+
+    /// Each span's parent in the forest (`None` for roots).
+    pub(crate) fn parents(&self) -> Vec<Option<usize>> {
+        let mut parents = vec![None; self.spans.len()];
+        for (parent, children) in self.children.iter().enumerate() {
+            for &c in children {
+                parents[c] = Some(parent);
+            }
+        }
+        parents
+    }
+
     /// Spans in depth-first order with their depth, roots by start, children by start;
     /// without recursion, so deep trees cannot overflow the stack.
     pub(crate) fn depth_first(&self) -> Vec<(usize, usize)> {

@@ -31,12 +31,7 @@ pub fn tree(spans: &[Trace]) -> String {
     let mut out = String::new();
     // Whether each ancestor level still has siblings below: `│` or blank.
     let mut open: Vec<bool> = Vec::new();
-    let mut is_last = vec![false; spans.len()];
-    for siblings in forest.children.iter().chain([&forest.roots]) {
-        if let Some(&l) = siblings.last() {
-            is_last[l] = true;
-        }
-    }
+    let is_last = forest.last_of_siblings();
     for (i, depth) in forest.depth_first() {
         let t = &spans[i];
         open.truncate(depth);

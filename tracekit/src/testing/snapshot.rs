@@ -121,23 +121,13 @@ impl Snapshot {
         };
         forest.children.iter_mut().for_each(stable);
         stable(&mut forest.roots);
-        let mut parents: Vec<Option<usize>> = vec![None; spans.len()];
-        for (parent, children) in forest.children.iter().enumerate() {
-            for &c in children {
-                parents[c] = Some(parent);
-            }
-        }
+        let parents = forest.parents();
         let first = spans.iter().map(|s| s.started_at).min();
         let mut ids = Ids::default();
         let mut out = String::new();
         // Whether each open level has more siblings below: `│` or blank.
         let mut open: Vec<bool> = Vec::new();
-        let mut last = vec![false; spans.len()];
-        for siblings in forest.children.iter().chain([&forest.roots]) {
-            if let Some(&l) = siblings.last() {
-                last[l] = true;
-            }
-        }
+        let last = forest.last_of_siblings();
         for (i, depth) in forest.depth_first() {
             let s = &spans[i];
             open.truncate(depth);
