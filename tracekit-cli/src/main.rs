@@ -16,6 +16,8 @@ use store::StoreSpec;
 /// A store is a SQLite file written by tracekit (or the Python toolkit): `traces.db` or
 /// `sqlite://traces.db`; or a DynamoDB table: `dynamodb://TABLE?endpoint=URL&region=NAME`
 /// (with the `dynamodb` feature).
+///
+/// Exit status: 0 on success, 1 when `diff` finds the two runs differ, 2 on an error.
 #[derive(Debug, Parser)]
 #[command(name = "tracekit", version, propagate_version = true)]
 struct Cli {
@@ -31,6 +33,7 @@ enum Command {
     ///   tracekit ls traces.db
     ///   tracekit ls traces.db --attr ai.conversation.id=conv-42 --errors
     ///   tracekit ls traces.db --since 2h --limit 50 --json
+    #[command(verbatim_doc_comment)]
     Ls {
         /// The store (a path, sqlite://PATH or dynamodb://TABLE?...).
         store: StoreSpec,
@@ -62,6 +65,7 @@ enum Command {
     ///   tracekit show traces.db 4bf92f3577b34da6a3ce929d0e0e4736
     ///   tracekit show traces.db conv-42 --format timeline
     ///   tracekit show traces.db conv-42 --format jaeger > trace.json
+    #[command(verbatim_doc_comment)]
     Show {
         /// The store.
         store: StoreSpec,
@@ -80,6 +84,7 @@ enum Command {
     /// Examples:
     ///   tracekit tail traces.db
     ///   tracekit tail traces.db --json | jq .span_name
+    #[command(verbatim_doc_comment)]
     Tail {
         /// The store.
         store: StoreSpec,
@@ -106,6 +111,7 @@ enum Command {
     ///   tracekit export traces.db --format jsonl -o spans.jsonl
     ///   tracekit export traces.db --id conv-42 --format jaeger -o conv-42.json
     ///   tracekit export traces.db --to http://127.0.0.1:4318
+    #[command(verbatim_doc_comment)]
     Export {
         /// The store.
         store: StoreSpec,
@@ -134,6 +140,7 @@ enum Command {
     ///   tracekit diff traces.db 4bf92f3577b34da6a3ce929d0e0e4736 a3ce929d0e0e47364bf92f3577b34da6
     ///   tracekit diff baseline.db conv-1 conv-1 --against today.db --max-cost-increase 10%
     ///   tracekit diff traces.db conv-1 conv-2 --ignore ai.user.input --json
+    #[command(verbatim_doc_comment)]
     Diff {
         /// The store holding A (and B, unless --against).
         store: StoreSpec,
@@ -165,6 +172,7 @@ enum Command {
     /// Examples:
     ///   tracekit serve traces.db
     ///   tracekit serve traces.db --addr 127.0.0.1:9000
+    #[command(verbatim_doc_comment)]
     Serve {
         /// The store.
         store: StoreSpec,
@@ -176,6 +184,7 @@ enum Command {
     ///
     /// Example:
     ///   tracekit completions bash > /etc/bash_completion.d/tracekit
+    #[command(verbatim_doc_comment)]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
