@@ -26,7 +26,7 @@ LAYERS = [
         "sync stripe ids timestamp value attributes error trace format resource finished query "
         "filter semconv sink tracer span propagation as_tracer",
     ),
-    ("pipeline", "record collect queue batch sinks stores exporters"),
+    ("pipeline", "record collect queue batch exit sinks stores exporters"),
     ("agent", "genai render analysis eval testing bridge __private"),
 ]
 LAYER = {m: i for i, (_, ms) in enumerate(LAYERS) for m in ms.split()}

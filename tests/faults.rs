@@ -202,7 +202,7 @@ fn child() {
             if role == "exit-after-shutdown" {
                 tracer.shutdown().unwrap();
             }
-            // `exit` runs no destructors: what the queue holds is not written.
+            // `exit` runs no destructors: tracekit's exit hook writes what the queue holds.
             std::process::exit(0);
         }
         other => panic!("unknown role {other}"),
@@ -488,18 +488,17 @@ fn a_writer_killed_mid_batch_leaves_a_sound_file_with_every_committed_span() {
 }
 
 #[test]
-fn exit_with_a_full_queue_loses_it_and_shutdown_delivers_everything() {
+fn exit_with_a_full_queue_writes_it_all_with_or_without_shutdown() {
     let dir = temp();
-    let lost = dir.path().join("exit.db");
+    let exited = dir.path().join("exit.db");
     let kept = dir.path().join("shutdown.db");
-    assert!(spawn_child("exit", &lost).status().unwrap().success());
+    assert!(spawn_child("exit", &exited).status().unwrap().success());
     assert!(spawn_child("exit-after-shutdown", &kept)
         .status()
         .unwrap()
         .success());
     assert_eq!(rows(&kept), 20_000);
-    // Without shutdown (or dropping the tracer) what was still queued at exit is gone.
-    let written = rows(&lost);
-    assert!(written <= 20_000);
-    println!("exit without shutdown: {written} of 20 000 spans written");
+    // Without shutdown, `exit` runs no destructors; the exit hook (`tracekit::exit`) writes
+    // what was still queued.
+    assert_eq!(rows(&exited), 20_000);
 }

@@ -205,6 +205,7 @@ pub mod bridge;
 mod collect;
 mod error;
 pub mod eval;
+pub mod exit;
 pub mod exporters;
 mod filter;
 mod finished;

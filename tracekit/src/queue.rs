@@ -209,6 +209,10 @@ impl SpanQueue {
                 })?
         };
         let _ = shared.writer.set(worker.thread().clone());
+        // Written out however the process ends (`exit.rs`).
+        let weak: std::sync::Weak<dyn crate::exit::Drain> =
+            Arc::downgrade(&(Arc::clone(&shared) as Arc<dyn crate::exit::Drain>));
+        crate::exit::watch(weak);
         Ok(SpanQueue {
             shared,
             worker: Mutex::new(Some(worker)),
@@ -346,6 +350,24 @@ impl Drop for SpanQueue {
                 self.shared.name
             );
         }
+    }
+}
+
+impl crate::exit::Drain for Shared {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn drain(&self, deadline: Instant) {
+        let _ = self.flush("write before exit", deadline);
+    }
+
+    fn left(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed) as u64
+    }
+
+    fn timeout(&self) -> Duration {
+        self.config.shutdown
     }
 }
 

@@ -1,0 +1,49 @@
+//! A program that writes spans and then ends in the way it is told, for `exit_paths.rs`:
+//!
+//!   exit-child MODE BACKEND TARGET SPANS
+//!
+//! MODE: `return` (the tracer in a `static`, never dropped), `exit` (`std::process::exit`),
+//! `panic` (a panic out of `main`, the tracer in a `static`), `signal` (prints `ready`, then
+//! waits to be signalled). BACKEND: `sqlite` (TARGET a file) or `otlp` (TARGET a base URL).
+
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tracekit::{OtlpConfig, Tracer};
+
+/// Where `return` and `panic` keep the tracer: a static is never dropped, so only the exit
+/// hooks can write its queue.
+static KEPT: OnceLock<Tracer> = OnceLock::new();
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, mode, backend, target, spans] = &args[..] else {
+        eprintln!("usage: exit-child MODE BACKEND TARGET SPANS");
+        std::process::exit(2);
+    };
+    let tracer = match backend.as_str() {
+        "sqlite" => Tracer::sqlite(target.as_str()),
+        // Room for every span: what is measured is the exit, not the queue's bound.
+        _ => Tracer::otlp(OtlpConfig::new(target.as_str()).max_queue_size(65_536)),
+    }
+    .expect("a tracer");
+    let tracer = KEPT.get_or_init(|| tracer);
+    let spans: usize = spans.parse().expect("a number of spans");
+    for i in 0..spans {
+        let span = tracer.trace("step");
+        span.add_attribute("i", i as u64);
+    }
+    match mode.as_str() {
+        "return" => {}
+        "exit" => std::process::exit(0),
+        "panic" => panic!("the agent failed after {spans} spans"),
+        _ => {
+            println!("ready");
+            let _ = std::io::stdout().flush();
+            std::thread::sleep(Duration::from_secs(60));
+            eprintln!("exit-child: no signal came");
+            std::process::exit(3);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Nothing lost at exit (`tracekit::exit`): a child writes 20 000 spans to SQLite, or to a
+//! local OTLP endpoint, and then returns from `main` with the tracer in a `static`, calls
+//! `std::process::exit`, panics out of `main`, or is sent SIGTERM or SIGINT while it waits.
+//! Every span arrives, and each way of ending keeps its usual exit status.
+
+#[path = "../tests/common/otlp_receiver.rs"]
+mod receiver;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitStatus, Stdio};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use receiver::Receiver;
+use tracekit::{TraceFilter, Tracer};
+
+const SPANS: usize = 20_000;
+
+/// Runs the child; for `signal`, sends `signal` once it is ready.
+fn child(mode: &str, backend: &str, target: &str, signal: Option<i32>) -> (ExitStatus, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exit-child"))
+        .args([mode, backend, target, &SPANS.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(signal) = signal {
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        // SAFETY: kill with a live child's pid and a valid signal number only sends it.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn stored(path: &std::path::Path) -> usize {
+    Tracer::sqlite(tracekit::SqliteConfig::new(path).read_only())
+        .unwrap()
+        .get_traces(&TraceFilter::new())
+        .unwrap()
+        .len()
+}
+
+fn received(receiver: &Receiver) -> usize {
+    receiver
+        .requests()
+        .iter()
+        .map(|r| {
+            ExportTraceServiceRequest::decode(&r.body[..])
+                .unwrap()
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum::<usize>()
+        })
+        .sum()
+}
+
+/// The exit status each way of ending must keep.
+fn expected(mode: &str, signal: Option<i32>, status: ExitStatus) -> bool {
+    match (mode, signal) {
+        ("panic", _) => status.code() == Some(101),
+        (_, Some(s)) => status.signal() == Some(s),
+        _ => status.code() == Some(0),
+    }
+}
+
+const WAYS: [(&str, Option<i32>); 5] = [
+    ("return", None),
+    ("exit", None),
+    ("panic", None),
+    ("signal", Some(libc::SIGTERM)),
+    ("signal", Some(libc::SIGINT)),
+];
+
+#[test]
+fn every_way_of_ending_writes_every_span_to_sqlite() {
+    for (mode, signal) in WAYS {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let (status, stderr) = child(mode, "sqlite", path.to_str().unwrap(), signal);
+        assert!(
+            expected(mode, signal, status),
+            "{mode} {signal:?}: {status:?} {stderr}"
+        );
+        assert_eq!(stored(&path), SPANS, "{mode} {signal:?}: {stderr}");
+    }
+}
+
+#[test]
+fn every_way_of_ending_sends_every_span_over_otlp() {
+    for (mode, signal) in WAYS {
+        let receiver = Receiver::start();
+        let (status, stderr) = child(mode, "otlp", &receiver.url(), signal);
+        assert!(
+            expected(mode, signal, status),
+            "{mode} {signal:?}: {status:?} {stderr}"
+        );
+        assert_eq!(received(&receiver), SPANS, "{mode} {signal:?}: {stderr}");
+    }
+}
+
+/// Against a collector that is down, an exit waits no longer than the queue's shutdown
+/// timeout and says what was lost, once.
+#[test]
+fn an_unreachable_collector_delays_the_exit_by_the_timeout_at_most() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let (status, stderr) = child("exit", "otlp", &format!("http://127.0.0.1:{port}"), None);
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        stderr
+            .matches("could not be written before the process ended")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
+
+/// With `panic = "abort"` the panic hook writes the queues before the abort. The child is
+/// built again with that profile (a few minutes, so with the long tests: `--ignored`).
+#[test]
+#[ignore = "builds the child again with panic = \"abort\" (a few minutes); CI runs it"]
+fn a_panic_that_aborts_writes_every_span_first() {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/panic-abort");
+    let built = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--manifest-path",
+            manifest,
+            "--bin",
+            "exit-child",
+            "--target-dir",
+            target,
+        ])
+        .env("CARGO_PROFILE_DEV_PANIC", "abort")
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let binary = format!("{target}/debug/exit-child");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let receiver = Receiver::start();
+    for (backend, target) in [
+        ("sqlite", path.to_str().unwrap().to_owned()),
+        ("otlp", receiver.url()),
+    ] {
+        let out = Command::new(&binary)
+            .args(["panic", backend, &target, &SPANS.to_string()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGABRT),
+            "{backend}: {stderr}"
+        );
+        assert!(stderr.contains("the agent failed"), "{stderr}");
+    }
+    assert_eq!(stored(&path), SPANS);
+    assert_eq!(received(&receiver), SPANS);
+}
