@@ -4,9 +4,12 @@
 //!
 //! MODE: `return` (the tracer in a `static`, never dropped), `exit` (`std::process::exit`),
 //! `panic` (a panic out of `main`, the tracer in a `static`), `signal` (prints `ready`, then
-//! waits to be signalled). BACKEND: `sqlite` (TARGET a file) or `otlp` (TARGET a base URL).
+//! waits to be signalled), `own-handler` (installs a SIGTERM handler of its own before the
+//! tracer, waits for it to run, then returns). BACKEND: `sqlite` (TARGET a file) or `otlp`
+//! (TARGET a base URL).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -16,12 +19,25 @@ use tracekit::{OtlpConfig, Tracer};
 /// hooks can write its queue.
 static KEPT: OnceLock<Tracer> = OnceLock::new();
 
+/// Set by the child's own SIGTERM handler.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigterm(_: libc::c_int) {
+    TERMINATED.store(true, Ordering::SeqCst);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, backend, target, spans] = &args[..] else {
         eprintln!("usage: exit-child MODE BACKEND TARGET SPANS");
         std::process::exit(2);
     };
+    if mode == "own-handler" {
+        // SAFETY: `on_sigterm` only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGTERM, on_sigterm as *const () as libc::sighandler_t);
+        }
+    }
     let tracer = match backend.as_str() {
         "sqlite" => Tracer::sqlite(target.as_str()),
         // Room for every span: what is measured is the exit, not the queue's bound.
@@ -38,6 +54,14 @@ fn main() {
         "return" => {}
         "exit" => std::process::exit(0),
         "panic" => panic!("the agent failed after {spans} spans"),
+        "own-handler" => {
+            println!("ready");
+            let _ = std::io::stdout().flush();
+            // The program's own handler decides: it returns normally once told to stop.
+            while !TERMINATED.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
         _ => {
             println!("ready");
             let _ = std::io::stdout().flush();

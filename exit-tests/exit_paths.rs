@@ -179,3 +179,55 @@ fn a_panic_that_aborts_writes_every_span_first() {
     assert_eq!(stored(&path), SPANS);
     assert_eq!(received(&receiver), SPANS);
 }
+
+/// A program with a SIGTERM handler of its own keeps it: tracekit writes the queues and the
+/// program's handler decides (here it returns normally); with `TRACEKIT_SIGNALS=off` tracekit
+/// leaves the signals alone, and SIGTERM ends the process at once, queue and all.
+#[test]
+fn a_handler_of_the_programs_own_is_chained_and_signals_can_be_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("own.db");
+    let (status, stderr) = child(
+        "own-handler",
+        "sqlite",
+        path.to_str().unwrap(),
+        Some(libc::SIGTERM),
+    );
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stored(&path), SPANS);
+
+    // Left alone, SIGTERM takes its default action at once: no wait for a collector that is
+    // down (tracekit's thread would wait up to the queue's timeout, then say what was lost).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut running = Command::new(env!("CARGO_BIN_EXE_exit-child"))
+        .args([
+            "signal",
+            "otlp",
+            &format!("http://127.0.0.1:{port}"),
+            &SPANS.to_string(),
+        ])
+        .env("TRACEKIT_SIGNALS", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(running.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let sent = std::time::Instant::now();
+    // SAFETY: kill with a live child's pid and a valid signal number only sends it.
+    assert_eq!(unsafe { libc::kill(running.id() as i32, libc::SIGTERM) }, 0);
+    let out = running.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM));
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("could not be written"));
+}
