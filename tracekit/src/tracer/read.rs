@@ -8,16 +8,21 @@ use crate::query::{Cursor, Page, Query, TraceHead, Watermark};
 use crate::{Error, Trace, TraceFilter};
 
 impl Tracer {
+    /// The sink to read from; a no-op tracer keeps nothing to read.
+    fn reader(&self, operation: &'static str) -> Result<&dyn crate::Sink, Error> {
+        match &self.inner {
+            Some(inner) => Ok(&*inner.sink),
+            None => Err(Error::Unsupported {
+                sink: "noop",
+                operation,
+            }),
+        }
+    }
+
     /// Reads stored spans back, ordered by start time; see [`TraceFilter`] for the rules.
     /// Spans still open are never returned.
     pub fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        match &self.inner {
-            Some(inner) => inner.sink.get_traces(filter),
-            None => Err(Error::Unsupported {
-                sink: "noop",
-                operation: "get_traces",
-            }),
-        }
+        self.reader("get_traces")?.get_traces(filter)
     }
 
     /// Lists stored traces, a page at a time: which ones, in which order and from where,
@@ -38,13 +43,7 @@ impl Tracer {
     /// # Ok::<(), tracekit::Error>(())
     /// ```
     pub fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
-        match &self.inner {
-            Some(inner) => inner.sink.list_traces(query),
-            None => Err(Error::Unsupported {
-                sink: "noop",
-                operation: "list_traces",
-            }),
-        }
+        self.reader("list_traces")?.list_traces(query)
     }
 
     /// The spans of every trace `query` selects, streamed trace by trace in the query's order
@@ -80,13 +79,7 @@ impl Tracer {
     /// The spans stored since `mark` (oldest first), moving the mark past them: for following a
     /// store as agents write to it (`tracekit tail`). See [`Watermark`].
     pub fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
-        match &self.inner {
-            Some(inner) => inner.sink.new_spans(mark),
-            None => Err(Error::Unsupported {
-                sink: "noop",
-                operation: "new_spans",
-            }),
-        }
+        self.reader("new_spans")?.new_spans(mark)
     }
 }
 
