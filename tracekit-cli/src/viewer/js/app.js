@@ -6,7 +6,7 @@ import { renderMessages, spanConversation } from "./messages.js";
 
 const main = document.getElementById("main");
 // What the keyboard acts on: the rows of a list, or the trace view.
-const page = { kind: null, rows: [], focus: -1, open: null, sort: null, refresh: null };
+const page = { kind: null, focus: -1, sort: null, refresh: null };
 
 // Routes: #/?filters, #/conversations?after=, #/conversation/ID, #/trace/ID[/span/SPAN].
 function parseHash() {
@@ -47,10 +47,8 @@ function table(id, columns, rows, onOpen) {
     return el("th", { class: `${c.num ? "num" : ""}${c.sort ? " sortable" : ""}${sorted}`, title: c.sort ? "sort" : null, text: c.title,
       onclick: c.sort ? () => c.sort() : null });
   }));
-  page.rows = rows;
   const body = el("tbody", {}, ...rows.map((r, i) => el("tr", { class: i === page.focus ? "focused" : null, "data-id": r.id, onclick: () => onOpen(r) },
     ...columns.map((c) => { const v = c.cell(r); return el("td", { class: c.num ? "num" : null }, v); }))));
-  page.onOpen = onOpen;
   return el("table", { id }, el("thead", {}, head), body);
 }
 
@@ -215,8 +213,6 @@ async function conversationPage(route) {
       steps.length ? el("div", { class: "steps" }, ...steps) : null,
       output !== undefined ? renderMessages([{ role: "assistant", parts: [{ kind: "text", text: text(output) }] }]) : null);
   });
-  page.rows = body.turns.map((t) => ({ id: t.trace_id }));
-  page.onOpen = (t) => (location.hash = traceLink(t.id));
   main.replaceChildren(el("h2", {}, el("span", { text: "Conversation " }), el("span", { class: "mono", text: route.id })),
     chips(body.conversation, [el("span", { class: "badge", text: count(body.conversation.turns, "turn") })]),
     el("div", { id: "turns" }, ...turns));
