@@ -24,6 +24,17 @@ const MAX_TABLE: usize = 4_000_000;
 ///
 /// By default ids (keys ending in `.id` or `_id`) and measurements (tokens, cost, latencies),
 /// which [`TraceDiff::totals`] compares instead.
+///
+/// ```
+/// use tracekit::analysis::{diff_with, DiffOptions};
+/// let run = |input: &str| {
+///     let tracer = tracekit::Tracer::in_memory(10);
+///     tracer.trace("turn").add_attribute("ai.user.input", input);
+///     tracer.get_traces(&Default::default()).unwrap()
+/// };
+/// let options = DiffOptions::new().ignore("ai.user.*");
+/// assert!(diff_with(&run("hi"), &run("hello"), &options).is_same());
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct DiffOptions {
     ignore: Vec<String>,
@@ -130,6 +141,25 @@ pub struct KindTotals {
 }
 
 /// Limits on growth that [`TraceDiff::beyond`] checks, as fractions (0.1 is 10 %).
+///
+/// ```
+/// use tracekit::analysis::{diff, Tolerances};
+/// use tracekit::genai::{GenAi, Usage};
+/// let run = |input: u64| {
+///     let tracer = tracekit::Tracer::in_memory(10);
+///     let genai = GenAi::new();
+///     {
+///         let _turn = tracer.trace("turn");
+///         let call = genai.chat(&tracer, "openai", "gpt-4o").start();
+///         genai.record_usage(&call, "gpt-4o", &Usage::new(input, 100));
+///     }
+///     tracer.get_traces(&Default::default()).unwrap()
+/// };
+/// let report = diff(&run(1_000), &run(1_500));
+/// assert!(report.is_same()); // same spans; tokens are measurements
+/// let limits = Tolerances { max_tokens_increase: Some(0.10), ..Tolerances::default() };
+/// assert!(report.beyond(&limits)[0].starts_with("tokens grew +45.5 %"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tolerances {
     /// Most the total cost may grow.
