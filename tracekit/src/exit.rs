@@ -78,8 +78,16 @@ pub fn leave_signals_alone() {
 /// # Ok::<(), tracekit::Error>(())
 /// ```
 pub fn flush_all(timeout: Duration) -> u64 {
-    let deadline = Instant::now() + timeout;
-    let queues: Vec<Arc<dyn Drain>> = lock(&QUEUES).iter().filter_map(Weak::upgrade).collect();
+    drain_all(&live(), Instant::now() + timeout)
+}
+
+/// The queues still alive.
+fn live() -> Vec<Arc<dyn Drain>> {
+    lock(&QUEUES).iter().filter_map(Weak::upgrade).collect()
+}
+
+/// Writes `queues` out by `deadline`; returns the spans left.
+fn drain_all(queues: &[Arc<dyn Drain>], deadline: Instant) -> u64 {
     // Latest first: a tee's (or `in_background`'s) queue hands its spans to the queues of
     // its members, which started before it. A second pass catches what the first handed on.
     for _ in 0..2 {
@@ -95,18 +103,17 @@ pub fn flush_all(timeout: Duration) -> u64 {
 
 /// Writes the queues out as the process ends (`why`), and says once what was lost.
 fn at_exit(why: &str) {
-    let queues: Vec<Arc<dyn Drain>> = lock(&QUEUES).iter().filter_map(Weak::upgrade).collect();
+    let queues = live();
     let Some(timeout) = queues.iter().map(|q| q.timeout()).max() else {
         return;
     };
-    let names: Vec<&str> = queues
-        .iter()
-        .filter(|q| q.left() > 0)
-        .map(|q| q.name())
-        .collect();
-    drop(queues);
-    let left = flush_all(timeout);
+    let left = drain_all(&queues, Instant::now() + timeout);
     if left > 0 && !REPORTED.swap(true, Ordering::Relaxed) {
+        let names: Vec<&str> = queues
+            .iter()
+            .filter(|q| q.left() > 0)
+            .map(|q| q.name())
+            .collect();
         eprintln!(
             "tracekit: {left} spans could not be written before the process ended ({why}; \
              queues: {}); a tracer's shutdown_timeout bounds the wait",

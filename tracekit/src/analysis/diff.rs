@@ -6,7 +6,7 @@
 //! aside). Ids and times never count as changes; tokens, cost and durations are compared as
 //! totals per kind of span, against [`Tolerances`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::Serialize;
@@ -411,9 +411,9 @@ fn key(t: &Trace) -> Key<'_> {
 }
 
 /// Each sibling's name in a path: `name`, or `name #n` when siblings share it.
-fn ordinals(ids: &[usize], spans: &[Trace]) -> std::collections::HashMap<usize, String> {
-    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut total: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+fn ordinals(ids: &[usize], spans: &[Trace]) -> HashMap<usize, String> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut total: HashMap<&str, usize> = HashMap::new();
     for &i in ids {
         *total.entry(spans[i].span_name.as_ref()).or_default() += 1;
     }
