@@ -24,7 +24,7 @@ LAYERS = [
     (
         "core",
         "sync stripe ids timestamp value attributes error trace format resource finished query "
-        "filter semconv sink tracer span propagation as_tracer",
+        "filter semconv sampling sink tracer span propagation as_tracer",
     ),
     ("pipeline", "record collect queue batch exit sinks stores exporters"),
     ("agent", "genai render analysis eval testing bridge __private"),

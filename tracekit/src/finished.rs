@@ -41,6 +41,8 @@ pub struct FinishedSpan<'a> {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
     pub(crate) parent_span_id: Option<SpanId>,
+    /// The parent is a caller's span in another process.
+    pub(crate) remote_parent: bool,
     pub(crate) started_at: Timestamp,
     pub(crate) ended_at: Timestamp,
     pub(crate) status: SpanStatus,
@@ -69,6 +71,7 @@ impl<'a> FinishedSpan<'a> {
             trace_id: trace.trace_id,
             span_id: trace.span_id,
             parent_span_id: trace.parent_span_id,
+            remote_parent: false,
             started_at: trace.started_at,
             ended_at: trace.ended_at?,
             status: trace.span_status,

@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! u16 record length (all of it); 0xFFFF: a u32 length follows (records of 64 KiB and more)
-//! u8 kind (bits 0-2), status (bits 3-4), has a parent (bit 5)
+//! u8 kind (bits 0-2), status (bits 3-4), has a parent (bit 5), long duration (bit 6), the
+//!    parent is in another process (bit 7)
 //! u128 trace_id    u64 span_id    u64 parent span id (only with a parent)
 //! i64 started_at   duration (ended_at - started_at): u32 nanoseconds, or i64 if the
 //!                  flags' bit 6 is set (4.3 s and longer, or an end before the start)
@@ -108,6 +109,8 @@ const LONG: u16 = u16::MAX;
 const HAS_PARENT: u8 = 1 << 5;
 /// The `duration is long` bit: 8 bytes, not 4.
 const LONG_DURATION: u8 = 1 << 6;
+/// The `parent is in another process` bit: the span is its trace's root here.
+const REMOTE_PARENT: u8 = 1 << 7;
 /// The most bytes before the resource index: length, flags, ids, parent, start, duration.
 const HEAD: usize = 2 + 1 + 16 + 8 + 8 + 8 + 8;
 
@@ -127,6 +130,9 @@ pub(crate) fn encode(
     let mut at = 27;
     if let Some(parent) = span.parent_span_id {
         flags |= HAS_PARENT;
+        if span.remote_parent {
+            flags |= REMOTE_PARENT;
+        }
         head[27..35].copy_from_slice(&parent.to_int().to_le_bytes());
         at = 35;
     }
@@ -184,6 +190,13 @@ fn lengths(bytes: &[u8]) -> (usize, usize) {
         ),
         short => (usize::from(short), 2),
     }
+}
+
+/// Whether the record at the start of `bytes` is the first span of its trace in the process
+/// that ended it: no parent, or a parent in another process.
+pub(crate) fn is_local_root(bytes: &[u8]) -> bool {
+    let flags = bytes.get(lengths(bytes).1).copied().unwrap_or(0);
+    flags & HAS_PARENT == 0 || flags & REMOTE_PARENT != 0
 }
 
 /// The length of the record at the start of `bytes`.

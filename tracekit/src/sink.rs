@@ -175,12 +175,17 @@ pub(crate) trait BatchInlet: Send + Sync + 'static {
     /// Queues `batch` (counted by the caller as accepted).
     fn accept(&self, batch: &Arc<[Trace]>);
 
+    /// Has the queue's writer decide traces by `rules` (tail sampling, `sampling.rs`).
+    fn sample_tails(&self, rules: Arc<crate::sampling::TailRules>);
+
     /// For the tee to read the queue's settings.
     fn as_any(&self) -> &dyn Any;
 }
 
-/// Counts a sink reports through [`Sink::stats`].
+/// Counts a sink reports through [`Sink::stats`]. Start from `SinkStats::default()` and set
+/// what your sink counts (more counts may come).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SinkStats {
     /// Spans the sink failed to store or send.
     pub failures: u64,
@@ -190,6 +195,27 @@ pub struct SinkStats {
     pub pending: u64,
     /// Snapshots the sink discarded (a full buffer).
     pub snapshots_dropped: u64,
+    /// Traces tail sampling kept (see [`Sampler`](crate::Sampler)).
+    pub traces_kept: u64,
+    /// Traces tail sampling left out.
+    pub traces_sampled_out: u64,
+    /// Spans of the traces tail sampling left out (accepted, then not stored on purpose).
+    pub sampled_out: u64,
+}
+
+impl SinkStats {
+    /// The counts of two sinks added up (a tee's members, a queue and what is behind it).
+    pub(crate) fn plus(self, other: SinkStats) -> SinkStats {
+        SinkStats {
+            failures: self.failures + other.failures,
+            dropped: self.dropped + other.dropped,
+            pending: self.pending + other.pending,
+            snapshots_dropped: self.snapshots_dropped + other.snapshots_dropped,
+            traces_kept: self.traces_kept + other.traces_kept,
+            traces_sampled_out: self.traces_sampled_out + other.traces_sampled_out,
+            sampled_out: self.sampled_out + other.sampled_out,
+        }
+    }
 }
 
 /// Counts a sink's failures and prints the first one on stderr, once, so a broken backend is

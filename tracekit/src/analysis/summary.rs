@@ -4,38 +4,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::forest::Forest;
-use crate::genai::COST_USD;
+pub use crate::semconv::Tokens;
+pub(crate) use crate::semconv::{cost, tokens};
 use crate::{SpanStatus, Timestamp, Trace, Value};
-
-/// Token counts, by kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tokens {
-    /// Input tokens (cached ones included).
-    pub input: u64,
-    /// Output tokens (reasoning ones included).
-    pub output: u64,
-    /// Input tokens read from a cache.
-    pub cache_read: u64,
-    /// Input tokens written to a cache.
-    pub cache_write: u64,
-    /// Output tokens spent reasoning.
-    pub reasoning: u64,
-}
-
-impl Tokens {
-    fn add(&mut self, other: &Tokens) {
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_read += other.cache_read;
-        self.cache_write += other.cache_write;
-        self.reasoning += other.reasoning;
-    }
-
-    /// Input plus output.
-    pub fn total(&self) -> u64 {
-        self.input + self.output
-    }
-}
 
 /// One model's share of a [`Summary`].
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -108,71 +79,6 @@ pub(crate) fn role(t: &Trace) -> Role {
         Role::Tool
     } else {
         Role::Other
-    }
-}
-
-fn count(t: &Trace, keys: &[&str]) -> u64 {
-    keys.iter()
-        .find_map(|k| match t.attributes.get(k) {
-            Some(Value::Int(i)) => u64::try_from(*i).ok(),
-            Some(Value::UInt(u)) => Some(*u),
-            Some(Value::Float(f)) if *f >= 0.0 => Some(*f as u64),
-            _ => None,
-        })
-        .unwrap_or(0)
-}
-
-/// A span's tokens, from the GenAI conventions, OpenInference, or the reference's
-/// `ai.llm.response.usage`.
-pub(crate) fn tokens(t: &Trace) -> Tokens {
-    let mut tokens = Tokens {
-        input: count(t, &["gen_ai.usage.input_tokens", "llm.token_count.prompt"]),
-        output: count(
-            t,
-            &["gen_ai.usage.output_tokens", "llm.token_count.completion"],
-        ),
-        cache_read: count(
-            t,
-            &[
-                "gen_ai.usage.cache_read.input_tokens",
-                "llm.token_count.prompt_details.cache_read",
-            ],
-        ),
-        cache_write: count(
-            t,
-            &[
-                "gen_ai.usage.cache_creation.input_tokens",
-                "llm.token_count.prompt_details.cache_write",
-            ],
-        ),
-        reasoning: count(
-            t,
-            &[
-                "gen_ai.usage.reasoning.output_tokens",
-                "llm.token_count.completion_details.reasoning",
-            ],
-        ),
-    };
-    if tokens.input == 0 && tokens.output == 0 {
-        if let Some(Value::Map(usage)) = t.attributes.get("ai.llm.response.usage") {
-            let get = |k: &str| match usage.get(k) {
-                Some(Value::Int(i)) => u64::try_from(*i).unwrap_or(0),
-                Some(Value::UInt(u)) => *u,
-                _ => 0,
-            };
-            tokens.input = get("inputTokens");
-            tokens.output = get("outputTokens");
-        }
-    }
-    tokens
-}
-
-/// A span's cost: `Some(usd)` if priced, `None` if it says it is unpriced or says nothing.
-pub(crate) fn cost(t: &Trace) -> Option<f64> {
-    match t.attributes.get(COST_USD) {
-        Some(Value::Float(f)) => Some(*f),
-        Some(Value::Int(i)) => Some(*i as f64),
-        _ => None,
     }
 }
 

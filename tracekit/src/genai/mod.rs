@@ -62,7 +62,7 @@ use crate::{Key, Span, SpanBuilder, SpanKind, Tracer, Value};
 pub const SEMCONV_VERSION: &str = "open-telemetry/semantic-conventions-genai v0.1.0";
 
 /// The cost of an LLM call in US dollars (a float), from the [`PriceTable`].
-pub const COST_USD: &str = "tracekit.cost.usd";
+pub const COST_USD: &str = crate::semconv::COST_USD;
 /// The price table a cost was computed with (`{version} ({date})`).
 pub const COST_TABLE: &str = "tracekit.cost.table";
 /// `true` on an LLM call whose model the price table does not know.

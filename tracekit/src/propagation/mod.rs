@@ -124,8 +124,8 @@ impl RemoteContext {
 
     /// Whether the caller may have recorded its side (the `sampled` trace flag).
     ///
-    /// tracekit records every span, and sends `sampled` on; a service that samples can use
-    /// this to follow the caller's decision.
+    /// A span started with this context follows it: not sampled when the caller's was not
+    /// (see [`Sampler`](crate::Sampler)).
     pub fn is_sampled(&self) -> bool {
         self.flags & traceparent::SAMPLED != 0
     }
@@ -150,8 +150,9 @@ impl RemoteContext {
         traceparent::format(self.trace_id, self.span_id, self.flags)
     }
 
-    pub(crate) fn into_parts(self) -> (TraceId, SpanId, Option<String>, Vec<BaggageEntry>) {
-        (self.trace_id, self.span_id, self.trace_state, self.baggage)
+    pub(crate) fn into_parts(self) -> (TraceId, SpanId, Option<String>, Vec<BaggageEntry>, bool) {
+        let sampled = self.is_sampled();
+        (self.trace_id, self.span_id, self.trace_state, self.baggage, sampled)
     }
 }
 
@@ -180,8 +181,8 @@ impl SpanBuilder<'_> {
         let Some(context) = context.into() else {
             return self;
         };
-        let (trace_id, span_id, trace_state, baggage) = context.into_parts();
-        self = self.remote_with_state(trace_id, span_id, trace_state);
+        let (trace_id, span_id, trace_state, baggage, sampled) = context.into_parts();
+        self = self.remote_with_state(trace_id, span_id, trace_state, sampled);
         for entry in baggage {
             self = self.inheritable_attribute(entry.key, entry.value);
         }
@@ -257,7 +258,15 @@ impl Propagator {
         let (trace_id, span_id) = inner.ids();
         carrier.set(
             TRACEPARENT,
-            traceparent::format(trace_id, span_id, traceparent::SAMPLED),
+            traceparent::format(
+                trace_id,
+                span_id,
+                if inner.is_sampled() {
+                    traceparent::SAMPLED
+                } else {
+                    0
+                },
+            ),
         );
         let (attributes, trace_state) = inner.propagated();
         if let Some(state) = trace_state {

@@ -173,12 +173,7 @@ impl Sink for Tee {
             .iter()
             .map(|m| SinkStats::from(m.stats()))
             .chain(shared)
-            .fold(SinkStats::default(), |acc, s| SinkStats {
-                failures: acc.failures + s.failures,
-                dropped: acc.dropped + s.dropped,
-                pending: acc.pending + s.pending,
-                snapshots_dropped: acc.snapshots_dropped + s.snapshots_dropped,
-            })
+            .fold(SinkStats::default(), SinkStats::plus)
     }
 
     fn name(&self) -> &'static str {

@@ -7,6 +7,7 @@ use triomphe::UniqueArc;
 use super::inner::{Parent, SpanInner, SpanRef, SpanScope};
 use super::link::ParentLink;
 use super::{Span, SpanGuard};
+use crate::sampling::{by_trace_id, ALWAYS};
 use crate::span::context;
 use crate::span::instrument::Instrumented;
 use crate::{Key, Scope, SpanId, SpanKind, Timestamp, TraceId, Tracer, Value};
@@ -24,7 +25,9 @@ enum ParentChoice {
     Current,
     Root,
     Span(Option<SpanRef>),
-    Remote(TraceId, SpanId, Option<Box<str>>),
+    /// A caller's span: its trace, its id, the `tracestate` it sent, and its `sampled` flag
+    /// (`None` when the caller's flags are unknown: the trace id decides).
+    Remote(TraceId, SpanId, Option<Box<str>>, Option<bool>),
     /// A root of its own in an existing trace (feedback on a trace from elsewhere).
     InTrace(TraceId),
 }
@@ -151,15 +154,21 @@ impl<'a> SpanBuilder<'a> {
         trace_id: TraceId,
         parent_span_id: SpanId,
         trace_state: Option<String>,
+        sampled: bool,
     ) -> Self {
-        self.parent = ParentChoice::Remote(trace_id, parent_span_id, trace_state.map(Into::into));
+        self.parent = ParentChoice::Remote(
+            trace_id,
+            parent_span_id,
+            trace_state.map(Into::into),
+            Some(sampled),
+        );
         self
     }
 
     /// Continues a trace started elsewhere (another process): the span gets `trace_id` and
     /// `parent_span_id`; nothing is inherited. [`SpanBuilder::remote`](SpanBuilder::remote) also restores baggage.
     pub fn remote_parent(mut self, trace_id: TraceId, parent_span_id: SpanId) -> Self {
-        self.parent = ParentChoice::Remote(trace_id, parent_span_id, None);
+        self.parent = ParentChoice::Remote(trace_id, parent_span_id, None, None);
         self
     }
 
@@ -316,6 +325,7 @@ impl<'a> SpanBuilder<'a> {
         header.snapshots = tracer.sink.snapshot_enabled();
         // A root in a given trace (`in_trace`) keeps that trace's id; other roots get a new one.
         let mut given_trace = None;
+        let mut caller_sampled = None;
         let parent = match self.parent {
             ParentChoice::Current => match link {
                 LinkToCurrent::Borrowed => context::current_borrowed(tracer).map(|p| {
@@ -333,8 +343,9 @@ impl<'a> SpanBuilder<'a> {
                 None
             }
             ParentChoice::Span(Some(p)) => Some(Parent::Local(ParentLink::counted(p))),
-            ParentChoice::Remote(trace_id, id, trace_state) => {
+            ParentChoice::Remote(trace_id, id, trace_state, sampled) => {
                 header.trace_id = trace_id;
+                caller_sampled = sampled;
                 Some(Parent::Remote(id, trace_state))
             }
         };
@@ -342,10 +353,17 @@ impl<'a> SpanBuilder<'a> {
             Some(parent) => {
                 if let Parent::Local(p) = &parent {
                     header.trace_id = p.get().header.trace_id;
+                    header.sampled = p.get().header.sampled;
                 }
                 header.parent = parent;
             }
             None => header.trace_id = given_trace.unwrap_or_else(TraceId::random),
+        }
+        // Head sampling (`sampling.rs`): a new trace, or a caller that did not say, is
+        // decided by its trace id; a local parent's decision was copied above.
+        if !matches!(header.parent, Parent::Local(_)) {
+            header.sampled = caller_sampled
+                .unwrap_or_else(|| tracer.head == ALWAYS || by_trace_id(header.trace_id, tracer.head));
         }
         match &header.parent {
             Parent::Local(p) if p.get().header.tracer.is(tracer) => {
@@ -360,6 +378,7 @@ impl<'a> SpanBuilder<'a> {
                 }
             }
         }
+        header.snapshots &= header.sampled;
         header.started_at = Timestamp::now();
         Some(span.shareable())
     }

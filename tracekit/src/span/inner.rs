@@ -38,6 +38,9 @@ pub(super) struct Header {
     /// Whether the sink wanted snapshots when the span started (the reference binds this at
     /// start, so toggling later does not affect open spans).
     pub(super) snapshots: bool,
+    /// Whether the span goes to the tracer when it ends (`sampling.rs`): decided at start,
+    /// from the parent, or from the trace id for a new trace.
+    pub(super) sampled: bool,
     pub(super) trace_id: TraceId,
     pub(super) span_id: SpanId,
     pub(super) parent: Parent,
@@ -252,6 +255,11 @@ impl SpanInner {
         out
     }
 
+    /// Whether the span goes to its tracer when it ends (head sampling).
+    pub(crate) fn is_sampled(&self) -> bool {
+        self.header.sampled
+    }
+
     /// The span's trace and span ids.
     pub(crate) fn ids(&self) -> (TraceId, SpanId) {
         (self.header.trace_id, self.header.span_id)
@@ -297,6 +305,7 @@ impl Header {
             name: Key::Borrowed(""),
             kind: SpanKind::Internal,
             snapshots: false,
+            sampled: true,
             trace_id: TraceId::PLACEHOLDER,
             span_id: SpanId::PLACEHOLDER,
             parent: Parent::Root,
@@ -318,6 +327,7 @@ impl Header {
             trace_id: self.trace_id,
             span_id: self.span_id,
             parent_span_id: self.parent.span_id(),
+            remote_parent: matches!(self.parent, Parent::Remote(..)),
             started_at: self.started_at,
             ended_at,
             status: st.status,
@@ -335,6 +345,17 @@ impl Header {
                 SpanScope::Owned(scope) => scope,
             },
             resource: Resource::Tracer(&self.tracer.get().resource),
+        }
+    }
+
+    /// Hands the ended span to its tracer, or counts it if it was not sampled.
+    #[inline]
+    fn hand_over(&self, inherited: &Attributes, st: &State, ended_at: Timestamp) {
+        let tracer = self.tracer.get();
+        if self.sampled {
+            tracer.deliver(&self.view(inherited, st, ended_at));
+        } else {
+            tracer.count_sampled_out(!matches!(self.parent, Parent::Local(_)));
         }
     }
 
@@ -364,10 +385,7 @@ pub(crate) fn finish(span: SpanRef) {
                 return;
             }
             Header::merge(&mut inherited, st);
-            header
-                .tracer
-                .get()
-                .deliver(&header.view(&inherited, st, ended_at));
+            header.hand_over(&inherited, st, ended_at);
             // Nobody else can see the span: empty it for the next one on this thread.
             *header = Header::empty();
             st.reset();
@@ -391,11 +409,7 @@ pub(crate) fn finish(span: SpanRef) {
                 }
             };
             Header::merge(&mut inherited, &st);
-            let header = &span.header;
-            header
-                .tracer
-                .get()
-                .deliver(&header.view(&inherited, &st, ended_at));
+            span.header.hand_over(&inherited, &st, ended_at);
         }
     }
 }

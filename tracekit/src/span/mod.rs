@@ -56,6 +56,18 @@ impl Span {
         Span { inner: None }
     }
 
+    /// Whether the span goes to its tracer when it ends: `false` when a
+    /// [`Sampler`](crate::Sampler)'s head ratio left its trace out (or its caller's did), and
+    /// for a no-op handle. Code can skip work only a stored span would show.
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::in_memory(10);
+    /// assert!(tracer.trace("turn").is_sampled());
+    /// ```
+    pub fn is_sampled(&self) -> bool {
+        self.inner.as_ref().is_some_and(|s| s.is_sampled())
+    }
+
     /// Whether this is a real span that has not ended yet.
     pub fn is_recording(&self) -> bool {
         self.inner.as_ref().is_some_and(|s| !lock(&s.state).ended)

@@ -118,6 +118,9 @@ impl From<Stats> for SinkStats {
             dropped: s.spans_dropped,
             pending: s.spans_pending,
             snapshots_dropped: s.snapshots_dropped,
+            traces_kept: s.traces_kept,
+            traces_sampled_out: s.traces_sampled_out,
+            sampled_out: s.spans_sampled_out,
         }
     }
 }

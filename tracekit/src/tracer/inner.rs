@@ -25,6 +25,11 @@ pub(crate) struct TracerInner {
     late_writes: AtomicU64,
     panics: FailureLog,
     pub(super) shut_down: AtomicBool,
+    /// Head sampling's threshold (`sampling::by_trace_id`); `sampling::ALWAYS` keeps all.
+    pub(crate) head: u64,
+    /// Spans not sampled, and of them the local roots (a trace each).
+    sampled_out: StripedCounter,
+    traces_sampled_out: StripedCounter,
 }
 
 /// What a tracer has done so far; from [`Tracer::stats`](crate::Tracer::stats).
@@ -47,6 +52,13 @@ pub struct Stats {
     pub snapshots_dropped: u64,
     /// Attribute, event and status writes ignored because the span had already ended.
     pub late_writes: u64,
+    /// Traces a [`Sampler`](crate::Sampler)'s tail rules kept.
+    pub traces_kept: u64,
+    /// Traces a [`Sampler`](crate::Sampler) left out: by head sampling (counted once per
+    /// trace and process) or by its tail rules.
+    pub traces_sampled_out: u64,
+    /// Spans of the traces left out (not counted as accepted or dropped).
+    pub spans_sampled_out: u64,
 }
 
 impl TracerInner {
@@ -61,6 +73,9 @@ impl TracerInner {
             late_writes: AtomicU64::new(0),
             panics: FailureLog::new(),
             shut_down: AtomicBool::new(false),
+            head: crate::sampling::ALWAYS,
+            sampled_out: StripedCounter::new(),
+            traces_sampled_out: StripedCounter::new(),
         }
     }
 
@@ -113,6 +128,14 @@ impl TracerInner {
         self.resource.set(key, value);
     }
 
+    /// Counts a span that head sampling left out (`root`: the trace's first in this process).
+    pub(crate) fn count_sampled_out(&self, root: bool) {
+        self.sampled_out.add(1);
+        if root {
+            self.traces_sampled_out.add(1);
+        }
+    }
+
     pub(crate) fn count_late_write(&self) {
         self.late_writes.fetch_add(1, Ordering::Relaxed);
     }
@@ -123,12 +146,16 @@ impl TracerInner {
         let failures = self.panics.count() + sink.failures;
         Stats {
             spans_accepted: accepted,
-            spans_persisted: accepted.saturating_sub(failures + sink.dropped + sink.pending),
+            spans_persisted: accepted
+                .saturating_sub(failures + sink.dropped + sink.pending + sink.sampled_out),
             spans_dropped: self.dropped.load(Ordering::Relaxed) + sink.dropped,
             sink_failures: failures,
             spans_pending: sink.pending,
             snapshots_dropped: sink.snapshots_dropped,
             late_writes: self.late_writes.load(Ordering::Relaxed),
+            traces_kept: sink.traces_kept,
+            traces_sampled_out: self.traces_sampled_out.sum() + sink.traces_sampled_out,
+            spans_sampled_out: self.sampled_out.sum() + sink.sampled_out,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::sink::BatchInlet;
-use crate::{Attributes, Error, Key, Sink, Value};
+use crate::{Attributes, Error, Key, Sampler, Sink, Value};
 
 mod forward;
 mod inner;
@@ -84,6 +84,54 @@ impl Tracer {
             inner: None,
             leases: None,
         }
+    }
+
+    /// This tracer, keeping only the traces `sampler` selects (see [`Sampler`]): head
+    /// sampling for any tracer, tail rules for a queued one (SQLite, DynamoDB, OTLP,
+    /// [`batched`](Self::batched), [`in_background`](Self::in_background)). Give it to a new
+    /// tracer, before it is cloned or starts spans.
+    ///
+    /// ```
+    /// use tracekit::{Sampler, Tracer};
+    /// let tracer = Tracer::in_memory(1000).with_sampler(Sampler::ratio(0.25))?;
+    /// for _ in 0..400 {
+    ///     drop(tracer.trace("turn"));
+    /// }
+    /// let kept = tracer.stats().spans_accepted;
+    /// assert!((50..150).contains(&kept), "{kept}");
+    /// assert_eq!(tracer.stats().traces_sampled_out, 400 - kept);
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a ratio outside 0 to 1 or a negative amount, for tail rules on a
+    /// tracer without a queue (wrap it: `tracer.in_background()?.with_sampler(..)`), and for a
+    /// tracer already cloned.
+    pub fn with_sampler(mut self, sampler: Sampler) -> Result<Tracer, Error> {
+        sampler.validate()?;
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(self);
+        };
+        let refused = |problem: &str| Error::Config {
+            setting: "Tracer::with_sampler",
+            value: format!("{sampler:?}"),
+            problem: problem.into(),
+        };
+        let inner = Arc::get_mut(inner).ok_or_else(|| {
+            refused("the tracer is shared already: give the sampler to a new tracer, before it is cloned")
+        })?;
+        if let Some(rules) = sampler.tail_rules() {
+            let Some(inlet) = &inner.inlet else {
+                return Err(refused(
+                    "tail sampling needs a queued tracer (SQLite, DynamoDB, OTLP, `Tracer::batched`); \
+                     wrap this one: `tracer.in_background()?.with_sampler(..)`",
+                ));
+            };
+            inlet.sample_tails(rules);
+        }
+        inner.head = sampler.head_threshold();
+        Ok(self)
     }
 
     /// Whether this tracer records anything (false for [`Tracer::noop`]).

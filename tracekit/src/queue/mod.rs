@@ -23,12 +23,15 @@ use crate::batch::{
     BatchConfig, ExportError, Exporter, Overflow, Pacer, QueueConfig, Retries, TraceReader,
 };
 use crate::collect::Lanes;
+use crate::sampling::TailRules;
 use crate::error::panic_message;
 use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::record;
 use crate::sink::BatchInlet;
 use crate::sync::lock;
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
+
+mod tail;
 
 /// What stands behind a queue besides its writer, the only part in which the queued backends
 /// (stores, the OTLP exporter, `in_background`) differ: reading back, and a tracer further
@@ -112,13 +115,7 @@ impl<B: Behind> Sink for Queued<B> {
     }
 
     fn stats(&self) -> SinkStats {
-        let (queue, behind) = (self.queue.stats(), self.behind.stats());
-        SinkStats {
-            failures: queue.failures + behind.failures,
-            dropped: queue.dropped + behind.dropped,
-            pending: queue.pending + behind.pending,
-            snapshots_dropped: behind.snapshots_dropped,
-        }
+        self.queue.stats().plus(self.behind.stats())
     }
 
     fn name(&self) -> &'static str {
@@ -156,6 +153,10 @@ struct Shared {
     /// Signalled after every pass and batch: flushes and blocked callers wait on it.
     progress: Condvar,
     writer: OnceLock<Thread>,
+    /// Tail sampling's rules, once `Tracer::with_sampler` gave some.
+    tail: OnceLock<Arc<TailRules>>,
+    /// What tail sampling did, as of the writer's last pass.
+    tail_counts: Mutex<tail::Counts>,
 }
 
 #[derive(Default)]
@@ -167,6 +168,8 @@ struct State {
     stop: bool,
     /// Shutdown's deadline: an exporter's retries stop there.
     give_up_at: Option<Instant>,
+    /// The process is ending: tail sampling decides every trace it holds.
+    decide_all: bool,
     finished: bool,
 }
 
@@ -196,6 +199,8 @@ impl SpanQueue {
             state: Mutex::new(State::default()),
             progress: Condvar::new(),
             writer: OnceLock::new(),
+            tail: OnceLock::new(),
+            tail_counts: Mutex::default(),
         });
         let worker = {
             let shared = Arc::clone(&shared);
@@ -270,11 +275,15 @@ impl SpanQueue {
     }
 
     pub(crate) fn stats(&self) -> SinkStats {
+        let tail = *lock(&self.shared.tail_counts);
         SinkStats {
             failures: self.shared.failures.count(),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
-            pending: self.shared.queued.load(Ordering::Relaxed) as u64,
-            snapshots_dropped: 0,
+            pending: self.shared.queued.load(Ordering::Relaxed) as u64 + tail.held,
+            traces_kept: tail.traces_kept,
+            traces_sampled_out: tail.traces_dropped,
+            sampled_out: tail.spans_dropped,
+            ..SinkStats::default()
         }
     }
 }
@@ -322,6 +331,10 @@ impl BatchInlet for Inlet {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    fn sample_tails(&self, rules: Arc<TailRules>) {
+        let _ = self.0.tail.set(rules);
+    }
 }
 
 impl<B: Behind> Queued<B> {
@@ -359,6 +372,7 @@ impl crate::exit::Drain for Shared {
     }
 
     fn drain(&self, deadline: Instant) {
+        lock(&self.state).decide_all = true;
         let _ = self.flush("write before exit", deadline);
     }
 
@@ -458,24 +472,34 @@ impl Shared {
     /// The writer thread.
     fn run(&self, mut exporter: impl Exporter) {
         let mut batch = Vec::with_capacity(self.config.batch_size);
+        let mut tail: Option<tail::Tail> = None;
         loop {
-            let (target, stop, flushing) = {
+            let (target, stop, flushing, decide_all) = {
                 let state = lock(&self.state);
                 (
                     state.requested,
                     state.stop,
                     state.requested > state.completed,
+                    state.stop || state.decide_all,
                 )
             };
+            if tail.is_none() {
+                tail = self.tail.get().map(|rules| tail::Tail::new(Arc::clone(rules)));
+            }
+            let now = Instant::now();
             self.lanes.take(|packed| {
                 let mut unreadable = 0;
                 for one in packed.records() {
                     match record::decode(one, &packed.tables) {
-                        Some(trace) => batch.push(trace),
+                        Some(trace) => self.take(
+                            &mut exporter,
+                            &mut batch,
+                            tail.as_mut(),
+                            trace,
+                            record::is_local_root(one),
+                            now,
+                        ),
                         None => unreadable += 1,
-                    }
-                    if batch.len() == self.config.batch_size {
-                        self.write(&mut exporter, &mut batch);
                     }
                 }
                 debug_assert_eq!(unreadable, 0, "a record this module packed must unpack");
@@ -485,13 +509,35 @@ impl Shared {
                         .fetch_sub(unreadable as usize, Ordering::Relaxed);
                 }
             });
-            if !batch.is_empty() {
-                self.write(&mut exporter, &mut batch);
-            }
             let ready = std::mem::take(&mut *lock(&self.ready));
-            for spans in ready {
-                for chunk in spans.chunks(self.config.batch_size) {
-                    self.write_slice(&mut exporter, chunk);
+            if let Some(tail) = tail.as_mut() {
+                for spans in ready {
+                    for span in spans.iter() {
+                        // A tee's batch has no remote-parent mark: a span without a parent
+                        // is taken as the root.
+                        let root = span.parent_span_id.is_none();
+                        self.take(&mut exporter, &mut batch, Some(tail), span.clone(), root, now);
+                    }
+                }
+                let mut kept = Vec::new();
+                tail.decide(now, decide_all, &mut |span| kept.push(span));
+                *lock(&self.tail_counts) = tail.counts;
+                // They left the queue's count when the tail took them; back for the write.
+                self.queued.fetch_add(kept.len(), Ordering::Relaxed);
+                for span in kept {
+                    self.push_batch(&mut exporter, &mut batch, span);
+                }
+                if !batch.is_empty() {
+                    self.write(&mut exporter, &mut batch);
+                }
+            } else {
+                if !batch.is_empty() {
+                    self.write(&mut exporter, &mut batch);
+                }
+                for spans in ready {
+                    for chunk in spans.chunks(self.config.batch_size) {
+                        self.write_slice(&mut exporter, chunk);
+                    }
                 }
             }
             if flushing {
@@ -521,6 +567,36 @@ impl Shared {
             {
                 std::thread::park_timeout(self.config.linger);
             }
+        }
+    }
+
+    /// A span unpacked by the writer: into the batch, or to tail sampling when it samples.
+    fn take(
+        &self,
+        exporter: &mut impl Exporter,
+        batch: &mut Vec<Trace>,
+        tail: Option<&mut tail::Tail>,
+        span: Trace,
+        local_root: bool,
+        now: Instant,
+    ) {
+        let Some(tail) = tail else {
+            return self.push_batch(exporter, batch, span);
+        };
+        // Out of the queue's count while the tail holds it (the tail's own bound applies),
+        // back in if it goes to the exporter.
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        tail.offer(span, local_root, now, &mut |kept| {
+            self.queued.fetch_add(1, Ordering::Relaxed);
+            self.push_batch(exporter, batch, kept);
+        });
+    }
+
+    /// Adds `span` to the batch, written when full.
+    fn push_batch(&self, exporter: &mut impl Exporter, batch: &mut Vec<Trace>, span: Trace) {
+        batch.push(span);
+        if batch.len() >= self.config.batch_size {
+            self.write(exporter, batch);
         }
     }
 
