@@ -126,6 +126,51 @@ fn a_server_gone_past_retry_for_fails_exactly_the_spans_it_held() {
     );
 }
 
+/// With a spool, an outage longer than `retry_for` loses nothing: the spans wait in the
+/// spool file (pending, not failed), and go to the table once it is back, each once.
+#[test]
+fn with_a_spool_an_outage_longer_than_retry_for_loses_nothing() {
+    let (dir, spool) = (tempfile_dir("spooled"), tempfile_dir("spooled-spool"));
+    let Some(server) = Dynalite::start(18_103, &dir) else {
+        return;
+    };
+    let table = server::unique_table("spooled");
+    let tracer = Tracer::dynamodb(
+        server::config(&server.url(), &table)
+            .allow_scan(true)
+            .retry_for(Duration::from_millis(500))
+            .request_timeout(Duration::from_millis(500))
+            .spool(tracekit::Spool::new(&spool)),
+    )
+    .unwrap();
+    emit(&tracer, "before", 10);
+    tracer.flush().unwrap();
+    assert!(server.script("stop"));
+    emit(&tracer, "during", 50);
+    // Acknowledged: in the spool, not failed.
+    tracer.flush().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let stats = tracer.stats();
+    assert_eq!(
+        (stats.spans_pending, stats.sink_failures),
+        (50, 0),
+        "{stats:?}"
+    );
+    assert!(server.script("start"));
+    tracer.flush_within(Duration::from_secs(60)).unwrap();
+    let stats = tracer.stats();
+    assert_eq!(
+        (
+            stats.spans_persisted,
+            stats.spans_pending,
+            stats.sink_failures
+        ),
+        (60, 0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(tracer.get_traces(&TraceFilter::new()).unwrap().len(), 60);
+}
+
 fn tempfile_dir(what: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("tracekit-dynalite-{what}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

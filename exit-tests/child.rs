@@ -5,15 +5,16 @@
 //! MODE: `return` (the tracer in a `static`, never dropped), `exit` (`std::process::exit`),
 //! `panic` (a panic out of `main`, the tracer in a `static`), `signal` (prints `ready`, then
 //! waits to be signalled), `own-handler` (installs a SIGTERM handler of its own before the
-//! tracer, waits for it to run, then returns). BACKEND: `sqlite` (TARGET a file) or `otlp`
-//! (TARGET a base URL).
+//! tracer, waits for it to run, then returns), `acknowledge` (flushes, prints `acknowledged`,
+//! then waits to be killed). BACKEND: `sqlite` (TARGET a file) or `otlp` (TARGET a base URL;
+//! with a spool in the directory `TRACEKIT_TEST_SPOOL` names, if set).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use tracekit::{OtlpConfig, Tracer};
+use tracekit::{OtlpConfig, Spool, Tracer};
 
 /// Where `return` and `panic` keep the tracer: a static is never dropped, so only the exit
 /// hooks can write its queue.
@@ -41,7 +42,13 @@ fn main() {
     let tracer = match backend.as_str() {
         "sqlite" => Tracer::sqlite(target.as_str()),
         // Room for every span: what is measured is the exit, not the queue's bound.
-        _ => Tracer::otlp(OtlpConfig::new(target.as_str()).max_queue_size(65_536)),
+        _ => {
+            let mut config = OtlpConfig::new(target.as_str()).max_queue_size(65_536);
+            if let Ok(dir) = std::env::var("TRACEKIT_TEST_SPOOL") {
+                config = config.spool(Spool::new(dir));
+            }
+            Tracer::otlp(config)
+        }
     }
     .expect("a tracer");
     let tracer = KEPT.get_or_init(|| tracer);
@@ -54,6 +61,16 @@ fn main() {
         "return" => {}
         "exit" => std::process::exit(0),
         "panic" => panic!("the agent failed after {spans} spans"),
+        "acknowledge" => {
+            // With a spool and the collector down, a flush returns once every span is in
+            // the spool: acknowledged.
+            tracer.flush().expect("a flush");
+            println!("acknowledged {}", tracer.stats().spans_pending);
+            let _ = std::io::stdout().flush();
+            std::thread::sleep(Duration::from_secs(60));
+            eprintln!("exit-child: not killed");
+            std::process::exit(3);
+        }
         "own-handler" => {
             println!("ready");
             let _ = std::io::stdout().flush();

@@ -1,7 +1,8 @@
 //! Nothing lost at exit (`tracekit::exit`): a child writes 20 000 spans to SQLite, or to a
 //! local OTLP endpoint, and then returns from `main` with the tracer in a `static`, calls
 //! `std::process::exit`, panics out of `main`, or is sent SIGTERM or SIGINT while it waits.
-//! Every span arrives, and each way of ending keeps its usual exit status.
+//! Every span arrives, and each way of ending keeps its usual exit status. With a spool, even
+//! SIGKILL loses nothing that was acknowledged: the next start sends it, once.
 
 #[path = "../tests/common/otlp_receiver.rs"]
 mod receiver;
@@ -230,4 +231,110 @@ fn a_handler_of_the_programs_own_is_chained_and_signals_can_be_left_alone() {
         sent.elapsed()
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("could not be written"));
+}
+
+/// A port nothing listens on: a collector that is down.
+fn down() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The distinct span ids received, and the spans received in all.
+fn span_ids(receiver: &Receiver) -> (std::collections::HashSet<Vec<u8>>, usize) {
+    let mut ids = std::collections::HashSet::new();
+    let mut all = 0;
+    for r in receiver.requests() {
+        let request = ExportTraceServiceRequest::decode(&r.body[..]).unwrap();
+        for span in request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+        {
+            ids.insert(span.span_id.clone());
+            all += 1;
+        }
+    }
+    (ids, all)
+}
+
+/// SIGKILL while the collector is down, after a flush acknowledged 20 000 spans: the next
+/// start on the same spool sends every one of them, once; a start after that sends nothing.
+#[test]
+fn a_sigkill_loses_nothing_the_spool_acknowledged() {
+    let spool = tempfile::tempdir().unwrap();
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_exit-child"))
+        .args(["acknowledge", "otlp", &down(), &SPANS.to_string()])
+        .env("TRACEKIT_TEST_SPOOL", spool.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(killed.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // Every span waits in the spool (none could be sent).
+    assert_eq!(line.trim(), format!("acknowledged {SPANS}"));
+    killed.kill().unwrap();
+    let out = killed.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
+
+    let receiver = Receiver::start();
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_exit-child"))
+            .args(["return", "otlp", &receiver.url(), "0"])
+            .env("TRACEKIT_TEST_SPOOL", spool.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (ids, all) = span_ids(&receiver);
+        assert_eq!((ids.len(), all), (SPANS, SPANS), "every span, once");
+    }
+}
+
+/// A spool holds at most `max_spans` (the rest are counted as failed); a damaged spool file
+/// is set aside, said so, and spans go on; a spool's spans are sent once the collector is up.
+#[test]
+fn a_spool_is_bounded_survives_damage_and_drains() {
+    use tracekit::{OtlpConfig, Spool};
+    let spool = tempfile::tempdir().unwrap();
+    std::fs::write(spool.path().join("spool-1-1.db"), b"not a database at all").unwrap();
+    let config = |url: &str| OtlpConfig::new(url).spool(Spool::new(spool.path()).max_spans(1_000));
+    let tracer = Tracer::otlp(config(&down())).unwrap();
+    for _ in 0..1_500 {
+        drop(tracer.trace("step"));
+    }
+    let full = tracer.flush().unwrap_err().to_string();
+    assert!(
+        full.contains("500 spans") && full.contains("is full"),
+        "{full}"
+    );
+    let stats = tracer.stats();
+    assert_eq!((stats.spans_pending, stats.sink_failures), (1_000, 500));
+    drop(tracer);
+    let names: Vec<String> = std::fs::read_dir(spool.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("spool-1-1.db.corrupt")),
+        "{names:?}"
+    );
+
+    let receiver = Receiver::start();
+    let tracer = Tracer::otlp(config(&receiver.url())).unwrap();
+    drop(tracer.trace("after"));
+    tracer.flush().unwrap();
+    assert_eq!(span_ids(&receiver).0.len(), 1_001);
+    assert_eq!(tracer.stats().spans_pending, 0);
 }

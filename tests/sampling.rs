@@ -56,7 +56,11 @@ fn head_sampling_keeps_the_ratio_of_traces_and_whole_traces() {
     for _ in 0..10_000 {
         let root = tracer.trace("turn");
         let child = tracer.trace("llm");
-        assert_eq!(child.is_sampled(), root.is_sampled(), "a child follows its parent");
+        assert_eq!(
+            child.is_sampled(),
+            root.is_sampled(),
+            "a child follows its parent"
+        );
     }
     let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
     let mut per_trace: HashMap<TraceId, usize> = HashMap::new();
@@ -172,7 +176,11 @@ fn turn(tracer: &Tracer, shape: Shape) -> (TraceId, usize) {
             .add_attribute("gen_ai.usage.output_tokens", 30u64)
             .add_attribute(
                 "tracekit.cost.usd",
-                if shape == Shape::Expensive { 0.8 } else { 0.001 },
+                if shape == Shape::Expensive {
+                    0.8
+                } else {
+                    0.001
+                },
             );
     }
     {
@@ -259,7 +267,10 @@ fn feedback_after_the_turn_counts_within_the_decision_wait() {
             .keep_feedback_below(0.5)
             .decision_wait(Duration::from_millis(500)),
     );
-    let (liked, disliked) = (turn(&tracer, Shape::Failed).0, turn(&tracer, Shape::Failed).0);
+    let (liked, disliked) = (
+        turn(&tracer, Shape::Failed).0,
+        turn(&tracer, Shape::Failed).0,
+    );
     // Given by ids, as a web handler would, after the turns ended.
     log_feedback(&tracer, disliked, None, Feedback::Binary(false)).unwrap();
     log_feedback(&tracer, liked, None, Feedback::Binary(true)).unwrap();
@@ -328,11 +339,11 @@ fn pending_traces_are_bounded_and_never_kept_in_part() {
         let root = tracer.span("turn").root().start();
         for _ in 0..3 {
             let child = tracer.trace("step");
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 child.set_status(SpanStatus::Error);
             }
         }
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             failed.push(root.trace_id().unwrap());
         }
         tracer.flush().unwrap();

@@ -72,6 +72,7 @@ pub trait Exporter: Send + 'static {
                     // together.
                     let wait = backoff + backoff.mul_f64(fastrand::f64() * 0.5);
                     if started.elapsed() + wait > retries.budget() || !retries.wait(wait) {
+                        retries.note_gave_up();
                         return Err(ExportError::Failed(format!("{why}; gave up retrying")));
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -112,6 +113,9 @@ pub trait TraceReader: Send + Sync + 'static {
 pub struct Retries<'a> {
     queue: Option<&'a dyn Pacer>,
     budget: Duration,
+    /// Set when the exporter gave a batch up because time ran out (not because the backend
+    /// refused it): a spool keeps such a batch for later.
+    gave_up: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for Retries<'_> {
@@ -133,7 +137,37 @@ impl<'a> Retries<'a> {
         Retries {
             queue: Some(queue),
             budget,
+            gave_up: std::cell::Cell::new(false),
         }
+    }
+
+    /// The same queue with no time for retries: one attempt, after which
+    /// [`gave_up`](Self::gave_up) tells a failure that may pass from one that will not.
+    #[cfg_attr(
+        not(all(feature = "sqlite", any(feature = "otlp", feature = "dynamodb"))),
+        allow(dead_code)
+    )]
+    pub(crate) fn once(&self) -> Retries<'a> {
+        Retries {
+            queue: self.queue,
+            budget: Duration::ZERO,
+            gave_up: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Whether the exporter gave up on a failure that may pass (time ran out).
+    #[cfg_attr(
+        not(all(feature = "sqlite", any(feature = "otlp", feature = "dynamodb"))),
+        allow(dead_code)
+    )]
+    pub(crate) fn gave_up(&self) -> bool {
+        self.gave_up.get()
+    }
+
+    /// Records that the exporter gives a batch up for lack of time, not because the backend
+    /// refused it.
+    pub(crate) fn note_gave_up(&self) {
+        self.gave_up.set(true);
     }
 
     /// No retries: [`wait`](Self::wait) says to give up at once, for an exporter's own
@@ -146,13 +180,18 @@ impl<'a> Retries<'a> {
         Retries {
             queue: None,
             budget: Duration::ZERO,
+            gave_up: std::cell::Cell::new(false),
         }
     }
 
     /// Waits `duration`; `false` (at once, or as soon as it is so) when the tracer is
     /// shutting down and its deadline has passed: give the batch up then.
     pub fn wait(&self, duration: Duration) -> bool {
-        self.queue.is_some_and(|q| q.wait(duration))
+        let waited = self.queue.is_some_and(|q| q.wait(duration));
+        if !waited {
+            self.note_gave_up();
+        }
+        waited
     }
 
     /// How long a batch may be retried in all ([`BatchConfig::retry_for`]).

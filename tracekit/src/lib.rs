@@ -270,6 +270,8 @@ pub use span::{Span, SpanBuilder, SpanGuard};
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use stores::DynamoDbConfig;
+#[cfg(all(feature = "sqlite", any(feature = "otlp", feature = "dynamodb")))]
+pub use stores::Spool;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use stores::SqliteConfig;

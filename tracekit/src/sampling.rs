@@ -286,20 +286,28 @@ impl TailRules {
             }
         }
         if let Some(tokens) = self.tokens {
-            if spans.iter().map(|s| semconv::tokens(s).total()).sum::<u64>() >= tokens {
+            if spans
+                .iter()
+                .map(|s| semconv::tokens(s).total())
+                .sum::<u64>()
+                >= tokens
+            {
                 return true;
             }
         }
         if let Some(below) = self.feedback_below {
-            if spans.iter().any(|s| feedback_score(s).is_some_and(|v| v < below)) {
+            if spans
+                .iter()
+                .any(|s| feedback_score(s).is_some_and(|v| v < below))
+            {
                 return true;
             }
         }
-        if self.attributes.iter().any(|(key, value)| {
-            spans
-                .iter()
-                .any(|s| s.attributes.get(&**key) == Some(value))
-        }) {
+        if self
+            .attributes
+            .iter()
+            .any(|(key, value)| spans.iter().any(|s| s.attributes.get(key) == Some(value)))
+        {
             return true;
         }
         if self.custom.iter().any(|rule| {

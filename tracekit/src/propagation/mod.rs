@@ -152,7 +152,13 @@ impl RemoteContext {
 
     pub(crate) fn into_parts(self) -> (TraceId, SpanId, Option<String>, Vec<BaggageEntry>, bool) {
         let sampled = self.is_sampled();
-        (self.trace_id, self.span_id, self.trace_state, self.baggage, sampled)
+        (
+            self.trace_id,
+            self.span_id,
+            self.trace_state,
+            self.baggage,
+            sampled,
+        )
     }
 }
 

@@ -23,10 +23,10 @@ use crate::batch::{
     BatchConfig, ExportError, Exporter, Overflow, Pacer, QueueConfig, Retries, TraceReader,
 };
 use crate::collect::Lanes;
-use crate::sampling::TailRules;
 use crate::error::panic_message;
 use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::record;
+use crate::sampling::TailRules;
 use crate::sink::BatchInlet;
 use crate::sync::lock;
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
@@ -123,6 +123,14 @@ impl<B: Behind> Sink for Queued<B> {
     }
 }
 
+/// What an exporter counts of the spans past the queue (a spool's): those it holds unsent,
+/// and those that failed outside a batch the queue handed it (when it sends on a flush).
+#[derive(Default)]
+pub(crate) struct Held {
+    pub(crate) pending: AtomicU64,
+    pub(crate) failed: AtomicU64,
+}
+
 /// The writer is woken each time this many spans (or a batch, if smaller) are queued.
 const WAKE_EVERY: usize = 512;
 
@@ -157,6 +165,8 @@ struct Shared {
     tail: OnceLock<Arc<TailRules>>,
     /// What tail sampling did, as of the writer's last pass.
     tail_counts: Mutex<tail::Counts>,
+    /// Spans the exporter holds past the queue (a spool's).
+    held_by_exporter: Option<Arc<Held>>,
 }
 
 #[derive(Default)]
@@ -180,6 +190,18 @@ impl SpanQueue {
         batch: &BatchConfig,
         exporter: impl Exporter,
     ) -> Result<SpanQueue, Error> {
+        SpanQueue::start_with(name, batch, exporter, None)
+    }
+
+    /// [`start`](Self::start) for an exporter that may hold spans unsent (a spool): `held`
+    /// counts them (in `stats().pending`), and the writer's first pass calls the exporter's
+    /// `flush`, so it sends what an earlier process left before any span ends here.
+    pub(crate) fn start_with(
+        name: &'static str,
+        batch: &BatchConfig,
+        exporter: impl Exporter,
+        held: Option<Arc<Held>>,
+    ) -> Result<SpanQueue, Error> {
         let config = QueueConfig {
             capacity: batch.queue.capacity.max(1),
             batch_size: batch.queue.batch_size.max(1),
@@ -196,11 +218,15 @@ impl SpanQueue {
             dropped: AtomicU64::new(0),
             failures: FailureLog::new(),
             last_failure: Mutex::new(String::new()),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                requested: u64::from(held.is_some()),
+                ..State::default()
+            }),
             progress: Condvar::new(),
             writer: OnceLock::new(),
             tail: OnceLock::new(),
             tail_counts: Mutex::default(),
+            held_by_exporter: held,
         });
         let worker = {
             let shared = Arc::clone(&shared);
@@ -276,10 +302,18 @@ impl SpanQueue {
 
     pub(crate) fn stats(&self) -> SinkStats {
         let tail = *lock(&self.shared.tail_counts);
+        let held = |count: fn(&Held) -> &AtomicU64| {
+            self.shared
+                .held_by_exporter
+                .as_ref()
+                .map_or(0, |held| count(held).load(Ordering::Relaxed))
+        };
         SinkStats {
-            failures: self.shared.failures.count(),
+            failures: self.shared.failures.count() + held(|h| &h.failed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
-            pending: self.shared.queued.load(Ordering::Relaxed) as u64 + tail.held,
+            pending: self.shared.queued.load(Ordering::Relaxed) as u64
+                + tail.held
+                + held(|h| &h.pending),
             traces_kept: tail.traces_kept,
             traces_sampled_out: tail.traces_dropped,
             sampled_out: tail.spans_dropped,
@@ -484,7 +518,10 @@ impl Shared {
                 )
             };
             if tail.is_none() {
-                tail = self.tail.get().map(|rules| tail::Tail::new(Arc::clone(rules)));
+                tail = self
+                    .tail
+                    .get()
+                    .map(|rules| tail::Tail::new(Arc::clone(rules)));
             }
             let now = Instant::now();
             self.lanes.take(|packed| {
@@ -516,7 +553,14 @@ impl Shared {
                         // A tee's batch has no remote-parent mark: a span without a parent
                         // is taken as the root.
                         let root = span.parent_span_id.is_none();
-                        self.take(&mut exporter, &mut batch, Some(tail), span.clone(), root, now);
+                        self.take(
+                            &mut exporter,
+                            &mut batch,
+                            Some(tail),
+                            span.clone(),
+                            root,
+                            now,
+                        );
                     }
                 }
                 let mut kept = Vec::new();

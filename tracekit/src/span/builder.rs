@@ -362,8 +362,9 @@ impl<'a> SpanBuilder<'a> {
         // Head sampling (`sampling.rs`): a new trace, or a caller that did not say, is
         // decided by its trace id; a local parent's decision was copied above.
         if !matches!(header.parent, Parent::Local(_)) {
-            header.sampled = caller_sampled
-                .unwrap_or_else(|| tracer.head == ALWAYS || by_trace_id(header.trace_id, tracer.head));
+            header.sampled = caller_sampled.unwrap_or_else(|| {
+                tracer.head == ALWAYS || by_trace_id(header.trace_id, tracer.head)
+            });
         }
         match &header.parent {
             Parent::Local(p) if p.get().header.tracer.is(tracer) => {

@@ -32,6 +32,30 @@ mod store;
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use dynamodb::DynamoDbConfig;
+#[cfg(all(feature = "sqlite", any(feature = "otlp", feature = "dynamodb")))]
+pub(crate) use sqlite::start_queue;
+#[cfg(all(feature = "sqlite", any(feature = "otlp", feature = "dynamodb")))]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::Spool;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteConfig;
+
+/// Without SQLite there is no spool: a setting that cannot be given.
+#[cfg(all(not(feature = "sqlite"), any(feature = "otlp", feature = "dynamodb")))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Spool {}
+
+/// Starts a sending backend's queue (without SQLite, never with a spool).
+#[cfg(all(not(feature = "sqlite"), any(feature = "otlp", feature = "dynamodb")))]
+pub(crate) fn start_queue(
+    name: &'static str,
+    batch: &crate::BatchConfig,
+    spool: Option<&Spool>,
+    exporter: impl crate::Exporter,
+) -> Result<crate::queue::SpanQueue, crate::Error> {
+    match spool {
+        None => crate::queue::SpanQueue::start(name, batch, exporter),
+        Some(never) => match *never {},
+    }
+}

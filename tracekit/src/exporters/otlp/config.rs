@@ -44,6 +44,7 @@ pub struct OtlpConfig {
     pub(super) ca_file: Option<PathBuf>,
     pub(super) platform_roots: bool,
     pub(super) disabled: bool,
+    pub(super) spool: Option<crate::stores::Spool>,
 }
 
 /// The body format (`OTEL_EXPORTER_OTLP_PROTOCOL`).
@@ -101,7 +102,18 @@ impl OtlpConfig {
             ca_file: None,
             platform_roots: false,
             disabled: false,
+            spool: None,
         }
+    }
+
+    /// Writes each batch to a local [`Spool`](crate::Spool) before it is sent, and sends
+    /// from there: spans survive a crash, a kill or an outage of the backend, and the next
+    /// tracer started on the same directory sends what was left (feature `sqlite`).
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn spool(mut self, spool: crate::Spool) -> Self {
+        self.spool = Some(spool);
+        self
     }
 
     /// The configuration the standard variables give, over the defaults of
@@ -374,6 +386,7 @@ impl fmt::Debug for OtlpConfig {
             .field("ca_file", &self.ca_file)
             .field("platform_roots", &self.platform_roots)
             .field("disabled", &self.disabled)
+            .field("spool", &self.spool)
             .finish()
     }
 }

@@ -7,7 +7,7 @@ mod transport;
 pub use config::{Compression, OtlpConfig, Protocol};
 
 use crate::batch::{ExportError, Exporter, Retries};
-use crate::queue::{Behind, Queued, SpanQueue};
+use crate::queue::{Behind, Queued};
 use crate::{Error, Key, Trace, Tracer, Value};
 use config::OtlpConfig as Config;
 use transport::Transport;
@@ -111,7 +111,8 @@ impl Tracer {
             resource: config.resource.clone(),
             config: config.clone(),
         };
-        let queue = SpanQueue::start("otlp", &config.batch, writer)?;
+        let queue =
+            crate::stores::start_queue("otlp", &config.batch, config.spool.as_ref(), writer)?;
         Ok(Queued {
             queue,
             behind: Otlp,

@@ -119,6 +119,7 @@ impl Transport {
                     let wait = after.unwrap_or_else(|| self.retry.backoff(attempt));
                     let left = retries.budget().saturating_sub(started.elapsed());
                     if wait > left {
+                        retries.note_gave_up();
                         return Err(format!(
                             "{reason}; gave up after {} tries in {:.1?}",
                             attempt + 1,

@@ -21,7 +21,6 @@ use aws_sdk_dynamodb::Client;
 use super::store::{ReadBack, Store, Stored};
 use crate::batch::{ExportError, Exporter, Retries};
 use crate::query::{Page, Query, TraceHead};
-use crate::queue::SpanQueue;
 use crate::BatchConfig;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use item::{Item, Layout};
@@ -100,6 +99,7 @@ pub struct DynamoDbConfig {
     allow_scan: bool,
     batch: BatchConfig,
     request_timeout: Duration,
+    spool: Option<super::Spool>,
 }
 
 /// Shows every setting but the secret access key.
@@ -120,6 +120,7 @@ impl std::fmt::Debug for DynamoDbConfig {
             .field("allow_scan", &self.allow_scan)
             .field("batch", &self.batch)
             .field("request_timeout", &self.request_timeout)
+            .field("spool", &self.spool)
             .finish()
     }
 }
@@ -140,7 +141,18 @@ impl DynamoDbConfig {
             allow_scan: false,
             batch: BatchConfig::with(65_536, 500, Duration::from_millis(100)),
             request_timeout: Duration::from_secs(10),
+            spool: None,
         }
+    }
+
+    /// Writes each batch to a local [`Spool`](crate::Spool) before it is sent, and sends
+    /// from there: spans survive a crash, a kill or an outage of the backend, and the next
+    /// tracer started on the same directory sends what was left (feature `sqlite`).
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn spool(mut self, spool: crate::Spool) -> Self {
+        self.spool = Some(spool);
+        self
     }
 
     /// The conversation GSI's name.
@@ -339,7 +351,7 @@ fn open(config: DynamoDbConfig) -> Result<Store<Reader>, Error> {
         ttl_seconds: config.ttl.map(|t| t.as_secs() as i64),
     };
     Ok(Store {
-        queue: SpanQueue::start(Reader::NAME, &config.batch, writer)?,
+        queue: super::start_queue(Reader::NAME, &config.batch, config.spool.as_ref(), writer)?,
         behind: Stored(reader),
     })
 }
@@ -632,13 +644,19 @@ impl Exporter for DynamoWriter {
             let mut in_flight = tokio::task::JoinSet::new();
             let mut failed = 0usize;
             let mut first_error = None;
-            let mut settle = |done: Result<Result<(), (usize, String)>, tokio::task::JoinError>| {
-                let (n, e) = match done {
+            let mut out_of_time = false;
+            let mut settle = |done: Result<Result<(), BatchFailure>, tokio::task::JoinError>| {
+                let (n, e, may_pass) = match done {
                     Ok(Ok(())) => return,
                     Ok(Err(failure)) => failure,
-                    Err(e) => (BATCH_WRITE_MAX, format!("a request task failed: {e}")),
+                    Err(e) => (
+                        BATCH_WRITE_MAX,
+                        format!("a request task failed: {e}"),
+                        false,
+                    ),
                 };
                 failed += n;
+                out_of_time |= may_pass;
                 first_error.get_or_insert(e);
             };
             for request in requests {
@@ -654,25 +672,33 @@ impl Exporter for DynamoWriter {
             while let Some(done) = in_flight.join_next().await {
                 settle(done);
             }
-            first_error.map(|e| (failed, e))
+            first_error.map(|e| (failed, e, out_of_time))
         });
         match failed {
             Ok(None) => Ok(()),
-            Ok(Some((n, e))) => Err(ExportError::Failed(format!("{n} spans not written: {e}"))),
+            Ok(Some((n, e, out_of_time))) => {
+                if out_of_time {
+                    retries.note_gave_up();
+                }
+                Err(ExportError::Failed(format!("{n} spans not written: {e}")))
+            }
             Err(problem) => Err(ExportError::Failed(problem.to_string())),
         }
     }
 }
 
+/// Spans of a request that were not written, why, and whether it may pass later (time ran
+/// out on a failure worth retrying).
+type BatchFailure = (usize, String, bool);
+
 /// Sends one `BatchWriteItem`, resending `UnprocessedItems` and retrying throttling and
-/// server errors with exponential backoff and full jitter for up to `retry_for`;
-/// `Err((spans left, why))`.
+/// server errors with exponential backoff and full jitter for up to `retry_for`.
 async fn write_batch(
     client: &Client,
     table: &str,
     mut request: Vec<WriteRequest>,
     retry_for: Duration,
-) -> Result<(), (usize, String)> {
+) -> Result<(), BatchFailure> {
     let started = std::time::Instant::now();
     let mut backoff = Duration::from_millis(25);
     let mut last_error = String::new();
@@ -707,7 +733,7 @@ async fn write_batch(
                 request = unprocessed;
             }
             Err(e) if retryable(&e) => last_error = describe(&e),
-            Err(e) => return Err((request.len(), describe(&e))),
+            Err(e) => return Err((request.len(), describe(&e), false)),
         }
     }
     Err((
@@ -717,6 +743,7 @@ async fn write_batch(
             attempt - 1,
             started.elapsed().as_secs_f64()
         ),
+        true,
     ))
 }
 

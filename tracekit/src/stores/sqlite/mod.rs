@@ -4,6 +4,8 @@ mod follow;
 mod list;
 mod row;
 mod schema;
+#[cfg(any(feature = "otlp", feature = "dynamodb"))]
+mod spool;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -19,6 +21,10 @@ use crate::sync::lock;
 use crate::BatchConfig;
 use crate::{Error, StoreProblem, Trace, TraceFilter, Tracer};
 use row::{Query, RowEncoder};
+#[cfg(any(feature = "otlp", feature = "dynamodb"))]
+pub(crate) use spool::start_queue;
+#[cfg(any(feature = "otlp", feature = "dynamodb"))]
+pub use spool::Spool;
 
 /// How to open a SQLite store; [`Tracer::sqlite`](crate::Tracer::sqlite) opens it.
 ///
