@@ -12,6 +12,11 @@
 //!   same endpoint. Both queues hold the whole run and batches are 512 spans, so neither
 //!   drops.
 //!
+//! * Sampling and the spool (issue 29): the same span into `Tracer::otlp` with head sampling
+//!   at 10 %, with tail rules (errors, cost, else 10 %), and with a spool, against the plain
+//!   exporter, on the caller's thread (interleaved ratios); and 20 000 spans until delivered
+//!   with and without the spool (what the writer thread pays for the file).
+//!
 //! `cargo bench -p tracekit-benches --bench export --features otlp`. See BENCHMARKS.md.
 
 #[path = "../tests/common/otlp_receiver.rs"]
@@ -24,7 +29,7 @@ use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
-use tracekit::{Compression, OtlpConfig, Protocol, SpanKind, Tracer};
+use tracekit::{Compression, OtlpConfig, Protocol, Sampler, SpanKind, Spool, Tracer};
 
 const SPANS: u64 = 20_000;
 
@@ -83,19 +88,7 @@ fn caller(c: &mut Criterion) {
         sqlite(dir.path(), "each.db"),
         otlp(&receiver.url(), 1 << 18),
     ]));
-    let timed_into = |tracer: &Tracer, iters: u64| {
-        let mut elapsed = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let chunk = left.min(1 << 17);
-            let start = Instant::now();
-            (0..chunk).for_each(|i| tracekit_span(tracer, i));
-            elapsed += start.elapsed();
-            tracer.flush_within(Duration::from_secs(120)).unwrap();
-            left -= chunk;
-        }
-        elapsed
-    };
+    let timed_into = caller_time;
     let mut g = c.benchmark_group("root span, 2 attributes, exported (caller's thread)");
     g.bench_function("Tracer::in_memory", |b| {
         b.iter_custom(|n| timed_into(&memory, n))
@@ -115,18 +108,24 @@ fn caller(c: &mut Criterion) {
         ("Tracer::tee(sqlite, otlp)", &tee),
         ("forwarding to sqlite and otlp (each packs)", &each),
     ];
+    interleaved("root span exported", ("Tracer::in_memory", &memory), &rows);
+}
+
+/// Each of `rows` against `base` on the caller's thread, 25 rounds of 20 000 spans taken in
+/// turn: prints the median ratio and its middle half, and checks nothing was lost.
+fn interleaved(title: &str, (base_name, base): (&str, &Tracer), rows: &[(&str, &Tracer)]) {
     let mut ratios = vec![Vec::new(); rows.len()];
     for _ in 0..25 {
-        let m = timed_into(&memory, 20_000);
+        let b = caller_time(base, 20_000);
         for (ratios, (_, tracer)) in ratios.iter_mut().zip(rows) {
-            ratios.push(timed_into(tracer, 20_000).as_secs_f64() / m.as_secs_f64());
+            ratios.push(caller_time(tracer, 20_000).as_secs_f64() / b.as_secs_f64());
         }
     }
-    println!("\nroot span exported: interleaved, 25 rounds");
+    println!("\n{title}: interleaved, 25 rounds");
     for (mut ratios, (name, tracer)) in ratios.into_iter().zip(rows) {
         ratios.sort_by(f64::total_cmp);
         println!(
-            "  {name} / Tracer::in_memory = {:.3} ({:.3}-{:.3})",
+            "  {name} / {base_name} = {:.3} ({:.3}-{:.3})",
             ratios[12], ratios[6], ratios[18]
         );
         let stats = tracer.stats();
@@ -136,6 +135,94 @@ fn caller(c: &mut Criterion) {
             "{name}: {stats:?}"
         );
     }
+}
+
+/// Ends `iters` spans into `tracer` in chunks, timing only the caller's thread; each chunk is
+/// flushed outside the timed part.
+fn caller_time(tracer: &Tracer, iters: u64) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let chunk = left.min(1 << 17);
+        let start = Instant::now();
+        (0..chunk).for_each(|i| tracekit_span(tracer, i));
+        elapsed += start.elapsed();
+        tracer.flush_within(Duration::from_secs(120)).unwrap();
+        left -= chunk;
+    }
+    elapsed
+}
+
+fn sampling_and_spool(c: &mut Criterion) {
+    let receiver = receiver::Receiver::discarding();
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        OtlpConfig::new(receiver.url())
+            .service_name("bench")
+            .max_queue_size(1 << 18)
+    };
+    let plain = Tracer::otlp(config()).unwrap();
+    let head = Tracer::otlp(config())
+        .unwrap()
+        .with_sampler(Sampler::ratio(0.1))
+        .unwrap();
+    let tail = Tracer::otlp(config())
+        .unwrap()
+        .with_sampler(
+            Sampler::tail()
+                .keep_errors()
+                .keep_cost_at_least(0.5)
+                .otherwise(0.1),
+        )
+        .unwrap();
+    let spooled = Tracer::otlp(config().spool(Spool::new(dir.path().join("spool")))).unwrap();
+    let rows = [
+        ("Tracer::otlp, head sampling 10 %", &head),
+        ("Tracer::otlp, tail rules (errors, cost, else 10 %)", &tail),
+        ("Tracer::otlp with a spool", &spooled),
+    ];
+    let mut g = c.benchmark_group("root span, 2 attributes, sampled or spooled (caller's thread)");
+    g.bench_function("Tracer::otlp", |b| {
+        b.iter_custom(|n| caller_time(&plain, n))
+    });
+    for (name, tracer) in rows {
+        g.bench_function(name, |b| b.iter_custom(|n| caller_time(tracer, n)));
+    }
+    g.finish();
+    interleaved(
+        "sampled or spooled, caller's thread",
+        ("Tracer::otlp", &plain),
+        &rows,
+    );
+
+    // Until delivered: the writer thread writes each batch to the file, sends it, deletes it.
+    let until_delivered = |tracer: &Tracer| {
+        let start = Instant::now();
+        (0..SPANS).for_each(|i| tracekit_span(tracer, i));
+        tracer.flush_within(Duration::from_secs(120)).unwrap();
+        start.elapsed()
+    };
+    let mut g = c.benchmark_group("export 20 000 spans until delivered, with a spool");
+    g.throughput(Throughput::Elements(SPANS));
+    g.sample_size(10);
+    g.bench_function("Tracer::otlp", |b| {
+        b.iter_custom(repeated(|| until_delivered(&plain)))
+    });
+    g.bench_function("Tracer::otlp with a spool", |b| {
+        b.iter_custom(repeated(|| until_delivered(&spooled)))
+    });
+    g.finish();
+    let mut ratios: Vec<f64> = (0..9)
+        .map(|_| {
+            let p = until_delivered(&plain);
+            until_delivered(&spooled).as_secs_f64() / p.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "\nuntil delivered: interleaved, 9 rounds\n  with a spool / plain = {:.2} ({:.2}-{:.2})",
+        ratios[4], ratios[2], ratios[6]
+    );
 }
 
 /// tracekit: `SPANS` spans until flushed, with `config`'s encoding.
@@ -248,6 +335,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(20);
-    targets = caller, throughput
+    targets = caller, throughput, sampling_and_spool
 }
 criterion_main!(benches);

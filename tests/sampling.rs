@@ -358,3 +358,36 @@ fn pending_traces_are_bounded_and_never_kept_in_part() {
     let stats = tracer.stats();
     assert_eq!(stats.traces_kept + stats.traces_sampled_out, 200);
 }
+
+/// Traces waiting for their decision are pending (not lost, not written); shutdown (and the
+/// exit hooks) decide every one at once.
+#[test]
+fn shutdown_decides_every_trace_still_waiting() {
+    let collected = Collected::default();
+    let tracer = collected.tracer(
+        Sampler::tail()
+            .keep_errors()
+            .decision_wait(Duration::from_secs(3600)),
+    );
+    let failed: Vec<TraceId> = (0..10)
+        .filter_map(|i| {
+            let (id, _) = turn(
+                &tracer,
+                if i % 2 == 0 {
+                    Shape::Failed
+                } else {
+                    Shape::Plain
+                },
+            );
+            (i % 2 == 0).then_some(id)
+        })
+        .collect();
+    tracer.flush().unwrap();
+    assert!(collected.by_trace().is_empty());
+    assert_eq!(tracer.stats().spans_pending, 5 * 3 + 5 * 4);
+    tracer.shutdown().unwrap();
+    let kept = collected.by_trace();
+    assert_eq!(kept.len(), 5);
+    assert!(failed.iter().all(|id| kept[id] == 3));
+    assert_eq!(tracer.stats().spans_pending, 0);
+}

@@ -1,7 +1,7 @@
 //! The batching contract: [`Exporter`] (what a backend writes: send or store a batch) and
 //! [`BatchConfig`] (how spans wait for it), put together by
 //! [`Tracer::batched`](crate::Tracer::batched) for a backend of your own, and by every
-//! built-in store and exporter for theirs (`queue.rs` is the machinery).
+//! built-in store and exporter for theirs (`queue/` is the machinery).
 //!
 //! The machinery is the one tracekit's SQLite, DynamoDB and OTLP backends run on: the traced
 //! thread packs each finished span into a per-thread buffer (no I/O, no lock another thread

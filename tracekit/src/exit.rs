@@ -9,7 +9,14 @@
 //! | a panic unwinds out of `main` | `atexit` (the runtime exits with status 101) |
 //! | a panic with `panic = "abort"` | the panic hook (before the abort) |
 //! | SIGTERM, SIGINT | a thread of their own, then the signal's default action |
-//! | SIGKILL, power loss, `abort()` | nothing can: see the spool of queued exporters (to come) |
+//! | SIGKILL, `abort()`, a crash of the process | nothing in the process can; a [`Spool`](crate::Spool) keeps every acknowledged span for the next start |
+//! | power loss, a crash of the machine | a [`Spool`](crate::Spool) with `power_safe(true)` (each batch synced to the disk) |
+//!
+//! What a SIGKILL can take without a spool is what was queued: at most the spans of the last
+//! `scheduled_delay` (100 ms for SQLite, 1 s for OTLP), or more while a backend was slow. With
+//! a spool (OTLP, DynamoDB; feature `sqlite`) it takes only spans not yet written to the spool
+//! file: those ended since the writer's last pass; a [`Tracer::flush`](crate::Tracer::flush)
+//! that returned means none.
 //!
 //! Each waits at most the longest `shutdown_timeout` among the queues (5 s by default), then
 //! says once on stderr how many spans could not be written. Dropping the last handle of a

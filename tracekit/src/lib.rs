@@ -93,6 +93,10 @@
 //!   of their own; [`Tracer::in_background`] does the same for any other tracer, so a slow
 //!   or stuck backend never holds up the traced code. The repository's RELIABILITY.md lists
 //!   the faults, bad input and load this is tested against, and what each loses.
+//! * Nothing queued is lost when the process ends ([`exit`]); a `Spool` (OTLP, DynamoDB)
+//!   keeps acknowledged spans across a SIGKILL or an outage; a [`Sampler`]
+//!   ([`Tracer::with_sampler`]) keeps fewer traces, by trace id or whole by rule (every
+//!   failed, expensive or badly rated one).
 //!
 //! # Async
 //!

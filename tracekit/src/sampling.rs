@@ -6,7 +6,8 @@
 //! * **Head sampling** ([`Sampler::ratio`]) decides when a trace starts, from its trace id, as
 //!   OpenTelemetry's `ParentBased(TraceIdRatioBased)` does (the same arithmetic, so services
 //!   with either SDK and the same ratio make the same decision for a trace). A span with a
-//!   parent follows it: a local parent's decision, or a caller's W3C `sampled` flag
+//!   parent follows it: a local parent's decision, or a caller's W3C `sampled` flag (a tracer
+//!   without head sampling records every trace, whatever its callers decided, and says so)
 //!   ([`RemoteContext::is_sampled`](crate::propagation::RemoteContext::is_sampled)). A span
 //!   that is not sampled is still a span for the code (ids, current span, inheritable
 //!   attributes, `traceparent` with `sampled` off for the services it calls) but is never
@@ -53,7 +54,8 @@ use crate::{Error, Key, SpanStatus, Trace, TraceId, Value};
 #[derive(Clone)]
 #[must_use = "a sampler does nothing until it is given to `Tracer::with_sampler`"]
 pub struct Sampler {
-    head: f64,
+    /// The head ratio; `None`: no head sampling (every trace, whatever a caller decided).
+    head: Option<f64>,
     tail: Option<Arc<TailRules>>,
 }
 
@@ -84,10 +86,10 @@ impl Default for Sampler {
 }
 
 impl Sampler {
-    /// Keeps every trace (what a tracer does without a sampler).
+    /// Keeps every trace, whatever a caller decided (what a tracer does without a sampler).
     pub fn always() -> Sampler {
         Sampler {
-            head: 1.0,
+            head: None,
             tail: None,
         }
     }
@@ -105,7 +107,7 @@ impl Sampler {
     /// ```
     pub fn ratio(ratio: f64) -> Sampler {
         Sampler {
-            head: ratio,
+            head: Some(ratio),
             tail: None,
         }
     }
@@ -136,7 +138,7 @@ impl Sampler {
 
     /// Head sampling before the tail rules: only this share of traces is recorded at all.
     pub fn head_ratio(mut self, ratio: f64) -> Sampler {
-        self.head = ratio;
+        self.head = Some(ratio);
         self
     }
 
@@ -211,7 +213,9 @@ impl Sampler {
                 })
             }
         };
-        check("Sampler::ratio", self.head, 1.0)?;
+        if let Some(ratio) = self.head {
+            check("Sampler::ratio", ratio, 1.0)?;
+        }
         if let Some(tail) = &self.tail {
             check("Sampler::otherwise", tail.otherwise, 1.0)?;
             if let Some(usd) = tail.cost_usd {
@@ -224,9 +228,9 @@ impl Sampler {
         Ok(())
     }
 
-    /// The head decision's threshold ([`by_trace_id`]).
-    pub(crate) fn head_threshold(&self) -> u64 {
-        threshold(self.head)
+    /// The head decision's threshold ([`by_trace_id`]); `None` without head sampling.
+    pub(crate) fn head_threshold(&self) -> Option<u64> {
+        self.head.map(threshold)
     }
 
     /// The tail rules, if any.
@@ -255,7 +259,7 @@ impl fmt::Debug for Sampler {
 }
 
 /// Every trace passes this threshold.
-pub(crate) const ALWAYS: u64 = 1 << 63;
+const ALWAYS: u64 = 1 << 63;
 
 /// OpenTelemetry's `TraceIdRatioBased` bound for `ratio`.
 fn threshold(ratio: f64) -> u64 {

@@ -124,8 +124,9 @@ impl RemoteContext {
 
     /// Whether the caller may have recorded its side (the `sampled` trace flag).
     ///
-    /// A span started with this context follows it: not sampled when the caller's was not
-    /// (see [`Sampler`](crate::Sampler)).
+    /// A tracer with head sampling ([`Sampler::ratio`](crate::Sampler::ratio)) follows it:
+    /// a span started with this context is not sampled when the caller's was not. A tracer
+    /// without records every span, and sends `sampled` on.
     pub fn is_sampled(&self) -> bool {
         self.flags & traceparent::SAMPLED != 0
     }

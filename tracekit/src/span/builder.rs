@@ -7,7 +7,7 @@ use triomphe::UniqueArc;
 use super::inner::{Parent, SpanInner, SpanRef, SpanScope};
 use super::link::ParentLink;
 use super::{Span, SpanGuard};
-use crate::sampling::{by_trace_id, ALWAYS};
+use crate::sampling::by_trace_id;
 use crate::span::context;
 use crate::span::instrument::Instrumented;
 use crate::{Key, Scope, SpanId, SpanKind, Timestamp, TraceId, Tracer, Value};
@@ -359,12 +359,11 @@ impl<'a> SpanBuilder<'a> {
             }
             None => header.trace_id = given_trace.unwrap_or_else(TraceId::random),
         }
-        // Head sampling (`sampling.rs`): a new trace, or a caller that did not say, is
-        // decided by its trace id; a local parent's decision was copied above.
-        if !matches!(header.parent, Parent::Local(_)) {
-            header.sampled = caller_sampled.unwrap_or_else(|| {
-                tracer.head == ALWAYS || by_trace_id(header.trace_id, tracer.head)
-            });
+        // Head sampling (`sampling.rs`): a caller's decision is followed, and a new trace (or
+        // a caller that did not say) is decided by its trace id; a local parent's decision
+        // was copied above.
+        if let (Some(head), false) = (tracer.head, matches!(header.parent, Parent::Local(_))) {
+            header.sampled = caller_sampled.unwrap_or_else(|| by_trace_id(header.trace_id, head));
         }
         match &header.parent {
             Parent::Local(p) if p.get().header.tracer.is(tracer) => {

@@ -59,3 +59,25 @@ pub(crate) fn start_queue(
         Some(never) => match *never {},
     }
 }
+
+/// `spool(..)` on a sending backend's configuration, written once: `$config` keeps it in a
+/// field `spool: Option<Spool>`.
+#[cfg(any(feature = "otlp", feature = "dynamodb"))]
+macro_rules! spool_setting {
+    ($config:ident) => {
+        impl $config {
+            /// Writes each batch to a local [`Spool`](crate::Spool) before it is sent, and
+            /// sends from there: spans survive a crash, a kill or an outage of the backend,
+            /// and the next tracer started on the same directory sends what was left
+            /// (feature `sqlite`).
+            #[cfg(feature = "sqlite")]
+            #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+            pub fn spool(mut self, spool: crate::Spool) -> Self {
+                self.spool = Some(spool);
+                self
+            }
+        }
+    };
+}
+#[cfg(any(feature = "otlp", feature = "dynamodb"))]
+pub(crate) use spool_setting;

@@ -25,8 +25,8 @@ pub(crate) struct TracerInner {
     late_writes: AtomicU64,
     panics: FailureLog,
     pub(super) shut_down: AtomicBool,
-    /// Head sampling's threshold (`sampling::by_trace_id`); `sampling::ALWAYS` keeps all.
-    pub(crate) head: u64,
+    /// Head sampling's threshold (`sampling::by_trace_id`); `None`: every span is sampled.
+    pub(crate) head: Option<u64>,
     /// Spans not sampled, and of them the local roots (a trace each).
     sampled_out: StripedCounter,
     traces_sampled_out: StripedCounter,
@@ -73,7 +73,7 @@ impl TracerInner {
             late_writes: AtomicU64::new(0),
             panics: FailureLog::new(),
             shut_down: AtomicBool::new(false),
-            head: crate::sampling::ALWAYS,
+            head: None,
             sampled_out: StripedCounter::new(),
             traces_sampled_out: StripedCounter::new(),
         }

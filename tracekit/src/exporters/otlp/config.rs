@@ -80,6 +80,7 @@ const DEFAULT_BASE: &str = "http://localhost:4318";
 const TRACES_PATH: &str = "/v1/traces";
 
 crate::batch::batch_settings!(OtlpConfig);
+crate::stores::spool_setting!(OtlpConfig);
 
 impl OtlpConfig {
     /// Sends to the collector at base URL `endpoint` (`http://` or `https://`); `/v1/traces`
@@ -104,16 +105,6 @@ impl OtlpConfig {
             disabled: false,
             spool: None,
         }
-    }
-
-    /// Writes each batch to a local [`Spool`](crate::Spool) before it is sent, and sends
-    /// from there: spans survive a crash, a kill or an outage of the backend, and the next
-    /// tracer started on the same directory sends what was left (feature `sqlite`).
-    #[cfg(feature = "sqlite")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-    pub fn spool(mut self, spool: crate::Spool) -> Self {
-        self.spool = Some(spool);
-        self
     }
 
     /// The configuration the standard variables give, over the defaults of

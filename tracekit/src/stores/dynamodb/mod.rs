@@ -145,16 +145,6 @@ impl DynamoDbConfig {
         }
     }
 
-    /// Writes each batch to a local [`Spool`](crate::Spool) before it is sent, and sends
-    /// from there: spans survive a crash, a kill or an outage of the backend, and the next
-    /// tracer started on the same directory sends what was left (feature `sqlite`).
-    #[cfg(feature = "sqlite")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-    pub fn spool(mut self, spool: crate::Spool) -> Self {
-        self.spool = Some(spool);
-        self
-    }
-
     /// The conversation GSI's name.
     pub fn gsi_name(mut self, name: impl Into<String>) -> Self {
         self.gsi_name = name.into();
@@ -217,6 +207,7 @@ impl DynamoDbConfig {
 
 // The writer sends at most 25 items per request, DynamoDB's limit, whatever the batch size.
 crate::batch::batch_settings!(DynamoDbConfig);
+super::spool_setting!(DynamoDbConfig);
 
 impl Tracer {
     /// Stores finished spans in a DynamoDB table in the reference toolkit's item layout
