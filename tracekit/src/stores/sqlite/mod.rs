@@ -249,7 +249,7 @@ fn open_read_only(config: SqliteConfig) -> Result<ReadOnly<SqliteReader>, Error>
 
 /// Opens the file and starts its writer: the sink behind [`Tracer::sqlite`].
 fn open(config: SqliteConfig) -> Result<Store<SqliteReader>, Error> {
-    let conn = schema::open(&config.path, config.busy_timeout)?;
+    let conn = schema::open(&config.path, config.busy_timeout, schema::Indexes::All)?;
     // The indexes on random ids take a page per insert anywhere in them: a cache that
     // holds them keeps the writer from re-reading and spilling pages mid-batch.
     conn.pragma_update(None, "cache_size", -65_536)

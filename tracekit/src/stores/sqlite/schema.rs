@@ -129,8 +129,22 @@ fn read_only(path: &Path) -> bool {
     }
 }
 
-/// Opens `path` (creating the file if missing), checks it and sets up the tables.
-pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, Error> {
+/// Which indexes a new file gets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Indexes {
+    /// The reference's and tracekit's: a store that is read by conversation, trace and time.
+    All,
+    /// None beyond the row id: a spool, written and read in row order only.
+    RowOrder,
+}
+
+/// Opens `path` (creating the file if missing), checks it and sets up the tables (with
+/// `indexes` if they are new).
+pub(super) fn open(
+    path: &Path,
+    busy_timeout: Duration,
+    indexes: Indexes,
+) -> Result<Connection, Error> {
     let location = || path.display().to_string();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
@@ -166,8 +180,10 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, Er
     // timeout) instead of failing to upgrade a read.
     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).map_err(err)?;
     tx.execute_batch(CREATE_TABLE).map_err(err)?;
-    for index in CREATE_INDEXES.iter().chain(&CREATE_TRACEKIT_INDEXES) {
-        tx.execute_batch(index).map_err(err)?;
+    if indexes == Indexes::All {
+        for index in CREATE_INDEXES.iter().chain(&CREATE_TRACEKIT_INDEXES) {
+            tx.execute_batch(index).map_err(err)?;
+        }
     }
     tx.execute_batch(CREATE_EVENTS).map_err(err)?;
     tx.commit().map_err(err)?;

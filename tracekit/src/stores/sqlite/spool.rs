@@ -161,7 +161,8 @@ impl SpoolFile {
     }
 
     fn open(path: PathBuf, lock: File, power_safe: bool) -> Result<SpoolFile, Error> {
-        let conn = schema::open(&path, Duration::from_secs(5))?;
+        // Written and read in row order only: the reference's indexes would only slow it.
+        let conn = schema::open(&path, Duration::from_secs(5), schema::Indexes::RowOrder)?;
         if power_safe {
             conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(|e| schema::store_error(&path, &e))?;
@@ -174,7 +175,8 @@ impl SpoolFile {
         })
     }
 
-    fn append(&mut self, batch: &[Trace]) -> rusqlite::Result<()> {
+    /// Appends `batch` in one transaction; the row id of its last span.
+    fn append(&mut self, batch: &[Trace]) -> rusqlite::Result<i64> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(row::INSERT)?;
@@ -184,7 +186,10 @@ impl SpoolFile {
                     .insert(&mut insert, &mut insert_events, trace, None)?;
             }
         }
-        tx.commit()
+        // The events row of the last span, if any, has that span's id as its own.
+        let last = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(last)
     }
 
     /// Up to `n` of the oldest spans, each with its row id; a row that does not read back is
@@ -299,9 +304,30 @@ struct Spooled<E> {
     held: Arc<Held>,
     batch_size: usize,
     /// While the backend is down: no attempt before then.
+    pace: Pace,
+    problems: FailureLog,
+}
+
+/// When to try the backend again, while it is down.
+struct Pace {
     retry_at: Option<Instant>,
     backoff: Duration,
-    problems: FailureLog,
+}
+
+impl Pace {
+    fn may_try(&self, now: Instant) -> bool {
+        self.retry_at.is_none_or(|at| now >= at)
+    }
+
+    fn failed(&mut self, now: Instant) {
+        self.retry_at = Some(now + self.backoff);
+        self.backoff = (self.backoff * 2).min(LAST_BACKOFF);
+    }
+
+    fn succeeded(&mut self) {
+        self.retry_at = None;
+        self.backoff = FIRST_BACKOFF;
+    }
 }
 
 /// The first wait after the backend failed, and the longest.
@@ -371,15 +397,21 @@ impl<E: Exporter> Spooled<E> {
                 failed: AtomicU64::new(0),
             }),
             batch_size: batch.queue.batch_size.max(1),
-            retry_at: None,
-            backoff: FIRST_BACKOFF,
+            pace: Pace {
+                retry_at: None,
+                backoff: FIRST_BACKOFF,
+            },
             problems,
         })
     }
 
-    /// Writes `batch` to this process's file; what could not be written (no usable file)
-    /// is returned, to be sent straight away.
-    fn append<'b>(&mut self, batch: &'b [Trace], retries: &Retries<'_>) -> &'b [Trace] {
+    /// Writes `batch` to this process's file: what was written (the row id of its last span
+    /// and how many), and what could not be (no usable file), to be sent straight away.
+    fn append<'b>(
+        &mut self,
+        batch: &'b [Trace],
+        retries: &Retries<'_>,
+    ) -> (Option<(i64, u64)>, &'b [Trace]) {
         let room = self
             .spool
             .max_spans
@@ -397,19 +429,18 @@ impl<E: Exporter> Spooled<E> {
         }
         let batch = &batch[..fits];
         if batch.is_empty() {
-            return batch;
+            return (None, batch);
         }
         // A damaged file is set aside and the batch goes into a new one, once.
         for _ in 0..2 {
             let Some(own) = self.own.as_mut() else {
-                return batch;
+                return (None, batch);
             };
             match own.append(batch) {
-                Ok(()) => {
-                    self.held
-                        .pending
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    return &[];
+                Ok(last) => {
+                    let n = batch.len() as u64;
+                    self.held.pending.fetch_add(n, Ordering::Relaxed);
+                    return (Some((last, n)), &[]);
                 }
                 Err(e) if damaged(&e) => {
                     let file = self.own.take().expect("checked above");
@@ -421,11 +452,11 @@ impl<E: Exporter> Spooled<E> {
                 }
                 Err(e) => {
                     self.cannot_spool(&e);
-                    return batch;
+                    return (None, batch);
                 }
             }
         }
-        batch
+        (None, batch)
     }
 
     /// Reports (once) that spans go straight to the backend, unspooled.
@@ -443,12 +474,8 @@ impl<E: Exporter> Spooled<E> {
     /// `max_batches` batches. A failure that may pass keeps the spans and waits (backoff);
     /// one that will not counts them as failed and removes them.
     fn send(&mut self, retries: &Retries<'_>, max_batches: usize, now: Instant) {
-        if self.retry_at.is_some_and(|at| now < at) {
-            return;
-        }
-        self.retry_at = None;
         let mut sent = 0;
-        while sent < max_batches {
+        while sent < max_batches && self.pace.may_try(now) {
             let Spooled {
                 inner,
                 own,
@@ -457,8 +484,7 @@ impl<E: Exporter> Spooled<E> {
                 problems,
                 spool,
                 batch_size,
-                retry_at,
-                backoff,
+                pace,
                 ..
             } = self;
             let from_adopted = !adopted.is_empty();
@@ -513,37 +539,69 @@ impl<E: Exporter> Spooled<E> {
                     ),
                 );
             }
-            let once = retries.once();
-            let result = if spans.is_empty() {
-                Ok(())
-            } else {
-                inner.export_with(&spans, &once)
+            let sending = Sending {
+                retries,
+                held,
+                problems,
+                now,
             };
-            match result {
-                Err(_) if once.gave_up() => {
-                    // Down, or busy: the spans wait in the file.
-                    *retry_at = Some(now + *backoff);
-                    *backoff = (*backoff * 2).min(LAST_BACKOFF);
-                    return;
-                }
-                Err(ExportError::Failed(why) | ExportError::Retryable(why)) => {
-                    retries.reject(spans.len() as u64, &why);
-                }
-                Ok(()) => {}
-            }
-            *backoff = FIRST_BACKOFF;
-            if let Err(e) = file.remove_through(last) {
-                // Sent, but still in the file: it would be sent again after a restart (the
-                // backends keep one copy per span id). Stop rather than loop on it.
-                problems.record(
-                    "spool",
-                    &format_args!("cannot delete sent spans from the spool: {e}"),
-                );
+            if !sending.rows(inner, file, &spans, (last, n), pace) {
                 return;
             }
-            uncount(held, n);
             sent += 1;
         }
+    }
+}
+
+/// What sending rows from a file needs besides the exporter, the file and the pace.
+struct Sending<'a, 'r> {
+    retries: &'a Retries<'r>,
+    held: &'a Held,
+    problems: &'a FailureLog,
+    now: Instant,
+}
+
+impl Sending<'_, '_> {
+    /// Sends `spans`, the rows of `file` up to `last` (`n` rows, unreadable ones included),
+    /// in one attempt, and removes them once the backend took them or refused them for good
+    /// (counted as failed). `false` when the backend is down or busy (they stay, and `pace`
+    /// waits) or the file cannot say they were sent.
+    fn rows(
+        &self,
+        inner: &mut impl Exporter,
+        file: &mut SpoolFile,
+        spans: &[Trace],
+        (last, n): (i64, u64),
+        pace: &mut Pace,
+    ) -> bool {
+        let once = self.retries.once();
+        let result = if spans.is_empty() {
+            Ok(())
+        } else {
+            inner.export_with(spans, &once)
+        };
+        match result {
+            Err(_) if once.gave_up() => {
+                pace.failed(self.now);
+                return false;
+            }
+            Err(ExportError::Failed(why) | ExportError::Retryable(why)) => {
+                self.retries.reject(spans.len() as u64, &why);
+            }
+            Ok(()) => {}
+        }
+        pace.succeeded();
+        if let Err(e) = file.remove_through(last) {
+            // Sent, but still in the file: it would be sent again after a restart (the
+            // backends keep one copy per span id). Stop rather than loop on it.
+            self.problems.record(
+                "spool",
+                &format_args!("cannot delete sent spans from the spool: {e}"),
+            );
+            return false;
+        }
+        uncount(self.held, n);
+        true
     }
 }
 
@@ -551,7 +609,7 @@ impl<E: Exporter> Spooled<E> {
     /// Sends all the files hold, now, whatever the backoff (a flush, the first pass, the
     /// shutdown); what fails is counted in the queue's stats through `held`.
     fn send_now(&mut self) {
-        self.retry_at = None;
+        self.pace.retry_at = None;
         let held = Arc::clone(&self.held);
         let problems = FailureLog::new();
         let counted = Counted {
@@ -636,11 +694,31 @@ impl<E: Exporter> Exporter for Spooled<E> {
             // Full: make room first, if the backend takes spans.
             self.send(retries, BATCHES_PER_PASS, Instant::now());
         }
-        let unspooled = self.append(batch, retries);
+        let waited = self.held.pending.load(Ordering::Relaxed);
+        let (appended, unspooled) = self.append(batch, retries);
         if !unspooled.is_empty() {
             return self.inner.export_with(unspooled, retries);
         }
-        self.send(retries, BATCHES_PER_PASS, Instant::now());
+        let now = Instant::now();
+        match (appended, &mut self.own) {
+            // Nothing older waits: send the batch from memory, not read back from the file.
+            (Some((last, n)), Some(own)) if waited == 0 && self.pace.may_try(now) => {
+                let sending = Sending {
+                    retries,
+                    held: &self.held,
+                    problems: &self.problems,
+                    now,
+                };
+                sending.rows(
+                    &mut self.inner,
+                    own,
+                    &batch[..n as usize],
+                    (last, n),
+                    &mut self.pace,
+                );
+            }
+            _ => self.send(retries, BATCHES_PER_PASS, now),
+        }
         Ok(())
     }
 
