@@ -114,13 +114,8 @@ fn every_way_of_ending_sends_every_span_over_otlp() {
 /// timeout and says what was lost, once.
 #[test]
 fn an_unreachable_collector_delays_the_exit_by_the_timeout_at_most() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let started = std::time::Instant::now();
-    let (status, stderr) = child("exit", "otlp", &format!("http://127.0.0.1:{port}"), None);
+    let (status, stderr) = child("exit", "otlp", &down(), None);
     assert_eq!(status.code(), Some(0));
     assert!(
         started.elapsed() < std::time::Duration::from_secs(15),
@@ -199,27 +194,10 @@ fn a_handler_of_the_programs_own_is_chained_and_signals_can_be_left_alone() {
 
     // Left alone, SIGTERM takes its default action at once: no wait for a collector that is
     // down (tracekit's thread would wait up to the queue's timeout, then say what was lost).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut running = Command::new(env!("CARGO_BIN_EXE_exit-child"))
-        .args([
-            "signal",
-            "otlp",
-            &format!("http://127.0.0.1:{port}"),
-            &SPANS.to_string(),
-        ])
-        .env("TRACEKIT_SIGNALS", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(running.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (running, _) = started(
+        ["signal", "otlp", &down(), &SPANS.to_string()],
+        ("TRACEKIT_SIGNALS", "off".as_ref()),
+    );
     let sent = std::time::Instant::now();
     // SAFETY: kill with a live child's pid and a valid signal number only sends it.
     assert_eq!(unsafe { libc::kill(running.id() as i32, libc::SIGTERM) }, 0);
@@ -231,6 +209,26 @@ fn a_handler_of_the_programs_own_is_chained_and_signals_can_be_left_alone() {
         sent.elapsed()
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("could not be written"));
+}
+
+/// Starts the child with `args` and the variable `env`; returns it once it printed its
+/// first line, with that line.
+fn started(
+    args: [&str; 4],
+    (name, value): (&str, &std::ffi::OsStr),
+) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exit-child"))
+        .args(args)
+        .env(name, value)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
 }
 
 /// A port nothing listens on: a collector that is down.
@@ -267,17 +265,10 @@ fn span_ids(receiver: &Receiver) -> (std::collections::HashSet<Vec<u8>>, usize) 
 #[test]
 fn a_sigkill_loses_nothing_the_spool_acknowledged() {
     let spool = tempfile::tempdir().unwrap();
-    let mut killed = Command::new(env!("CARGO_BIN_EXE_exit-child"))
-        .args(["acknowledge", "otlp", &down(), &SPANS.to_string()])
-        .env("TRACEKIT_TEST_SPOOL", spool.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(killed.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut killed, line) = started(
+        ["acknowledge", "otlp", &down(), &SPANS.to_string()],
+        ("TRACEKIT_TEST_SPOOL", spool.path().as_os_str()),
+    );
     // Every span waits in the spool (none could be sent).
     assert_eq!(line.trim(), format!("acknowledged {SPANS}"));
     killed.kill().unwrap();

@@ -70,7 +70,9 @@ impl Tracer {
     /// ([`OtlpConfig::retry_for`]); other answers fail the batch at once. A backend that
     /// comes back gets the spans that waited. Spans beyond the queue are dropped; spans
     /// dropped, failed or rejected (a partial success) are counted in
-    /// [`Tracer::stats`](crate::Tracer::stats) and the failures logged.
+    /// [`Tracer::stats`](crate::Tracer::stats) and the failures logged. With a
+    /// [`Spool`](crate::Spool) ([`OtlpConfig::spool`]), batches wait in a local file instead,
+    /// across outages of any length, crashes and kills.
     /// [`flush`](crate::Tracer::flush) and [`shutdown`](crate::Tracer::shutdown) return once
     /// everything accepted before them is delivered, or say at their deadline how many spans
     /// are still waiting; dropping the last handle shuts down within

@@ -135,6 +135,7 @@ pub(super) enum Indexes {
     /// The reference's and tracekit's: a store that is read by conversation, trace and time.
     All,
     /// None beyond the row id: a spool, written and read in row order only.
+    #[cfg_attr(not(any(feature = "otlp", feature = "dynamodb")), allow(dead_code))]
     RowOrder,
 }
 
