@@ -65,7 +65,7 @@ fn emit(tracer: &Tracer, name: &'static str, n: u32) {
 #[test]
 fn a_server_stopped_and_restarted_loses_nothing_accepted() {
     let dir = tempfile_dir("restart");
-    let Some(server) = Dynalite::start(18_101, &dir) else {
+    let Some(server) = Dynalite::start(18_101, dir.path()) else {
         return;
     };
     let table = server::unique_table("restart");
@@ -95,7 +95,7 @@ fn a_server_stopped_and_restarted_loses_nothing_accepted() {
 #[test]
 fn a_server_gone_past_retry_for_fails_exactly_the_spans_it_held() {
     let dir = tempfile_dir("gone");
-    let Some(server) = Dynalite::start(18_102, &dir) else {
+    let Some(server) = Dynalite::start(18_102, dir.path()) else {
         return;
     };
     let table = server::unique_table("gone");
@@ -131,7 +131,7 @@ fn a_server_gone_past_retry_for_fails_exactly_the_spans_it_held() {
 #[test]
 fn with_a_spool_an_outage_longer_than_retry_for_loses_nothing() {
     let (dir, spool) = (tempfile_dir("spooled"), tempfile_dir("spooled-spool"));
-    let Some(server) = Dynalite::start(18_103, &dir) else {
+    let Some(server) = Dynalite::start(18_103, dir.path()) else {
         return;
     };
     let table = server::unique_table("spooled");
@@ -140,7 +140,7 @@ fn with_a_spool_an_outage_longer_than_retry_for_loses_nothing() {
             .allow_scan(true)
             .retry_for(Duration::from_millis(500))
             .request_timeout(Duration::from_millis(500))
-            .spool(tracekit::Spool::new(&spool)),
+            .spool(tracekit::Spool::new(spool.path())),
     )
     .unwrap();
     emit(&tracer, "before", 10);
@@ -171,11 +171,11 @@ fn with_a_spool_an_outage_longer_than_retry_for_loses_nothing() {
     assert_eq!(tracer.get_traces(&TraceFilter::new()).unwrap().len(), 60);
 }
 
-fn tempfile_dir(what: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tracekit-dynalite-{what}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tempfile_dir(what: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tracekit-dynalite-{what}-"))
+        .tempdir()
+        .unwrap()
 }
 
 use common::load;

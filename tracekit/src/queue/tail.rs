@@ -4,7 +4,9 @@
 //!
 //! Memory is bounded: past `max_pending_spans`, the traces that arrived first are decided on
 //! what they have. Decisions are remembered for the latest `REMEMBERED` traces, for their late
-//! spans.
+//! spans; a span later still starts the trace anew, and is decided on its own (the base ratio
+//! goes by trace id, so it agrees; only a rule that matches the late part alone could keep a
+//! part).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
