@@ -67,7 +67,8 @@ pub struct Spool {
 
 impl Spool {
     /// A spool in `dir` (created if missing), holding up to 1 000 000 spans, safe across a
-    /// crash or kill of the process.
+    /// crash or kill of the process. Give each backend a directory of its own: a tracer sends
+    /// what it finds there to its own backend.
     pub fn new(dir: impl AsRef<Path>) -> Spool {
         Spool {
             dir: dir.as_ref().to_path_buf(),
