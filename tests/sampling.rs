@@ -265,7 +265,7 @@ fn feedback_after_the_turn_counts_within_the_decision_wait() {
     let tracer = collected.tracer(
         Sampler::tail()
             .keep_feedback_below(0.5)
-            .decision_wait(Duration::from_millis(500)),
+            .decision_wait(Duration::from_secs(2)),
     );
     let (liked, disliked) = (
         turn(&tracer, Shape::Failed).0,
@@ -274,7 +274,16 @@ fn feedback_after_the_turn_counts_within_the_decision_wait() {
     // Given by ids, as a web handler would, after the turns ended.
     log_feedback(&tracer, disliked, None, Feedback::Binary(false)).unwrap();
     log_feedback(&tracer, liked, None, Feedback::Binary(true)).unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Both are decided once the wait is over (the writer looks at least every 100 ms).
+    let waited = std::time::Instant::now();
+    while tracer.stats().traces_kept + tracer.stats().traces_sampled_out < 2 {
+        assert!(waited.elapsed() < Duration::from_secs(30), "never decided");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        waited.elapsed() >= Duration::from_millis(1_500),
+        "decided before the wait"
+    );
     tracer.flush().unwrap();
     let kept = collected.by_trace();
     assert_eq!(kept.get(&disliked), Some(&4), "{kept:?}");
