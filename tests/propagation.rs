@@ -174,7 +174,7 @@ fn the_sampled_flag_is_read_and_sent() {
     let remote = extract(&unsampled).unwrap();
     assert!(!remote.is_sampled());
     assert_eq!(remote.traceparent(), PARENT.replace("-01", "-00"));
-    // tracekit records every span it starts, so its own calls say so.
+    // A tracer without head sampling records every span it starts, so its own calls say so.
     let tracer = Tracer::in_memory(1);
     let span = tracer.span("h").remote(remote).start();
     let mut out = HashMap::new();

@@ -15,7 +15,7 @@ use prost::Message;
 use super::config::{Compression, Protocol};
 use crate::{Attributes, Key, Scope, SpanKind, SpanStatus, Timestamp, Trace, Value};
 
-/// The W3C `sampled` flag in OTLP's span flags: tracekit records every span it starts.
+/// The W3C `sampled` flag in OTLP's span flags: a span that reaches an exporter was sampled.
 const SAMPLED: u32 = 0x01;
 
 /// The request for `batch`: spans grouped by resource (the exporter's, under each span's
