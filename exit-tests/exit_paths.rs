@@ -329,3 +329,30 @@ fn a_spool_is_bounded_survives_damage_and_drains() {
     assert_eq!(span_ids(&receiver).0.len(), 1_001);
     assert_eq!(tracer.stats().spans_pending, 0);
 }
+
+/// A backlog in the spool goes out once the collector comes back, with no span ending and no
+/// flush meanwhile: the writer tries again on its own, with backoff.
+#[test]
+fn a_spool_sends_its_backlog_when_the_collector_comes_back_unasked() {
+    use tracekit::{OtlpConfig, Spool};
+    let spool = tempfile::tempdir().unwrap();
+    let url = down();
+    let tracer = Tracer::otlp(OtlpConfig::new(&url).spool(Spool::new(spool.path()))).unwrap();
+    for _ in 0..100 {
+        drop(tracer.trace("step"));
+    }
+    tracer.flush().unwrap();
+    assert_eq!(tracer.stats().spans_pending, 100);
+    let port = url.rsplit(':').next().unwrap().parse().unwrap();
+    let receiver = Receiver::start_on(port);
+    let back = std::time::Instant::now();
+    while span_ids(&receiver).0.len() < 100 {
+        assert!(
+            back.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            tracer.stats()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(tracer.stats().spans_pending, 0);
+}

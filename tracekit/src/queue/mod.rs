@@ -584,6 +584,19 @@ impl Shared {
                     }
                 }
             }
+            // The exporter holds spans (a spool's backlog): an empty batch lets it send them at
+            // its own pace, also while no span ends here; while that goes on, no pause.
+            let held = || {
+                self.held_by_exporter
+                    .as_ref()
+                    .map_or(0, |held| held.pending.load(Ordering::Relaxed))
+            };
+            let mut draining = false;
+            if !flushing && held() > 0 {
+                let before = held();
+                self.write_slice(&mut exporter, &[]);
+                draining = held() < before;
+            }
             if flushing {
                 // A flush (or shutdown) waits for this pass: what the exporter holds goes too.
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| exporter.flush())) {
@@ -607,7 +620,9 @@ impl Shared {
             let idle = state.requested == state.completed;
             self.progress.notify_all();
             drop(state);
-            if idle && self.queued.load(Ordering::Relaxed) < self.config.batch_size.min(WAKE_EVERY)
+            if idle
+                && !draining
+                && self.queued.load(Ordering::Relaxed) < self.config.batch_size.min(WAKE_EVERY)
             {
                 std::thread::park_timeout(self.config.linger);
             }

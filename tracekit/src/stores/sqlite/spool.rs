@@ -41,7 +41,8 @@ use crate::{BatchConfig, Error, FailureLog, StoreProblem, Trace};
 /// said so, is sent again, and OTLP backends and DynamoDB keep one copy per span id.
 ///
 /// While the backend is down, batches are tried again with backoff (from 1 s, doubling to
-/// 30 s) and wait in the file, not in memory, up to [`max_spans`](Self::max_spans); more
+/// 30 s), whether or not spans go on ending, and wait in the file, not in memory, up to
+/// [`max_spans`](Self::max_spans); more
 /// are dropped and counted as failed. A damaged file is set aside (renamed `….corrupt`) and
 /// reported on stderr; spans go on into a new file, or straight to the backend if none can
 /// be written. What waits is in [`Stats::spans_pending`](crate::Stats::spans_pending).
