@@ -528,14 +528,11 @@ impl Shared {
                 let mut unreadable = 0;
                 for one in packed.records() {
                     match record::decode(one, &packed.tables) {
-                        Some(trace) => self.take(
-                            &mut exporter,
-                            &mut batch,
-                            tail.as_mut(),
-                            trace,
-                            record::is_local_root(one),
-                            now,
-                        ),
+                        Some(trace) => {
+                            // Only tail sampling asks where the trace's root is.
+                            let root = tail.is_some() && record::is_local_root(one);
+                            self.take(&mut exporter, &mut batch, tail.as_mut(), trace, root, now);
+                        }
                         None => unreadable += 1,
                     }
                 }
@@ -563,8 +560,7 @@ impl Shared {
                         );
                     }
                 }
-                let mut kept = Vec::new();
-                tail.decide(now, decide_all, &mut |span| kept.push(span));
+                let kept = tail.decide(now, decide_all);
                 *lock(&self.tail_counts) = tail.counts;
                 // They left the queue's count when the tail took them; back for the write.
                 self.queued.fetch_add(kept.len(), Ordering::Relaxed);
@@ -639,16 +635,17 @@ impl Shared {
         local_root: bool,
         now: Instant,
     ) {
-        let Some(tail) = tail else {
-            return self.push_batch(exporter, batch, span);
+        let passed = match tail {
+            None => Some(span),
+            Some(tail) => tail.offer(span, local_root, now),
         };
-        // Out of the queue's count while the tail holds it (the tail's own bound applies),
-        // back in if it goes to the exporter.
-        self.queued.fetch_sub(1, Ordering::Relaxed);
-        tail.offer(span, local_root, now, &mut |kept| {
-            self.queued.fetch_add(1, Ordering::Relaxed);
-            self.push_batch(exporter, batch, kept);
-        });
+        match passed {
+            Some(span) => self.push_batch(exporter, batch, span),
+            // Held by the tail (its own bound applies) or dropped: out of the queue's count.
+            None => {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Adds `span` to the batch, written when full.

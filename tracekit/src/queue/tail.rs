@@ -62,21 +62,15 @@ impl Tail {
         }
     }
 
-    /// Takes an ended span: `keep` gets it at once if its trace was kept already; it is
-    /// dropped if its trace was dropped; otherwise it waits for its trace's decision.
-    pub(super) fn offer(
-        &mut self,
-        span: Trace,
-        local_root: bool,
-        now: Instant,
-        keep: &mut dyn FnMut(Trace),
-    ) {
+    /// Takes an ended span: returned at once if its trace was kept already, dropped if its
+    /// trace was dropped, held for its trace's decision otherwise.
+    pub(super) fn offer(&mut self, span: Trace, local_root: bool, now: Instant) -> Option<Trace> {
         let id = span.trace_id;
         match self.decided.get(&id) {
-            Some(true) => return keep(span),
+            Some(true) => return Some(span),
             Some(false) => {
                 self.counts.spans_dropped += 1;
-                return;
+                return None;
             }
             None => {}
         }
@@ -90,24 +84,26 @@ impl Tail {
             pending.root_ended = true;
             self.due.push_back((now, id));
         }
+        None
     }
 
     /// Decides the traces that are due (root ended `decision_wait` ago), all of them when
-    /// `all` (shutdown, exit), and the oldest while too many spans wait; `keep` gets the spans
-    /// of the kept ones.
-    pub(super) fn decide(&mut self, now: Instant, all: bool, keep: &mut dyn FnMut(Trace)) {
+    /// `all` (shutdown, exit), and the oldest while too many spans wait; the spans of the
+    /// kept ones.
+    pub(super) fn decide(&mut self, now: Instant, all: bool) -> Vec<Trace> {
+        let mut kept = Vec::new();
         while let Some(&(ended, id)) = self.due.front() {
             if !all && now.saturating_duration_since(ended) < self.rules.decision_wait {
                 break;
             }
             self.due.pop_front();
-            self.settle(id, keep);
+            self.settle(id, &mut kept);
         }
         while all || self.held > self.rules.max_pending_spans {
             let Some(id) = self.arrival.pop_front() else {
                 break;
             };
-            self.settle(id, keep);
+            self.settle(id, &mut kept);
         }
         if self.arrival.len() > 2 * self.pending.len() + 1024 {
             // Ids of traces decided through `due` linger in `arrival`: drop them now and then.
@@ -115,10 +111,11 @@ impl Tail {
             self.arrival.retain(|id| pending.contains_key(id));
         }
         self.counts.held = self.held as u64;
+        kept
     }
 
-    /// Decides one trace, if it is still pending.
-    fn settle(&mut self, id: TraceId, keep: &mut dyn FnMut(Trace)) {
+    /// Decides one trace, if it is still pending; its spans go to `kept` if it is kept.
+    fn settle(&mut self, id: TraceId, kept_spans: &mut Vec<Trace>) {
         let Some(trace) = self.pending.remove(&id) else {
             return;
         };
@@ -126,7 +123,7 @@ impl Tail {
         let kept = self.rules.keeps(id, &trace.spans);
         if kept {
             self.counts.traces_kept += 1;
-            trace.spans.into_iter().for_each(&mut *keep);
+            kept_spans.extend(trace.spans);
         } else {
             self.counts.traces_dropped += 1;
             self.counts.spans_dropped += trace.spans.len() as u64;

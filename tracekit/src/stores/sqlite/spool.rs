@@ -445,11 +445,10 @@ impl<E: Exporter> Spooled<E> {
                     return (Some((last, n)), &[]);
                 }
                 Err(e) if damaged(&e) => {
-                    let file = self.own.take().expect("checked above");
-                    lose(&self.held, &self.problems, file, &e);
-                    match SpoolFile::create(&self.spool.dir, self.spool.power_safe) {
-                        Ok(file) => self.own = Some(file),
-                        Err(e) => self.cannot_spool(&e),
+                    if let Err(e) =
+                        renew(&mut self.own, &self.spool, &self.held, &self.problems, &e)
+                    {
+                        self.cannot_spool(&e);
                     }
                 }
                 Err(e) => {
@@ -497,20 +496,13 @@ impl<E: Exporter> Spooled<E> {
             let rows = match file.oldest(*batch_size) {
                 Ok(rows) => rows,
                 Err(e) => {
-                    let file = if from_adopted {
-                        adopted.pop_front()
-                    } else {
-                        own.take()
-                    };
-                    if let Some(file) = file {
-                        lose(held, problems, file, &e);
-                    }
-                    if own.is_none() {
-                        match SpoolFile::create(&spool.dir, spool.power_safe) {
-                            Ok(file) => *own = Some(file),
-                            // Nothing left to send from: batches go straight on.
-                            Err(_) => return,
+                    if from_adopted {
+                        if let Some(file) = adopted.pop_front() {
+                            lose(held, problems, file, &e);
                         }
+                    } else if renew(own, spool, held, problems, &e).is_err() {
+                        // Nothing left to send from: batches go straight on.
+                        return;
                     }
                     continue;
                 }
@@ -662,6 +654,22 @@ fn set_aside(problems: &FailureLog, file: SpoolFile, e: &dyn std::fmt::Display) 
             aside.display()
         ),
     );
+}
+
+/// Sets this process's damaged file aside (its spans count as failed) and starts a new one;
+/// an error if none can be created.
+fn renew(
+    own: &mut Option<SpoolFile>,
+    spool: &Spool,
+    held: &Held,
+    problems: &FailureLog,
+    e: &dyn std::fmt::Display,
+) -> Result<(), Error> {
+    if let Some(file) = own.take() {
+        lose(held, problems, file, e);
+    }
+    *own = Some(SpoolFile::create(&spool.dir, spool.power_safe)?);
+    Ok(())
 }
 
 /// Sets a damaged file aside: its spans no longer wait, and count as failed.
