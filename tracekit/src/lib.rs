@@ -175,6 +175,8 @@
 //! | `sqlite` (default) | `Tracer::sqlite` and [`stores::SqliteConfig`]: rusqlite with SQLite compiled in (nothing to install), miniz_oxide for the reference's compressed bytes |
 //! | `dynamodb` | `Tracer::dynamodb` and `DynamoDbConfig`: the AWS SDK for DynamoDB (plain HTTP and HTTPS clients, the standard credential chain) on a tokio runtime of the store's own |
 //! | `otlp` | `Tracer::otlp` and `OtlpConfig`: OTLP/HTTP with `opentelemetry-proto`'s prost types (no tonic), ureq with rustls, flate2 for gzip |
+//! | `ingest` | `ingest::Collector`: OTLP/HTTP received into any tracer, as `tracekit serve --otlp` does: opentelemetry-proto's prost types, tiny_http, flate2 |
+//! | `ingest-grpc` | `ingest::GrpcReceiver`: OTLP/gRPC too: tonic's server on a tokio runtime |
 //! | `http` | [`propagation`] on `http::HeaderMap` |
 //! | `log` | `eval::LogBridge`: the `log` crate's records as events on the current span |
 //! | `stream` | `futures_core::Stream` for [`sinks::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
@@ -216,6 +218,9 @@ mod finished;
 mod format;
 pub mod genai;
 mod ids;
+#[cfg(feature = "ingest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ingest")))]
+pub mod ingest;
 pub mod propagation;
 pub mod query;
 mod queue;
@@ -281,7 +286,7 @@ pub use stores::Spool;
 pub use stores::SqliteConfig;
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use trace::{Event, ParseEnumError, Scope, SpanKind, SpanStatus, Trace};
-pub use tracer::{SpanStream, Stats, Tracer, DEFAULT_DEADLINE};
+pub use tracer::{NotReceived, Received, SpanStream, Stats, Tracer, DEFAULT_DEADLINE};
 pub use value::{Map, Text, Value, ValueError};
 
 /// The README's examples, compiled and run as doctests.

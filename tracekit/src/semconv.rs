@@ -132,6 +132,201 @@ pub fn reference_completions(attributes: &Attributes) -> Vec<(&'static str, Valu
     out
 }
 
+/// OpenInference's span kinds and OpenLLMetry's request types and span kinds, as GenAI
+/// operations: (attribute, value, `gen_ai.operation.name`).
+const OPERATIONS: [(&str, &str, &str); 10] = [
+    ("openinference.span.kind", "LLM", "chat"),
+    ("openinference.span.kind", "EMBEDDING", "embeddings"),
+    ("openinference.span.kind", "TOOL", "execute_tool"),
+    ("openinference.span.kind", "AGENT", "invoke_agent"),
+    ("openinference.span.kind", "RETRIEVER", "retrieval"),
+    ("llm.request.type", "chat", "chat"),
+    ("llm.request.type", "completion", "text_completion"),
+    ("llm.request.type", "embedding", "embeddings"),
+    ("traceloop.span.kind", "tool", "execute_tool"),
+    ("traceloop.span.kind", "agent", "invoke_agent"),
+];
+
+/// OpenInference's and OpenLLMetry's names, and old GenAI ones, for what the GenAI
+/// conventions name now: (theirs, GenAI's). The first one present of those with the same
+/// GenAI name counts. The old GenAI names (rig writes `gen_ai.usage.reasoning_tokens`, older
+/// instrumentations `gen_ai.system` and the `prompt`/`completion` counts) are also what the
+/// `tracing` bridge stores under the current name.
+pub(crate) const FOREIGN: [(&str, &str); 20] = [
+    ("llm.model_name", "gen_ai.request.model"),
+    ("embedding.model_name", "gen_ai.request.model"),
+    ("llm.provider", "gen_ai.provider.name"),
+    ("llm.system", "gen_ai.provider.name"),
+    ("gen_ai.system", "gen_ai.provider.name"),
+    ("llm.token_count.prompt", "gen_ai.usage.input_tokens"),
+    ("gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"),
+    ("llm.token_count.completion", "gen_ai.usage.output_tokens"),
+    (
+        "gen_ai.usage.completion_tokens",
+        "gen_ai.usage.output_tokens",
+    ),
+    (
+        "llm.token_count.prompt_details.cache_read",
+        "gen_ai.usage.cache_read.input_tokens",
+    ),
+    (
+        "gen_ai.usage.cache_read_input_tokens",
+        "gen_ai.usage.cache_read.input_tokens",
+    ),
+    (
+        "llm.token_count.prompt_details.cache_write",
+        "gen_ai.usage.cache_creation.input_tokens",
+    ),
+    (
+        "gen_ai.usage.cache_creation_input_tokens",
+        "gen_ai.usage.cache_creation.input_tokens",
+    ),
+    (
+        "llm.token_count.completion_details.reasoning",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
+    (
+        "gen_ai.usage.reasoning_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ),
+    ("session.id", "gen_ai.conversation.id"),
+    (
+        "traceloop.association.properties.session_id",
+        "gen_ai.conversation.id",
+    ),
+    ("agent.name", "gen_ai.agent.name"),
+    ("tool.name", "gen_ai.tool.name"),
+    ("tool_call.id", "gen_ai.tool.call.id"),
+];
+
+/// Where the conversation id goes under each convention; the reference's column is filled
+/// from the first.
+pub(crate) const CONVERSATION_IDS: [&str; 3] =
+    ["ai.conversation.id", "gen_ai.conversation.id", "session.id"];
+
+/// The attributes to add to `attributes` so that the GenAI conventions say what OpenInference
+/// (Arize's instrumentations), OpenLLMetry (Traceloop's) or older GenAI names say: the
+/// operation, model, provider, token counts, conversation, agent, tool, and the messages
+/// those instrumentations flatten into numbered attributes (`llm.input_messages.0.message.
+/// content`, `gen_ai.prompt.0.content`) as `gen_ai.input.messages` /
+/// `gen_ai.output.messages`. A tool's input and output become its call's arguments and
+/// result. None that it already has; the conversation id also under the reference's
+/// `ai.conversation.id`, which a store indexes.
+pub(crate) fn foreign_completions(attributes: &Attributes) -> Vec<(&'static str, Value)> {
+    let mut out: Vec<(&'static str, Value)> = Vec::new();
+    let add = |out: &mut Vec<(&'static str, Value)>, key: &'static str, value: Value| {
+        if attributes.get(key).is_none() && out.iter().all(|(k, _)| *k != key) {
+            out.push((key, value));
+        }
+    };
+    let text = |key: &str| attributes.get(key).and_then(Value::as_str);
+    let operation = OPERATIONS
+        .iter()
+        .find(|(key, value, _)| text(key).is_some_and(|v| v.eq_ignore_ascii_case(value)));
+    if let Some((.., operation)) = operation {
+        add(
+            &mut out,
+            "gen_ai.operation.name",
+            Value::from_static(operation),
+        );
+    }
+    for (theirs, ours) in FOREIGN {
+        if let Some(value) = attributes.get(theirs) {
+            add(&mut out, ours, value.clone());
+        }
+    }
+    for (prefix, key) in [
+        ("llm.input_messages", "gen_ai.input.messages"),
+        ("gen_ai.prompt", "gen_ai.input.messages"),
+        ("llm.output_messages", "gen_ai.output.messages"),
+        ("gen_ai.completion", "gen_ai.output.messages"),
+    ] {
+        if let Some(messages) = numbered_messages(attributes, prefix) {
+            add(&mut out, key, messages);
+        }
+    }
+    let is_tool = operation.is_some_and(|(.., op)| *op == "execute_tool");
+    if is_tool {
+        for (theirs, ours) in [
+            ("input.value", "gen_ai.tool.call.arguments"),
+            ("traceloop.entity.input", "gen_ai.tool.call.arguments"),
+            ("output.value", "gen_ai.tool.call.result"),
+            ("traceloop.entity.output", "gen_ai.tool.call.result"),
+        ] {
+            if let Some(value) = attributes.get(theirs) {
+                add(&mut out, ours, value.clone());
+            }
+        }
+        if let Some(name) = attributes.get("traceloop.entity.name") {
+            add(&mut out, "gen_ai.tool.name", name.clone());
+        }
+    }
+    let conversation = CONVERSATION_IDS
+        .iter()
+        .find_map(|k| attributes.get(k))
+        .or_else(|| {
+            out.iter()
+                .find(|(k, _)| *k == "gen_ai.conversation.id")
+                .map(|(_, v)| v)
+        })
+        .cloned();
+    if let Some(conversation) = conversation {
+        add(&mut out, CONVERSATION_IDS[0], conversation);
+    }
+    out
+}
+
+/// Messages an instrumentation flattened into `{prefix}.{i}.role` / `.content` (OpenLLMetry)
+/// or `{prefix}.{i}.message.role` / `.message.content` (OpenInference), in the GenAI
+/// conventions' structure: `[{"role", "parts": [{"type": "text", "content"}]}]`.
+fn numbered_messages(attributes: &Attributes, prefix: &str) -> Option<Value> {
+    let mut messages: Vec<(usize, Option<Value>, Option<Value>)> = Vec::new();
+    for (key, value) in attributes.iter() {
+        let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
+            continue;
+        };
+        let Some((index, field)) = rest.split_once('.') else {
+            continue;
+        };
+        let Ok(index) = index.parse::<usize>() else {
+            continue;
+        };
+        let field = field.strip_prefix("message.").unwrap_or(field);
+        let slot = match messages.iter().position(|(i, ..)| *i == index) {
+            Some(at) => at,
+            None => {
+                messages.push((index, None, None));
+                messages.len() - 1
+            }
+        };
+        match field {
+            "role" => messages[slot].1 = Some(value.clone()),
+            "content" => messages[slot].2 = Some(value.clone()),
+            _ => {}
+        }
+    }
+    if messages.is_empty() {
+        return None;
+    }
+    messages.sort_by_key(|(i, ..)| *i);
+    let list = messages
+        .into_iter()
+        .map(|(_, role, content)| {
+            let mut message = crate::Map::new();
+            message.insert("role", role.unwrap_or(Value::Null));
+            let part: crate::Map = [
+                ("type", Value::from_static("text")),
+                ("content", content.unwrap_or(Value::Null)),
+            ]
+            .into_iter()
+            .collect();
+            message.insert("parts", Value::Array(vec![Value::Map(part)]));
+            Value::Map(message)
+        })
+        .collect();
+    Some(Value::Array(list))
+}
+
 /// Where an LLM call's cost in US dollars is written (`genai::COST_USD`, which is this).
 pub(crate) const COST_USD: &str = "tracekit.cost.usd";
 

@@ -175,11 +175,74 @@ pub(crate) trait BatchInlet: Send + Sync + 'static {
     /// Queues `batch` (counted by the caller as accepted).
     fn accept(&self, batch: &Arc<[Trace]>);
 
+    /// Queues `batch` if the queue has room for it now, never waiting (`Err` otherwise): for
+    /// spans received from elsewhere (`ingest`), whose sender is told to retry. The receipt
+    /// says when the writer has written the batch, and how that went.
+    fn offer(&self, batch: Arc<[Trace]>) -> Result<Arc<Receipt>, Refused>;
+
     /// Has the queue's writer decide traces by `rules` (tail sampling, `sampling.rs`).
     fn sample_tails(&self, rules: Arc<crate::sampling::TailRules>);
 
     /// For the tee to read the queue's settings.
     fn as_any(&self) -> &dyn Any;
+}
+
+/// Why a batch offered to a queue was not taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The queue holds as many spans as it may.
+    Full,
+    /// The tracer was shut down.
+    Closed,
+}
+
+/// What became of a batch a queue took ([`BatchInlet::offer`]): completed once by the queue's
+/// writer, waited on by whoever offered it.
+#[derive(Debug, Default)]
+pub(crate) struct Receipt {
+    outcome: std::sync::Mutex<Option<Written>>,
+    done: std::sync::Condvar,
+}
+
+/// How the writer dealt with a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// Stored or sent (or, with a spool, in the spool).
+    Stored,
+    /// Taken by tail sampling, to be kept or dropped with the rest of its trace.
+    Held,
+    /// Not written; why.
+    Failed(String),
+}
+
+impl Receipt {
+    /// Records the outcome (the first one counts) and wakes the waiter.
+    pub(crate) fn complete(&self, outcome: Written) {
+        let mut slot = crate::sync::lock(&self.outcome);
+        if slot.is_none() {
+            *slot = Some(outcome);
+        }
+        self.done.notify_all();
+    }
+
+    /// The outcome, waiting for it until `deadline`; `None` if it is not known by then.
+    pub(crate) fn wait(&self, deadline: Instant) -> Option<Written> {
+        let mut slot = crate::sync::lock(&self.outcome);
+        loop {
+            if let Some(outcome) = &*slot {
+                return Some(outcome.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            slot = self
+                .done
+                .wait_timeout(slot, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
 }
 
 /// Counts a sink reports through [`Sink::stats`]. Start from `SinkStats::default()` and set

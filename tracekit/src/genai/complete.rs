@@ -4,10 +4,14 @@
 //!
 //! A [`Call`] gathers what the span says as its attributes arrive (at its start and later,
 //! as frameworks record token usage once the response is in), and [`GenAi::complete`] writes
-//! the rest when it ends.
+//! the rest when it ends. A finished record from elsewhere (received over OTLP) is completed
+//! whole by [`GenAi::complete_trace`], which first reads OpenInference's and OpenLLMetry's
+//! names as GenAI ones (`semconv`).
 
 use super::{GenAi, Usage};
-use crate::{Span, SpanKind, Value};
+use crate::{semconv, Attributes, Trace, Value};
+#[cfg(feature = "tracing")]
+use crate::{Key, Span, SpanKind};
 
 /// What a span told of an LLM, tool or agent call through `gen_ai.*` attributes.
 #[derive(Debug, Default)]
@@ -39,22 +43,6 @@ enum Content {
     ToolResult,
 }
 
-/// Attribute names frameworks use that the current conventions spell otherwise: `(used,
-/// current)`. rig writes `gen_ai.usage.reasoning_tokens`; older instrumentations write the
-/// `prompt`/`completion` counts and `gen_ai.system`.
-const RENAMED: [(&str, &str); 4] = [
-    (
-        "gen_ai.usage.reasoning_tokens",
-        "gen_ai.usage.reasoning.output_tokens",
-    ),
-    ("gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens"),
-    (
-        "gen_ai.usage.completion_tokens",
-        "gen_ai.usage.output_tokens",
-    ),
-    ("gen_ai.system", "gen_ai.provider.name"),
-];
-
 /// Attributes that carry message content, recorded only while capture is on.
 const CONTENT: [(&str, Content); 7] = [
     ("gen_ai.input.messages", Content::Input),
@@ -68,24 +56,29 @@ const CONTENT: [(&str, Content); 7] = [
 
 /// What to do with an attribute [`Call::observe`] looked at.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Observed {
+pub(crate) enum Observed<'k> {
     /// Store it under this name (its own, or the current one for a renamed attribute).
-    Store(&'static str),
+    Store(&'k str),
     /// Leave it out: message content while capture is off.
     Omit,
 }
 
 impl Call {
     /// Notes `key = value` if it is a GenAI attribute, and says how to store it.
-    pub(crate) fn observe(&mut self, genai: &GenAi, key: &'static str, value: &Value) -> Observed {
+    pub(crate) fn observe<'k>(
+        &mut self,
+        genai: &GenAi,
+        key: &'k str,
+        value: &Value,
+    ) -> Observed<'k> {
         if !key.starts_with("gen_ai.") {
             return Observed::Store(key);
         }
         self.seen = true;
-        let key = RENAMED
+        let key = semconv::FOREIGN
             .iter()
             .find(|(used, _)| *used == key)
-            .map_or(key, |(_, current)| current);
+            .map_or(key, |(_, current)| *current);
         if let Some((_, which)) = CONTENT.iter().find(|(k, _)| *k == key) {
             if !genai.capture_content {
                 return Observed::Omit;
@@ -130,6 +123,7 @@ impl Call {
     }
 
     /// The span kind the operation implies: CLIENT for calls to a model, INTERNAL otherwise.
+    #[cfg(feature = "tracing")]
     pub(crate) fn kind(&self) -> Option<SpanKind> {
         self.operation.as_ref()?;
         Some(if self.calls_a_model() {
@@ -194,9 +188,72 @@ impl GenAi {
     /// Completes a span that carried `call`'s `gen_ai.*` attributes in the conventions this
     /// `GenAi` writes: the reference's `ai.*` attributes, OpenInference's, and tokens and cost
     /// through [`record_usage`](Self::record_usage), as its helpers would have.
+    #[cfg(feature = "tracing")]
     pub(crate) fn complete(&self, span: &Span, call: &Call) {
+        let out = self.completion(call);
+        if !out.is_empty() {
+            span.add_attributes(out.into_iter().map(|(k, v)| (Key::Borrowed(k), v)));
+        }
+    }
+
+    /// Completes a finished span record that other instrumentation wrote (received over
+    /// OTLP, read from a file): OpenInference's and OpenLLMetry's attributes, old GenAI names
+    /// and the reference's `ai.*` attributes are read, and the names of the other conventions
+    /// are added with what they say, as tracekit's own helpers write them: the GenAI
+    /// operation, model, provider and token counts, the reference's `ai.trace.type`, model
+    /// and usage, OpenInference's span kind, and the cost of a call to a model from the
+    /// price table. The conversation id, under any of the three conventions' names, is also
+    /// written as `ai.conversation.id`, which stores index. Only names the span does not
+    /// carry are added: nothing it says is changed or removed (content included, whatever
+    /// [`capture_content`](Self::capture_content) says: the sender chose to send it).
+    ///
+    /// ```
+    /// use tracekit::genai::GenAi;
+    /// use tracekit::{Trace, Tracer, Value};
+    ///
+    /// // An OpenInference LLM span, as Arize's Python instrumentations write it.
+    /// let tracer = Tracer::in_memory(1);
+    /// tracer
+    ///     .span("ChatCompletion")
+    ///     .attribute("openinference.span.kind", "LLM")
+    ///     .attribute("llm.model_name", "gpt-4o")
+    ///     .attribute("llm.token_count.prompt", 1_000)
+    ///     .attribute("llm.token_count.completion", 100)
+    ///     .attribute("session.id", "conv-7")
+    ///     .start()
+    ///     .end();
+    /// let mut span: Trace = tracer.get_traces(&Default::default())?.remove(0);
+    ///
+    /// GenAi::new().complete_trace(&mut span);
+    /// let a = &span.attributes;
+    /// assert_eq!(a.get("gen_ai.operation.name"), Some(&Value::from("chat")));
+    /// assert_eq!(a.get("gen_ai.usage.input_tokens"), Some(&Value::from(1_000)));
+    /// assert_eq!(a.get("ai.trace.type"), Some(&Value::from("llm-invocation")));
+    /// assert_eq!(a.get("ai.conversation.id"), Some(&Value::from("conv-7")));
+    /// assert!(a.get(tracekit::genai::COST_USD).is_some()); // priced from the bundled table
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    pub fn complete_trace(&self, trace: &mut Trace) {
+        let foreign = semconv::foreign_completions(&trace.attributes);
+        add_missing(&mut trace.attributes, foreign);
+        let reference = semconv::reference_completions(&trace.attributes);
+        add_missing(&mut trace.attributes, reference);
+        let genai = GenAi {
+            capture_content: true,
+            max_content_len: usize::MAX,
+            ..self.clone()
+        };
+        let mut call = Call::default();
+        for (key, value) in trace.attributes.iter() {
+            call.observe(&genai, key, value);
+        }
+        add_missing(&mut trace.attributes, genai.completion(&call));
+    }
+
+    /// The attributes [`complete`](Self::complete) adds for `call`.
+    fn completion(&self, call: &Call) -> Vec<(&'static str, Value)> {
         if !call.is_genai() {
-            return;
+            return Vec::new();
         }
         let (r, _, i) = self.on();
         let mut out: Vec<(&'static str, Value)> = Vec::with_capacity(12);
@@ -253,10 +310,19 @@ impl GenAi {
                 put(i, key, Some(value.to_text().into()));
             }
         }
-        span.add_attributes(out);
         if let Some(usage) = call.usage().filter(|_| call.calls_a_model()) {
             let model = model.map_or("", String::as_str);
-            self.record_usage(span, model, &usage);
+            out.extend(self.usage_attributes(model, &usage));
+        }
+        out
+    }
+}
+
+/// Adds each of `pairs` that `attributes` lacks.
+fn add_missing(attributes: &mut Attributes, pairs: Vec<(&'static str, Value)>) {
+    for (key, value) in pairs {
+        if attributes.get(key).is_none() {
+            attributes.insert(key, value);
         }
     }
 }
@@ -265,7 +331,11 @@ impl GenAi {
 mod tests {
     use super::*;
 
-    fn observe(call: &mut Call, genai: &GenAi, pairs: &[(&'static str, Value)]) -> Vec<Observed> {
+    fn observe(
+        call: &mut Call,
+        genai: &GenAi,
+        pairs: &[(&'static str, Value)],
+    ) -> Vec<Observed<'static>> {
         pairs
             .iter()
             .map(|(k, v)| call.observe(genai, k, v))

@@ -41,7 +41,6 @@
 //! unpriced, never as free.
 
 mod chunks;
-#[cfg(feature = "tracing")]
 pub(crate) mod complete;
 mod content;
 mod pricing;
@@ -386,6 +385,16 @@ impl GenAi {
     /// [`COST_TABLE`] for `model` (the one that answered, which is the one billed), or
     /// [`UNPRICED`] when the table does not know it.
     pub fn record_usage(&self, span: &Span, model: &str, usage: &Usage) {
+        let attributes = self.usage_attributes(model, usage);
+        span.add_attributes(attributes.into_iter().map(|(k, v)| (Key::Borrowed(k), v)));
+    }
+
+    /// What [`record_usage`](Self::record_usage) writes.
+    pub(crate) fn usage_attributes(
+        &self,
+        model: &str,
+        usage: &Usage,
+    ) -> Vec<(&'static str, Value)> {
         let c = self.conventions;
         let mut attributes: Vec<(&'static str, Value)> = Vec::with_capacity(16);
         if c.opentelemetry {
@@ -445,7 +454,7 @@ impl GenAi {
             }
             None => attributes.push((UNPRICED, true.into())),
         }
-        span.add_attributes(attributes.into_iter().map(|(k, v)| (Key::Borrowed(k), v)));
+        attributes
     }
 
     /// Records the model that answered (it may differ from the one requested).

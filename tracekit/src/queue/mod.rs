@@ -27,7 +27,7 @@ use crate::error::panic_message;
 use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::record;
 use crate::sampling::TailRules;
-use crate::sink::BatchInlet;
+use crate::sink::{BatchInlet, Receipt, Refused, Written};
 use crate::sync::lock;
 use crate::{Error, FailureLog, FinishedSpan, Sink, SinkStats, Trace, TraceFilter, Tracer};
 
@@ -123,6 +123,12 @@ impl<B: Behind> Sink for Queued<B> {
     }
 }
 
+/// A batch that arrived unpacked, and who waits to hear how it was written.
+struct Ready {
+    spans: Arc<[Trace]>,
+    receipt: Option<Arc<Receipt>>,
+}
+
 /// What an exporter counts of the spans past the queue (a spool's): those it holds unsent,
 /// and those that failed outside a batch the queue handed it (when it sends on a flush).
 #[derive(Default)]
@@ -146,9 +152,9 @@ struct Shared {
     /// The exporter's retry budget (`Retries::budget`).
     retry_for: Duration,
     lanes: Lanes,
-    /// Batches another queue already unpacked (a tee's, see `Inlet`), written after the
-    /// lanes' records of the same pass.
-    ready: Mutex<Vec<Arc<[Trace]>>>,
+    /// Batches another queue already unpacked (a tee's, see `Inlet`) or received from
+    /// elsewhere (`Inlet::offer`), written after the lanes' records of the same pass.
+    ready: Mutex<Vec<Ready>>,
     /// Spans pushed and not yet written (or failed).
     queued: AtomicUsize,
     /// Set when the writer has stopped: later spans are dropped.
@@ -347,8 +353,34 @@ impl Inlet {
             shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
             return;
         }
-        lock(&shared.ready).push(Arc::clone(batch));
+        lock(&shared.ready).push(Ready {
+            spans: Arc::clone(batch),
+            receipt: None,
+        });
         shared.wake_writer();
+    }
+
+    /// Queues `batch` whole if there is room for it now (never waiting, whatever the
+    /// overflow setting: the sender is told to come back), with a receipt the writer
+    /// completes once the batch is written.
+    pub(crate) fn offer(&self, batch: Arc<[Trace]>) -> Result<Arc<Receipt>, Refused> {
+        let shared = &*self.0;
+        let n = batch.len();
+        if shared.closed.load(Ordering::Relaxed) {
+            return Err(Refused::Closed);
+        }
+        let queued = shared.queued.fetch_add(n, Ordering::Relaxed);
+        if queued + n > shared.config.capacity.max(n) {
+            shared.queued.fetch_sub(n, Ordering::Relaxed);
+            return Err(Refused::Full);
+        }
+        let receipt = Arc::new(Receipt::default());
+        lock(&shared.ready).push(Ready {
+            spans: batch,
+            receipt: Some(Arc::clone(&receipt)),
+        });
+        shared.wake_writer();
+        Ok(receipt)
     }
 
     /// The queue's settings.
@@ -360,6 +392,10 @@ impl Inlet {
 impl BatchInlet for Inlet {
     fn accept(&self, batch: &Arc<[Trace]>) {
         Inlet::accept(self, batch);
+    }
+
+    fn offer(&self, batch: Arc<[Trace]>) -> Result<Arc<Receipt>, Refused> {
+        Inlet::offer(self, batch)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -545,7 +581,7 @@ impl Shared {
             });
             let ready = std::mem::take(&mut *lock(&self.ready));
             if let Some(tail) = tail.as_mut() {
-                for spans in ready {
+                for Ready { spans, receipt } in ready {
                     for span in spans.iter() {
                         // A tee's batch has no remote-parent mark: a span without a parent
                         // is taken as the root.
@@ -558,6 +594,9 @@ impl Shared {
                             root,
                             now,
                         );
+                    }
+                    if let Some(receipt) = receipt {
+                        receipt.complete(Written::Held);
                     }
                 }
                 let kept = tail.decide(now, decide_all);
@@ -574,9 +613,15 @@ impl Shared {
                 if !batch.is_empty() {
                     self.write(&mut exporter, &mut batch);
                 }
-                for spans in ready {
+                for Ready { spans, receipt } in ready {
+                    let mut written = Written::Stored;
                     for chunk in spans.chunks(self.config.batch_size) {
-                        self.write_slice(&mut exporter, chunk);
+                        if let Err(why) = self.write_slice(&mut exporter, chunk) {
+                            written = Written::Failed(why);
+                        }
+                    }
+                    if let Some(receipt) = receipt {
+                        receipt.complete(written);
                     }
                 }
             }
@@ -590,7 +635,7 @@ impl Shared {
             let mut draining = false;
             if !flushing && held() > 0 {
                 let before = held();
-                self.write_slice(&mut exporter, &[]);
+                let _ = self.write_slice(&mut exporter, &[]);
                 draining = held() < before;
             }
             if flushing {
@@ -609,6 +654,15 @@ impl Shared {
                 drop(state);
                 // Outside the lock: an exporter's own shutdown may take a while.
                 let _ = catch_unwind(AssertUnwindSafe(|| exporter.shutdown()));
+                // Batches offered while the queue closed: their senders hear it at once.
+                for late in std::mem::take(&mut *lock(&self.ready)) {
+                    self.queued.fetch_sub(late.spans.len(), Ordering::Relaxed);
+                    self.dropped
+                        .fetch_add(late.spans.len() as u64, Ordering::Relaxed);
+                    if let Some(receipt) = late.receipt {
+                        receipt.complete(Written::Failed("the tracer shut down".into()));
+                    }
+                }
                 lock(&self.state).finished = true;
                 self.progress.notify_all();
                 return;
@@ -662,28 +716,29 @@ impl Shared {
     }
 
     fn write(&self, exporter: &mut impl Exporter, batch: &mut Vec<Trace>) {
-        self.write_slice(exporter, batch);
+        let _ = self.write_slice(exporter, batch);
         batch.clear();
     }
 
-    fn write_slice(&self, exporter: &mut impl Exporter, batch: &[Trace]) {
+    /// Hands `batch` to the exporter; the error (counted already) says why it failed.
+    fn write_slice(&self, exporter: &mut impl Exporter, batch: &[Trace]) -> Result<(), String> {
         let n = batch.len();
         let retries = Retries::new(self, self.retry_for);
-        match catch_unwind(AssertUnwindSafe(|| exporter.export_with(batch, &retries))) {
-            Ok(Ok(())) => {}
-            Ok(Err(ExportError::Failed(why) | ExportError::Retryable(why))) => {
-                self.fail(n as u64, &why)
-            }
-            Err(panic) => self.fail(
-                n as u64,
-                &format_args!("panicked: {}", panic_message(&*panic)),
-            ),
+        let result = match catch_unwind(AssertUnwindSafe(|| exporter.export_with(batch, &retries)))
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(ExportError::Failed(why) | ExportError::Retryable(why))) => Err(why),
+            Err(panic) => Err(format!("panicked: {}", panic_message(&*panic))),
+        };
+        if let Err(why) = &result {
+            self.fail(n as u64, why);
         }
         self.queued.fetch_sub(n, Ordering::Relaxed);
         // Blocked callers may go on.
         if self.config.overflow != Overflow::Drop {
             self.progress.notify_all();
         }
+        result
     }
 }
 

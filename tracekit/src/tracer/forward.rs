@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{Stats, Tracer};
-use crate::sink::BatchInlet;
+use crate::sink::{BatchInlet, Refused, Written};
 use crate::{Error, FinishedSpan, SinkStats, Trace};
 
 /// # Forwarding
@@ -65,6 +65,74 @@ impl Tracer {
         }
     }
 
+    /// Hands spans received from elsewhere (another process over OTLP, a file, a message
+    /// queue) to this tracer's backend, and waits until `deadline` to learn whether they were
+    /// stored, so that the sender can be told to retry if not. Each span is counted as if it
+    /// had ended here; head sampling does not apply (the sender decided), tail sampling does.
+    ///
+    /// A queued backend (SQLite, DynamoDB, OTLP, [`batched`](Self::batched),
+    /// [`in_background`](Self::in_background)) takes the batch whole if its queue has room
+    /// now, never waiting for room, and answers once its writer has written the batch (into
+    /// the spool, with one). Any other tracer gets each span as [`forward`](Self::forward)
+    /// would hand it, then a flush. A [no-op tracer](Self::noop) takes and forgets them.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use tracekit::{Received, Tracer};
+    ///
+    /// // Spans that came from somewhere else (here: from another tracer).
+    /// let elsewhere = Tracer::in_memory(10);
+    /// drop(elsewhere.trace("remote work"));
+    /// let spans = elsewhere.get_traces(&Default::default())?;
+    ///
+    /// let store = Tracer::in_memory(10);
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// assert_eq!(store.receive(spans, deadline), Ok(Received::Stored));
+    /// assert_eq!(store.get_traces(&Default::default())?[0].span_name, "remote work");
+    /// # Ok::<(), tracekit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`NotReceived`] says why the spans may not be stored: a full queue or a failing
+    /// backend (worth retrying), a tracer shut down, or a deadline that came first (the spans
+    /// may still be written later; a store that keeps each span id once, as SQLite and
+    /// DynamoDB do, makes the retry harmless).
+    pub fn receive(&self, spans: Vec<Trace>, deadline: Instant) -> Result<Received, NotReceived> {
+        let Some(inner) = &self.inner else {
+            return Ok(Received::Stored);
+        };
+        if inner.shut_down.load(Ordering::Acquire) {
+            return Err(NotReceived::ShutDown);
+        }
+        if spans.is_empty() {
+            return Ok(Received::Stored);
+        }
+        if let Some(inlet) = &inner.inlet {
+            let receipt =
+                inner
+                    .offer_batch(&**inlet, spans.into())
+                    .map_err(|refused| match refused {
+                        Refused::Full => NotReceived::QueueFull,
+                        Refused::Closed => NotReceived::ShutDown,
+                    })?;
+            return match receipt.wait(deadline) {
+                Some(Written::Stored) => Ok(Received::Stored),
+                Some(Written::Held) => Ok(Received::HeldForSampling),
+                Some(Written::Failed(why)) => Err(NotReceived::Failed(why)),
+                None => Err(NotReceived::TimedOut),
+            };
+        }
+        for span in spans.iter().filter_map(FinishedSpan::from_trace) {
+            inner.deliver(&span);
+        }
+        match inner.sink.flush(deadline) {
+            Ok(()) => Ok(Received::Stored),
+            Err(Error::Timeout { .. }) => Err(NotReceived::TimedOut),
+            Err(e) => Err(NotReceived::Failed(e.to_string())),
+        }
+    }
+
     /// Hands a finished span to this tracer's sink, as if it had ended on this tracer.
     pub fn forward(&self, span: &FinishedSpan<'_>) {
         if let Some(inner) = &self.inner {
@@ -108,6 +176,37 @@ impl Tracer {
             _ => Ok(()),
         }
     }
+}
+
+/// What became of spans handed to [`Tracer::receive`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Received {
+    /// Stored or sent (with a spool: in the spool, which sends them on).
+    Stored,
+    /// Held by tail sampling until their trace is decided (see
+    /// [`Sampler::decision_wait`](crate::Sampler::decision_wait)): kept or dropped with the
+    /// rest of the trace.
+    HeldForSampling,
+}
+
+/// Why spans handed to [`Tracer::receive`] may not have been stored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotReceived {
+    /// The backend's queue has no room for them now: send them again shortly.
+    #[error("the tracer's queue is full; send the spans again shortly")]
+    QueueFull,
+    /// The tracer was shut down.
+    #[error("the tracer was shut down")]
+    ShutDown,
+    /// The backend failed to store them (counted in [`Tracer::stats`]); sending them again
+    /// may work once it is back.
+    #[error("the backend could not store the spans: {0}")]
+    Failed(String),
+    /// The deadline came before the backend said: they may be stored later, or not.
+    #[error("the backend did not store the spans in the time given; they may be written later")]
+    TimedOut,
 }
 
 /// A tracer's counts as a forwarding sink reports them in [`Sink::stats`](crate::Sink::stats).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::panic_message;
 use crate::resource::ResourceCell;
-use crate::sink::BatchInlet;
+use crate::sink::{BatchInlet, Receipt, Refused};
 use crate::stripe::StripedCounter;
 use crate::{Attributes, FailureLog, FinishedSpan, Key, Scope, Sink, Trace, Value};
 
@@ -104,6 +104,18 @@ impl TracerInner {
         }
         self.accepted.add(n);
         inlet.accept(batch);
+    }
+
+    /// Offers a received batch to this tracer's queue (`inlet`), counted as accepted if taken.
+    pub(crate) fn offer_batch(
+        &self,
+        inlet: &dyn BatchInlet,
+        batch: Arc<[Trace]>,
+    ) -> Result<Arc<Receipt>, Refused> {
+        let n = batch.len() as u64;
+        let receipt = inlet.offer(batch)?;
+        self.accepted.add(n);
+        Ok(receipt)
     }
 
     pub(crate) fn deliver_snapshot(&self, snapshot: &Trace) {

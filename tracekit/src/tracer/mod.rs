@@ -13,6 +13,7 @@ mod inner;
 mod lease;
 mod read;
 
+pub use forward::{NotReceived, Received};
 pub use inner::Stats;
 pub(crate) use inner::TracerInner;
 pub(crate) use lease::Leases;

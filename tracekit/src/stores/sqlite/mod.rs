@@ -362,15 +362,10 @@ impl SqliteWriter {
         // batch never fails half-way for another writer.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         {
-            let mut insert = tx.prepare_cached(row::INSERT)?;
-            let mut insert_events = tx.prepare_cached(row::INSERT_EVENTS)?;
+            let mut statements = row::Inserts::prepare(&tx, true)?;
             for trace in batch {
-                self.encoder.insert(
-                    &mut insert,
-                    &mut insert_events,
-                    trace,
-                    self.identifier.as_deref(),
-                )?;
+                self.encoder
+                    .insert(&mut statements, trace, self.identifier.as_deref())?;
             }
         }
         tx.commit()

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use rusqlite::types::{Value as Sql, ValueRef};
-use rusqlite::{params, Row, Statement};
+use rusqlite::{params, CachedStatement, Connection, Row};
 
 use super::super::json;
 use crate::{Attributes, Event, Key, Scope, StoreProblem, Timestamp, Trace, TraceFilter, Value};
@@ -12,10 +12,19 @@ use crate::{Attributes, Event, Key, Scope, StoreProblem, Timestamp, Trace, Trace
 pub(super) const CONVERSATION_ID: &str = "ai.conversation.id";
 pub(super) const SUBCONTEXT_ID: &str = "ai.subcontext.id";
 
+/// A span's row.
 pub(super) const INSERT: &str = "INSERT INTO traces (trace_id, span_id, span_kind, span_name, \
     span_status, scope_name, scope_version, resource_attributes, parent_span_id, started_at, \
     ended_at, attributes, identifier, conversation_id, subcontext_id) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// Whether the table has a span already (on the reference's `span_id` index), so that a
+/// span sent twice (a collector's client retrying a request whose answer it missed) is
+/// stored once. A separate statement: an `INSERT ... SELECT ... WHERE NOT EXISTS` on the
+/// same table makes SQLite stage every row in a temporary table, which halved the writer's
+/// rate.
+pub(super) const EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM traces WHERE span_id = ?1 AND trace_id = ?2)";
 
 pub(super) const INSERT_EVENTS: &str =
     "INSERT INTO tracekit_events (trace_row, events) VALUES (?1, ?2)";
@@ -33,14 +42,19 @@ pub(super) struct RowEncoder {
 }
 
 impl RowEncoder {
-    /// Inserts `trace` with the prepared [`INSERT`] and [`INSERT_EVENTS`] statements.
+    /// Inserts `trace` with `statements`, unless their [`EXISTS`] finds it stored already.
     pub(super) fn insert(
         &mut self,
-        insert: &mut Statement<'_>,
-        insert_events: &mut Statement<'_>,
+        statements: &mut Inserts<'_>,
         trace: &Trace,
         identifier: Option<&str>,
     ) -> rusqlite::Result<()> {
+        let (trace_id, span_id) = (trace.trace_id.to_string(), trace.span_id.to_string());
+        if let Some(exists) = &mut statements.exists {
+            if exists.query_row(params![span_id, trace_id], |row| row.get::<_, bool>(0))? {
+                return Ok(());
+            }
+        }
         if self
             .resource
             .as_ref()
@@ -52,9 +66,9 @@ impl RowEncoder {
         let resource = self.resource.as_ref().map(|(_, text)| text.as_str());
         self.attributes.clear();
         json::write_object(&mut self.attributes, trace.attributes.iter());
-        let row = insert.insert(params![
-            trace.trace_id.to_string(),
-            trace.span_id.to_string(),
+        let row = statements.insert.insert(params![
+            trace_id,
+            span_id,
             trace.span_kind.as_str(),
             &*trace.span_name,
             trace.span_status.as_str(),
@@ -70,9 +84,31 @@ impl RowEncoder {
             indexed(trace.attributes.get(SUBCONTEXT_ID)),
         ])?;
         if !trace.events.is_empty() {
-            insert_events.execute(params![row, events_json(&trace.events)])?;
+            statements
+                .insert_events
+                .execute(params![row, events_json(&trace.events)])?;
         }
         Ok(())
+    }
+}
+
+/// The prepared statements a batch's inserts run.
+pub(super) struct Inserts<'c> {
+    pub(super) insert: CachedStatement<'c>,
+    pub(super) insert_events: CachedStatement<'c>,
+    /// Present where a span may arrive twice and the table can find it: a store's, not a
+    /// spool's (its file has no index to look a span up by).
+    pub(super) exists: Option<CachedStatement<'c>>,
+}
+
+impl<'c> Inserts<'c> {
+    /// The statements on `conn`, checking for spans stored already if `once`.
+    pub(super) fn prepare(conn: &'c Connection, once: bool) -> rusqlite::Result<Inserts<'c>> {
+        Ok(Inserts {
+            insert: conn.prepare_cached(INSERT)?,
+            insert_events: conn.prepare_cached(INSERT_EVENTS)?,
+            exists: once.then(|| conn.prepare_cached(EXISTS)).transpose()?,
+        })
     }
 }
 

@@ -181,11 +181,9 @@ impl SpoolFile {
     fn append(&mut self, batch: &[Trace]) -> rusqlite::Result<i64> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         {
-            let mut insert = tx.prepare_cached(row::INSERT)?;
-            let mut insert_events = tx.prepare_cached(row::INSERT_EVENTS)?;
+            let mut statements = row::Inserts::prepare(&tx, false)?;
             for trace in batch {
-                self.encoder
-                    .insert(&mut insert, &mut insert_events, trace, None)?;
+                self.encoder.insert(&mut statements, trace, None)?;
             }
         }
         // The events row of the last span, if any, has that span's id as its own.
