@@ -1,5 +1,6 @@
 //! `tracekit`: list, show, follow and export the traces in a store.
 
+mod collect;
 mod commands;
 mod serve;
 mod store;
@@ -167,18 +168,88 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the viewer: the traces in a browser, live, read-only (127.0.0.1 only by default).
+    /// Serve the viewer: the traces in a browser, live (127.0.0.1 only by default); with
+    /// --otlp, also collect: receive OTLP from any process or language into the store.
+    ///
+    /// Without --otlp the store is only read. With it, tracekit is the OpenTelemetry collector
+    /// of the processes an agent's work crosses (Python services, MCP servers, sub-agents):
+    /// point their exporters at it (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318) and
+    /// their spans land in the store, completed with the GenAI conventions and priced, and read
+    /// back as one trace with the Rust agent's. A 200 means the spans are in the store; a full
+    /// queue or a failing store is a 503 with Retry-After, and the exporter sends again.
+    /// The counts are at /healthz on the receiver's port and in the viewer's header.
+    ///
+    /// STORE may also be an OTLP backend's URL (http://host:4318): spans are forwarded there,
+    /// with no viewer.
     ///
     /// Examples:
     ///   tracekit serve traces.db
     ///   tracekit serve traces.db --addr 127.0.0.1:9000
+    ///   tracekit serve traces.db --otlp                      # OTLP/HTTP on 127.0.0.1:4318
+    ///   tracekit serve traces.db --otlp --otlp-grpc          # and OTLP/gRPC on 127.0.0.1:4317
+    ///   tracekit serve traces.db --otlp 0.0.0.0:4318 --otlp-token "$TOKEN"
+    ///   tracekit serve traces.db --otlp --keep-errors --keep-cost-at-least 0.05 --sample-rest 0.1
+    ///   tracekit serve http://127.0.0.1:6006 --otlp          # forward to Phoenix
     #[command(verbatim_doc_comment)]
     Serve {
-        /// The store.
+        /// The store (a path, sqlite://PATH, dynamodb://TABLE?..., or with --otlp an OTLP URL).
         store: StoreSpec,
-        /// Where to listen (port 0: any free port; the first line printed says which).
+        /// Where the viewer listens (port 0: any free port; the first line printed says which).
         #[arg(long, default_value = "127.0.0.1:7878")]
         addr: String,
+        /// Receive OTLP/HTTP (POST /v1/traces, protobuf or JSON, gzip) on ADDR and write it
+        /// into the store.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = tracekit::ingest::DEFAULT_HTTP_ADDR)]
+        otlp: Option<String>,
+        /// Receive OTLP/gRPC on ADDR too (the default of Python's and Java's exporters).
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = tracekit::ingest::DEFAULT_GRPC_ADDR)]
+        otlp_grpc: Option<String>,
+        /// Require `Authorization: Bearer TOKEN` from OTLP clients (set it when listening
+        /// beyond 127.0.0.1).
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "TRACEKIT_OTLP_TOKEN",
+            hide_env_values = true
+        )]
+        otlp_token: Option<String>,
+        /// Keep every trace with a failed span (tail sampling over every process's spans).
+        #[arg(
+            long,
+            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
+        )]
+        keep_errors: bool,
+        /// Keep traces that cost at least USD (from the price table).
+        #[arg(
+            long,
+            value_name = "USD",
+            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
+        )]
+        keep_cost_at_least: Option<f64>,
+        /// Keep traces that used at least N tokens.
+        #[arg(
+            long,
+            value_name = "N",
+            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
+        )]
+        keep_tokens_at_least: Option<u64>,
+        /// Keep traces whose user feedback scored below SCORE (thumbs-down is 0).
+        #[arg(
+            long,
+            value_name = "SCORE",
+            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
+        )]
+        keep_feedback_below: Option<f64>,
+        /// Keep this fraction (0 to 1, by trace id) of the traces no rule keeps.
+        #[arg(
+            long,
+            value_name = "RATIO",
+            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
+        )]
+        sample_rest: Option<f64>,
+        /// How long after a trace's root ends its other spans may still arrive (30s, 2m).
+        #[arg(long, value_name = "DURATION", value_parser = seconds, help_heading = "Sampling (with --otlp; every trace is kept unless one is given)")]
+        decision_wait: Option<std::time::Duration>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
@@ -262,6 +333,29 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+/// `30s`, `2m`, `500ms` or a number of seconds.
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => t.split_at(at),
+        None => (t, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && scale.is_finite() => {
+            Ok(std::time::Duration::from_secs_f64(n * scale))
+        }
+        _ => Err(format!(
+            "expected a duration such as 30s, 2m or 500ms, not {text:?}"
+        )),
+    }
+}
+
 /// `10%`, `10` or `0%` as a fraction (0.1).
 fn percent(text: &str) -> Result<f64, String> {
     let number = text.trim().trim_end_matches('%').trim();
@@ -340,7 +434,34 @@ fn main() -> ExitCode {
                 other => other.map(|_| ()),
             }
         }
-        Command::Serve { store, addr } => serve::serve(&store, &addr),
+        Command::Serve {
+            store,
+            addr,
+            otlp,
+            otlp_grpc,
+            otlp_token,
+            keep_errors,
+            keep_cost_at_least,
+            keep_tokens_at_least,
+            keep_feedback_below,
+            sample_rest,
+            decision_wait,
+        } => {
+            let options = collect::Options {
+                http: otlp,
+                grpc: otlp_grpc,
+                token: otlp_token,
+                sampling: collect::Sampling {
+                    keep_errors,
+                    keep_cost_at_least,
+                    keep_tokens_at_least,
+                    keep_feedback_below,
+                    sample_rest,
+                    decision_wait,
+                },
+            };
+            serve::serve(&store, &addr, &options)
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

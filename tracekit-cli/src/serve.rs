@@ -16,7 +16,7 @@ use tiny_http::{Header, Method, Request, Response, Server};
 use tracekit::query::{Cursor, Query};
 use tracekit::{analysis, Trace, Tracer};
 
-use crate::commands;
+use crate::{collect, commands};
 use crate::{CliError, StoreSpec};
 
 /// The viewer, built into the binary: it works offline and fetches nothing from elsewhere.
@@ -47,12 +47,35 @@ const JS: &str = "text/javascript; charset=utf-8";
 /// The most rows one request returns.
 const MAX_LIMIT: usize = 500;
 
-pub fn serve(store: &StoreSpec, addr: &str) -> Result<(), CliError> {
+pub fn serve(store: &StoreSpec, addr: &str, otlp: &collect::Options) -> Result<(), CliError> {
     let addr: SocketAddr = addr.parse().map_err(|_| {
         CliError::Usage(format!(
             "--addr {addr:?}: expected IP:PORT, such as 127.0.0.1:7878"
         ))
     })?;
+    let collecting = otlp.http.is_some() || otlp.grpc.is_some();
+    if !collecting && otlp.sampling.is_given() {
+        return Err(CliError::Usage(
+            "the sampling options (--keep-*, --sample-rest) apply to what --otlp receives: add --otlp".into(),
+        ));
+    }
+    // The receivers write through a tracer of their own; the viewer reads the file as it
+    // does without them, opened after the writer created it.
+    let running = match collecting {
+        true => Some(collect::start(store, otlp)?),
+        false => None,
+    };
+    if let StoreSpec::Otlp(url) = store {
+        if running.is_none() {
+            return Err(CliError::Usage(format!(
+                "{url} is an OTLP endpoint: there is nothing to view; add --otlp to forward what tracekit receives to it"
+            )));
+        }
+        println!("forwarding to {url}; no viewer (it reads only stores). Ctrl-C stops.");
+        loop {
+            std::thread::park();
+        }
+    }
     let tracer = store.open()?;
     let server =
         Server::http(addr).map_err(|e| CliError::Io(format!("cannot listen on {addr}: {e}")))?;
@@ -66,7 +89,7 @@ pub fn serve(store: &StoreSpec, addr: &str) -> Result<(), CliError> {
     // The first line says where, for people and for scripts.
     println!("tracekit viewer on http://{bound}/");
     for request in server.incoming_requests() {
-        let response = handle(&tracer, &request, bound);
+        let response = handle(&tracer, running.as_ref(), &request, bound);
         let _ = request.respond(response);
     }
     Ok(())
@@ -123,7 +146,12 @@ fn host_allowed(request: &Request, bound: SocketAddr) -> bool {
     matches!(name, "127.0.0.1" | "localhost" | "[::1]")
 }
 
-fn handle(tracer: &Tracer, request: &Request, bound: SocketAddr) -> Reply {
+fn handle(
+    tracer: &Tracer,
+    running: Option<&collect::Running>,
+    request: &Request,
+    bound: SocketAddr,
+) -> Reply {
     if !host_allowed(request, bound) {
         return error(403, "this viewer answers only to localhost / 127.0.0.1");
     }
@@ -136,6 +164,7 @@ fn handle(tracer: &Tracer, request: &Request, bound: SocketAddr) -> Reply {
         return reply(200, content_type, *body);
     }
     match path {
+        "/api/collector" => answer(Ok(collector(running))),
         "/api/traces" => answer(list(tracer, query)),
         "/api/conversations" => answer(conversations(tracer, query)),
         _ => {
@@ -247,6 +276,24 @@ fn list(tracer: &Tracer, query: &str) -> Result<serde_json::Value, Failure> {
     let page = analysis::list(tracer, &q)?;
     let rows: Vec<_> = page.items.iter().map(commands::summary_json).collect();
     Ok(json!({"traces": rows, "next": page.next.map(|c| c.to_string()), "limit": p.limit}))
+}
+
+/// The OTLP receivers' counts (`{"otlp": null}` when not receiving).
+fn collector(running: Option<&collect::Running>) -> serde_json::Value {
+    let Some(running) = running else {
+        return json!({ "otlp": null });
+    };
+    let store = running.tracer().stats();
+    json!({ "otlp": {
+        "listening": running.listening,
+        "stats": running.stats(),
+        "store": {
+            "spans_pending": store.spans_pending,
+            "sink_failures": store.sink_failures,
+            "spans_dropped": store.spans_dropped,
+            "traces_sampled_out": store.traces_sampled_out,
+        },
+    }})
 }
 
 /// The most traces one conversations request walks before it answers with what it found.

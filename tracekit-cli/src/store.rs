@@ -11,6 +11,9 @@ use crate::CliError;
 pub enum StoreSpec {
     /// A SQLite file (it must exist: reading never creates one).
     Sqlite(PathBuf),
+    /// An OTLP/HTTP collector or backend (its base URL): a place to send spans to, which
+    /// cannot be read back (`serve --otlp` forwards to it).
+    Otlp(String),
     /// A DynamoDB table.
     DynamoDb {
         /// The table.
@@ -60,9 +63,15 @@ impl std::str::FromStr for StoreSpec {
                 region,
             });
         }
+        if s.starts_with("http://") || s.starts_with("https://") {
+            if s.split_once("://").is_some_and(|(_, host)| host.is_empty()) {
+                return Err(bad("the host is missing: http://127.0.0.1:4318"));
+            }
+            return Ok(StoreSpec::Otlp(s.to_owned()));
+        }
         if let Some((scheme, _)) = s.split_once("://") {
             return Err(bad(&format!(
-                "unknown scheme `{scheme}`: expected a path, sqlite://PATH or dynamodb://TABLE"
+                "unknown scheme `{scheme}`: expected a path, sqlite://PATH, dynamodb://TABLE or an OTLP collector's http(s):// URL"
             )));
         }
         if s.is_empty() {
@@ -73,9 +82,36 @@ impl std::str::FromStr for StoreSpec {
 }
 
 impl StoreSpec {
+    /// Opens the store for writing what a collector receives: a SQLite file is created if
+    /// missing, a DynamoDB table too; an OTLP URL is forwarded to.
+    pub fn open_for_writing(&self) -> Result<Tracer, CliError> {
+        match self {
+            StoreSpec::Sqlite(path) => Ok(Tracer::sqlite(path)?),
+            StoreSpec::Otlp(url) => Ok(Tracer::otlp(tracekit::OtlpConfig::new(url))?),
+            #[cfg(feature = "dynamodb")]
+            StoreSpec::DynamoDb { table, endpoint, region } => {
+                let mut config = tracekit::DynamoDbConfig::new(table).create_table(true);
+                if let Some(endpoint) = endpoint {
+                    config = config.endpoint(endpoint);
+                }
+                if let Some(region) = region {
+                    config = config.region(region);
+                }
+                Ok(Tracer::dynamodb(config)?)
+            }
+            #[cfg(not(feature = "dynamodb"))]
+            StoreSpec::DynamoDb { .. } => Err(CliError::NotBuiltIn(
+                "DynamoDB stores need the `dynamodb` feature: cargo install tracekit-cli --features dynamodb",
+            )),
+        }
+    }
+
     /// Opens the store for reading.
     pub fn open(&self) -> Result<Tracer, CliError> {
         match self {
+            StoreSpec::Otlp(url) => Err(CliError::Usage(format!(
+                "{url} is an OTLP endpoint: spans sent there cannot be read back here; give a SQLite file or a DynamoDB table"
+            ))),
             StoreSpec::Sqlite(path) => {
                 if !path.is_file() {
                     return Err(CliError::MissingStore(path.display().to_string()));
@@ -155,6 +191,7 @@ mod tests {
         ) {
             match text.parse::<StoreSpec>() {
                 Ok(StoreSpec::Sqlite(path)) => proptest::prop_assert!(!path.as_os_str().is_empty()),
+                Ok(StoreSpec::Otlp(url)) => proptest::prop_assert!(url.starts_with("http")),
                 Ok(StoreSpec::DynamoDb { table, endpoint, .. }) => {
                     proptest::prop_assert!(!table.is_empty());
                     proptest::prop_assert!(endpoint.is_none_or(|e| e.starts_with("http")));

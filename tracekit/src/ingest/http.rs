@@ -114,7 +114,7 @@ impl Collector {
                         self.export(export)
                     }
                     None => {
-                        let refused = self.handle(None, || {
+                        let refused = self.handle(authorization.as_deref(), || {
                             Err(Refusal::new(
                                 RefusalKind::TooLarge,
                                 format!("the body is over this collector's limit of {limit} bytes: send smaller batches"),

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Python's OpenTelemetry SDK with its OTLP exporters (protobuf over HTTP and gRPC), the baggage
+# span processor, OpenInference's OpenAI instrumentation and the `openai` client, in a venv
+# under target/tools/otel-python, for the collector's tests (tracekit serve --otlp) with
+# clients nobody here wrote. Prints the venv's interpreter.
+#
+#   scripts/otel-python.sh   builds the venv if needed (from CPython 3.11-3.13, pyenv's
+#                            included, or $OTEL_BASE_PYTHON), prints its python
+#
+# Installs under a lock (two test binaries never install at once); a half-built venv is
+# noticed and built again.
+source "$(dirname "$0")/lib/server.sh"
+
+tools="$lib_root/target/tools/otel-python"
+venv="$tools/venv"
+
+base_python() {
+  if [[ -n "${OTEL_BASE_PYTHON:-}" ]]; then echo "$OTEL_BASE_PYTHON"; return; fi
+  for v in 3.13 3.12 3.11; do
+    if "python$v" -c "" >/dev/null 2>&1; then command -v "python$v"; return; fi
+    local found
+    found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
+    if [[ -n "$found" ]]; then echo "$found"; return; fi
+  done
+  return 1
+}
+
+pip_install() {
+  local base
+  base=$(base_python) || { echo "no CPython 3.11-3.13 found: install one to run the collector's Python tests" >&2; return 1; }
+  "$base" -m venv "$venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc \
+    opentelemetry-processor-baggage openinference-instrumentation-openai openai >&2
+}
+
+locked "$tools/lock"
+install_once "$venv" "$venv/bin/python" pip_install
+echo "$venv/bin/python"

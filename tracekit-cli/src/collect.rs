@@ -1,0 +1,150 @@
+//! `tracekit serve --otlp`: the OTLP receivers in front of the store (`tracekit::ingest`), and
+//! the tail sampling they may apply.
+
+use std::time::Duration;
+
+use tracekit::ingest::{Collector, HttpReceiver, IngestStats};
+use tracekit::{Sampler, Tracer};
+
+use crate::{CliError, StoreSpec};
+
+/// What `serve` was asked to receive, and how to sample it.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// OTLP/HTTP's address, if asked for.
+    pub http: Option<String>,
+    /// OTLP/gRPC's address, if asked for.
+    pub grpc: Option<String>,
+    /// The bearer token clients must send.
+    pub token: Option<String>,
+    /// Tail-sampling rules.
+    pub sampling: Sampling,
+}
+
+/// `--keep-*` and `--sample-rest`: which traces the collector keeps (all, unless one is given).
+#[derive(Debug, Default)]
+pub struct Sampling {
+    pub keep_errors: bool,
+    pub keep_cost_at_least: Option<f64>,
+    pub keep_tokens_at_least: Option<u64>,
+    pub keep_feedback_below: Option<f64>,
+    pub sample_rest: Option<f64>,
+    pub decision_wait: Option<Duration>,
+}
+
+impl Sampling {
+    /// Whether any sampling option was given.
+    pub fn is_given(&self) -> bool {
+        self.keep_errors
+            || self.keep_cost_at_least.is_some()
+            || self.keep_tokens_at_least.is_some()
+            || self.keep_feedback_below.is_some()
+            || self.sample_rest.is_some()
+            || self.decision_wait.is_some()
+    }
+
+    /// The sampler these options make; `None` when none was given (every trace is kept).
+    fn sampler(&self) -> Option<Sampler> {
+        if !self.is_given() {
+            return None;
+        }
+        let mut s = Sampler::tail();
+        if self.keep_errors {
+            s = s.keep_errors();
+        }
+        if let Some(usd) = self.keep_cost_at_least {
+            s = s.keep_cost_at_least(usd);
+        }
+        if let Some(tokens) = self.keep_tokens_at_least {
+            s = s.keep_tokens_at_least(tokens);
+        }
+        if let Some(score) = self.keep_feedback_below {
+            s = s.keep_feedback_below(score);
+        }
+        s = s.otherwise(self.sample_rest.unwrap_or(0.0));
+        // Other processes' exporters send late: their batch delay (5 s by default in
+        // OpenTelemetry's SDKs) and a retry.
+        Some(s.decision_wait(self.decision_wait.unwrap_or(Duration::from_secs(10))))
+    }
+}
+
+/// The receivers running, and what they write through.
+pub struct Running {
+    collector: Collector,
+    /// Where each listens, for the viewer's status line.
+    pub listening: Vec<String>,
+    _http: Option<HttpReceiver>,
+    #[cfg(feature = "grpc")]
+    _grpc: Option<tracekit::ingest::GrpcReceiver>,
+}
+
+impl Running {
+    /// What they received and refused.
+    pub fn stats(&self) -> IngestStats {
+        self.collector.stats()
+    }
+
+    /// The store's counts.
+    pub fn tracer(&self) -> &Tracer {
+        self.collector.tracer()
+    }
+}
+
+/// Opens `store` for writing and starts the receivers `options` ask for; prints where each
+/// listens.
+pub fn start(store: &StoreSpec, options: &Options) -> Result<Running, CliError> {
+    let mut tracer = store.open_for_writing()?;
+    if let Some(sampler) = options.sampling.sampler() {
+        tracer = tracer.with_sampler(sampler)?;
+    }
+    let mut collector = Collector::new(tracer);
+    if let Some(token) = &options.token {
+        collector = collector.token(token.clone());
+    }
+    let mut listening = Vec::new();
+    let http = match &options.http {
+        Some(addr) => {
+            let receiver = collector.serve_http(addr.as_str())?;
+            let at = receiver.local_addr();
+            warn_if_open(at, options.token.is_some());
+            println!("tracekit OTLP/HTTP receiver on http://{at}/v1/traces");
+            listening.push(format!("http://{at}/v1/traces"));
+            Some(receiver)
+        }
+        None => None,
+    };
+    #[cfg(feature = "grpc")]
+    let grpc = match &options.grpc {
+        Some(addr) => {
+            let receiver = collector.serve_grpc(addr.as_str())?;
+            let at = receiver.local_addr();
+            warn_if_open(at, options.token.is_some());
+            println!("tracekit OTLP/gRPC receiver on {at}");
+            listening.push(format!("grpc://{at}"));
+            Some(receiver)
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "grpc"))]
+    if options.grpc.is_some() {
+        return Err(CliError::NotBuiltIn(
+            "OTLP/gRPC needs the `grpc` feature: cargo install tracekit-cli --features grpc",
+        ));
+    }
+    Ok(Running {
+        collector,
+        listening,
+        _http: http,
+        #[cfg(feature = "grpc")]
+        _grpc: grpc,
+    })
+}
+
+fn warn_if_open(at: std::net::SocketAddr, token: bool) {
+    if !at.ip().is_loopback() && !token {
+        eprintln!(
+            "tracekit: receiving OTLP on {at}, which other machines can reach, without a token: \
+             anyone there can write into the store (set --otlp-token or TRACEKIT_OTLP_TOKEN)"
+        );
+    }
+}
