@@ -21,30 +21,39 @@ use tracekit::{SpanKind, SpanStatus, SqliteConfig, Trace, TraceFilter, Tracer, V
 
 /// `tracekit serve` with its receivers, killed when dropped.
 struct Collector {
-    child: Child,
+    process: Service,
     http: String,
     grpc: Option<String>,
     viewer: String,
 }
 
-impl Drop for Collector {
+/// A child process killed when dropped.
+struct Service(Child);
+
+impl Drop for Service {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
 /// Starts `tracekit serve DB --addr 127.0.0.1:0 ARGS...` and reads where it listens.
 fn collector(db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Collector {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracekit"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tracekit"))
         .args(["serve", db.to_str().unwrap(), "--addr", "127.0.0.1:0"])
         .args(args)
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let (mut http, mut grpc) = (String::new(), None);
+    // Killed and waited for however this ends.
+    let mut c = Collector {
+        process: Service(child),
+        http: String::new(),
+        grpc: None,
+        viewer: String::new(),
+    };
+    let mut out = BufReader::new(c.process.0.stdout.take().unwrap());
     loop {
         let mut line = String::new();
         assert!(
@@ -53,16 +62,12 @@ fn collector(db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Collector {
         );
         let line = line.trim();
         if let Some(at) = line.strip_prefix("tracekit OTLP/HTTP receiver on http://") {
-            http = at.trim_end_matches("/v1/traces").to_owned();
+            c.http = at.trim_end_matches("/v1/traces").to_owned();
         } else if let Some(at) = line.strip_prefix("tracekit OTLP/gRPC receiver on ") {
-            grpc = Some(at.to_owned());
+            c.grpc = Some(at.to_owned());
         } else if let Some(at) = line.strip_prefix("tracekit viewer on http://") {
-            return Collector {
-                child,
-                http,
-                grpc,
-                viewer: at.trim_end_matches('/').to_owned(),
-            };
+            c.viewer = at.trim_end_matches('/').to_owned();
+            return c;
         }
     }
 }
@@ -347,14 +352,17 @@ fn a_rust_agent_and_a_python_service_make_one_trace() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("traces.db");
     let c = collector(&db, &["--otlp", "127.0.0.1:0"], &[]);
-    let mut service = Command::new(python)
-        .arg(script("weather_service.py"))
-        .arg(format!("http://{}", c.http))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Killed and waited for however the test ends.
+    let mut service = Service(
+        Command::new(python)
+            .arg(script("weather_service.py"))
+            .arg(format!("http://{}", c.http))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
-    BufReader::new(service.stdout.take().unwrap())
+    BufReader::new(service.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let port = line.trim().trim_start_matches("listening ").to_owned();
@@ -389,8 +397,7 @@ fn a_rust_agent_and_a_python_service_make_one_trace() {
     assert_eq!(answer, (200, "18 °C and sunny in Amsterdam".to_owned()));
     agent.flush().unwrap();
     let spans = eventually(&db, Duration::from_secs(15), |s| s.len() >= 4);
-    let _ = service.kill();
-    let _ = service.wait();
+    drop(service);
 
     assert_eq!(spans.len(), 4, "{spans:#?}");
     assert!(
@@ -445,8 +452,8 @@ fn what_was_acknowledged_survives_a_sigkill() {
         assert_eq!(status, 200, "{answer}");
     }
     // SIGKILL right after the last answer: no chance to write anything more.
-    c.child.kill().unwrap();
-    c.child.wait().unwrap();
+    c.process.0.kill().unwrap();
+    c.process.0.wait().unwrap();
     assert_eq!(stored(&db).len(), (requests * per) as usize);
 }
 
