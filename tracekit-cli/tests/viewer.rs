@@ -109,21 +109,35 @@ impl Drop for Server {
 }
 
 fn serve(store: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracekit"))
+    serve_with(store, &[]).0
+}
+
+/// `tracekit serve STORE ARGS...`: the viewer, and the lines printed before its own.
+fn serve_with(store: &Path, args: &[&str]) -> (Server, Vec<String>) {
+    let child = Command::new(env!("CARGO_BIN_EXE_tracekit"))
         .args(["serve", store.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .trim_start_matches("tracekit viewer on http://")
-        .trim_end_matches('/')
-        .to_owned();
-    Server { child, addr }
+    let mut server = Server {
+        child,
+        addr: String::new(),
+    };
+    let mut out = BufReader::new(server.child.stdout.take().unwrap());
+    let mut before = Vec::new();
+    loop {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        match line.trim().strip_prefix("tracekit viewer on http://") {
+            Some(addr) => {
+                server.addr = addr.trim_end_matches('/').to_owned();
+                return (server, before);
+            }
+            None if line.is_empty() => panic!("tracekit serve ended early"),
+            None => before.push(line.trim().to_owned()),
+        }
+    }
 }
 
 /// A raw HTTP/1.1 request; returns the status and the body.
@@ -306,7 +320,12 @@ fn the_viewer_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("traces.db");
     store(&db);
-    let server = serve(&db);
+    // Collecting too: the live trace below comes over OTLP, as another process sends it.
+    let (server, receivers) = serve_with(&db, &["--otlp", "127.0.0.1:0"]);
+    let otlp = receivers[0]
+        .trim_start_matches("tracekit OTLP/HTTP receiver on http://")
+        .trim_end_matches("/v1/traces")
+        .to_owned();
     // The script imports playwright-core: it runs from beside node_modules.
     let script = modules.parent().unwrap().join("viewer.mjs");
     std::fs::copy(
@@ -326,20 +345,35 @@ fn the_viewer_in_a_real_browser() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Once the page is up, an agent writes a new trace: it must appear without a reload.
+    // Once the page is up, another process sends a trace over OTLP (as JSON, as a Python
+    // service would): it must appear without a reload, and the header counts it.
     let deadline = Instant::now() + Duration::from_secs(60);
     while !signal.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     {
-        let agent = Tracer::sqlite(&db).unwrap();
-        drop(
-            agent
-                .span("live-turn")
-                .attribute("ai.conversation.id", "live-conversation")
-                .start(),
-        );
-        agent.shutdown().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let body = serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+            "name": "live-turn", "kind": 2,
+            "startTimeUnixNano": now.to_string(), "endTimeUnixNano": (now + 1_000_000).to_string(),
+            "attributes": [{"key": "session.id", "value": {"stringValue": "live-conversation"}}],
+        }]}]}]})
+        .to_string();
+        let mut stream = TcpStream::connect(&otlp).unwrap();
+        write!(
+            stream,
+            "POST /v1/traces HTTP/1.1\r\nHost: {otlp}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     }
     let out = node.wait_with_output().unwrap();
     assert!(
@@ -366,6 +400,7 @@ fn the_viewer_in_a_real_browser() {
         "{rows:?}"
     );
     assert_eq!(found["liveSeen"], true);
+    assert_eq!(found["collector"], "OTLP in: 1 span", "{found}");
     let second = texts("secondPage");
     assert!(found["secondHash"].as_str().unwrap().contains("after="));
     let first = texts("firstPage");

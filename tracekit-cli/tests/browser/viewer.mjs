@@ -27,10 +27,13 @@ await page.waitForSelector("#traces tbody tr");
 found.rows = await page.$$eval("#traces tbody tr", (trs) => trs.map((tr) => tr.textContent));
 await page.screenshot({ path: `${shots}/viewer-list.png` });
 
-// Live: the test writes a new trace once this file exists; it must appear without a reload.
+// Live: the test sends a new trace over OTLP once this file exists; it must appear without a
+// reload, and the header's collector counts it.
 writeFileSync(signal, "ready");
 await page.waitForFunction(() => [...document.querySelectorAll("#traces tbody tr")].some((tr) => tr.textContent.includes("live-conversation")), null, { timeout: 20000 });
 found.liveSeen = true;
+await page.waitForFunction(() => !document.getElementById("collector").hidden && document.getElementById("collector").textContent.includes("1 span"), null, { timeout: 10000 });
+found.collector = await page.$eval("#collector", (b) => b.textContent);
 
 // Paging with the cursor, in the URL.
 found.firstPage = await page.$$eval("#traces tbody tr", (trs) => trs.map((tr) => tr.textContent));

@@ -278,5 +278,27 @@ window.addEventListener("hashchange", () => {
   // Selecting a span rewrites the URL without a new route.
   route();
 });
-setInterval(() => { if (page.refresh && !document.hidden) page.refresh().catch(() => {}); }, 2000);
+// With `serve --otlp`: what the receivers took and refused, in the header.
+async function collectorStatus() {
+  const badge = document.getElementById("collector");
+  const { otlp } = await api("/api/collector");
+  if (!otlp) { badge.hidden = true; return; }
+  const s = otlp.stats;
+  const refused = s.refused_unauthorized + s.refused_malformed + s.refused_too_large + s.refused_unsupported + s.refused_busy;
+  badge.hidden = false;
+  badge.classList.toggle("warn", refused > 0 || s.spans_rejected > 0 || otlp.store.sink_failures > 0);
+  badge.textContent = `OTLP in: ${s.spans_stored.toLocaleString()} span${s.spans_stored === 1 ? "" : "s"}` +
+    (refused ? ` · ${refused.toLocaleString()} refused` : "") +
+    (s.spans_rejected ? ` · ${s.spans_rejected.toLocaleString()} rejected` : "");
+  badge.title = [`receiving on ${otlp.listening.join(", ")}`,
+    ...Object.entries(s).map(([k, v]) => `${k.replaceAll("_", " ")}: ${v}`),
+    ...Object.entries(otlp.store).map(([k, v]) => `store ${k.replaceAll("_", " ")}: ${v}`)].join("\n");
+}
+
+setInterval(() => {
+  if (document.hidden) return;
+  if (page.refresh) page.refresh().catch(() => {});
+  collectorStatus().catch(() => {});
+}, 2000);
+collectorStatus().catch(() => {});
 route();
