@@ -1,6 +1,6 @@
 //! The real servers and tools the tests use, one way for every test package: dynalite (a
 //! DynamoDB-compatible server), Arize Phoenix (an OpenTelemetry backend), the Python reference
-//! toolkit and headless Chromium.
+//! toolkit, Python's OpenTelemetry SDK and headless Chromium.
 //!
 //! Each comes from an environment variable when set (`.ci/run` starts the servers once and
 //! exports their URLs), else from its script under `scripts/`, which installs under a file
@@ -56,6 +56,19 @@ pub fn reference_python() -> Option<PathBuf> {
         "reference-python.sh",
         "",
         "the Python reference toolkit's interop tests (they need CPython 3.13, e.g. `pyenv install 3.13`, and PyPI)",
+    )
+    .map(PathBuf::from)
+}
+
+/// A Python with OpenTelemetry's SDK, its OTLP exporters (HTTP and gRPC), OpenInference's
+/// OpenAI instrumentation and `openai`: `$TRACEKIT_OTEL_PYTHON`, else the venv
+/// `scripts/otel-python.sh` builds.
+pub fn otel_python() -> Option<PathBuf> {
+    from_env_or_script(
+        "TRACEKIT_OTEL_PYTHON",
+        "otel-python.sh",
+        "",
+        "the collector's tests with Python's OpenTelemetry SDK (they need CPython 3.11-3.13 and PyPI)",
     )
     .map(PathBuf::from)
 }

@@ -160,16 +160,6 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The venv `scripts/otel-python.sh` builds, or a loud skip.
-fn otel_python() -> Option<String> {
-    servers::run_script(
-        "otel-python.sh",
-        "",
-        &[],
-        "the collector's tests with Python's OpenTelemetry SDK (they need CPython 3.11-3.13 and PyPI)",
-    )
-}
-
 /// A JSON export request of `n` spans of trace `trace`, numbered from `from`.
 fn json_request(trace: u32, from: u32, n: u32) -> String {
     let spans: Vec<serde_json::Value> = (from..from + n)
@@ -267,7 +257,7 @@ fn the_python_reference_toolkits_otlp_tracer_with_its_defaults() {
 
 #[test]
 fn python_opentelemetry_sdk_over_http_and_grpc_and_an_openinference_llm_call() {
-    let Some(python) = otel_python() else {
+    let Some(python) = servers::otel_python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -346,7 +336,7 @@ fn python_opentelemetry_sdk_over_http_and_grpc_and_an_openinference_llm_call() {
 
 #[test]
 fn a_rust_agent_and_a_python_service_make_one_trace() {
-    let Some(python) = otel_python() else {
+    let Some(python) = servers::otel_python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -12,14 +12,16 @@
 //! use tracekit::ingest::Collector;
 //! use tracekit::Tracer;
 //!
-//! # let dir = tempfile::tempdir().unwrap();
-//! # let path = dir.path().join("traces.db");
+//! # let dir = std::env::temp_dir().join(format!("tracekit-doc-ingest-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let path = dir.join("traces.db");
 //! let store = Tracer::sqlite(&path)?;
 //! let collector = Collector::new(store.clone());
 //! let receiver = collector.serve_http("127.0.0.1:0")?; // 127.0.0.1:4318 is the standard port
 //! println!("OTLP/HTTP on http://{}/v1/traces", receiver.local_addr());
 //! // Point OTEL_EXPORTER_OTLP_ENDPOINT at it; `collector.stats()` counts what came.
 //! receiver.stop();
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), tracekit::Error>(())
 //! ```
 //!
