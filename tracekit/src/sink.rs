@@ -178,7 +178,7 @@ pub(crate) trait BatchInlet: Send + Sync + 'static {
     /// Queues `batch` if the queue has room for it now, never waiting (`Err` otherwise): for
     /// spans received from elsewhere (`ingest`), whose sender is told to retry. The receipt
     /// says when the writer has written the batch, and how that went.
-    fn offer(&self, batch: Arc<[Trace]>) -> Result<Arc<Receipt>, Refused>;
+    fn offer(&self, batch: Vec<Trace>) -> Result<Arc<Receipt>, Refused>;
 
     /// Has the queue's writer decide traces by `rules` (tail sampling, `sampling.rs`).
     fn sample_tails(&self, rules: Arc<crate::sampling::TailRules>);

@@ -123,10 +123,12 @@ impl<B: Behind> Sink for Queued<B> {
     }
 }
 
-/// A batch that arrived unpacked, and who waits to hear how it was written.
-struct Ready {
-    spans: Arc<[Trace]>,
-    receipt: Option<Arc<Receipt>>,
+/// A batch that arrived unpacked.
+enum Ready {
+    /// From a tee's queue, shared with its other members.
+    Unpacked(Arc<[Trace]>),
+    /// Received from elsewhere (`Inlet::offer`), with whoever waits to hear how it was written.
+    Received(Vec<Trace>, Arc<Receipt>),
 }
 
 /// What an exporter counts of the spans past the queue (a spool's): those it holds unsent,
@@ -353,17 +355,14 @@ impl Inlet {
             shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
             return;
         }
-        lock(&shared.ready).push(Ready {
-            spans: Arc::clone(batch),
-            receipt: None,
-        });
+        lock(&shared.ready).push(Ready::Unpacked(Arc::clone(batch)));
         shared.wake_writer();
     }
 
     /// Queues `batch` whole if there is room for it now (never waiting, whatever the
     /// overflow setting: the sender is told to come back), with a receipt the writer
     /// completes once the batch is written.
-    pub(crate) fn offer(&self, batch: Arc<[Trace]>) -> Result<Arc<Receipt>, Refused> {
+    pub(crate) fn offer(&self, batch: Vec<Trace>) -> Result<Arc<Receipt>, Refused> {
         let shared = &*self.0;
         let n = batch.len();
         if shared.closed.load(Ordering::Relaxed) {
@@ -375,10 +374,7 @@ impl Inlet {
             return Err(Refused::Full);
         }
         let receipt = Arc::new(Receipt::default());
-        lock(&shared.ready).push(Ready {
-            spans: batch,
-            receipt: Some(Arc::clone(&receipt)),
-        });
+        lock(&shared.ready).push(Ready::Received(batch, Arc::clone(&receipt)));
         shared.wake_writer();
         Ok(receipt)
     }
@@ -394,7 +390,7 @@ impl BatchInlet for Inlet {
         Inlet::accept(self, batch);
     }
 
-    fn offer(&self, batch: Arc<[Trace]>) -> Result<Arc<Receipt>, Refused> {
+    fn offer(&self, batch: Vec<Trace>) -> Result<Arc<Receipt>, Refused> {
         Inlet::offer(self, batch)
     }
 
@@ -581,19 +577,16 @@ impl Shared {
             });
             let ready = std::mem::take(&mut *lock(&self.ready));
             if let Some(tail) = tail.as_mut() {
-                for Ready { spans, receipt } in ready {
-                    for span in spans.iter() {
-                        // A tee's batch has no remote-parent mark: a span without a parent
-                        // is taken as the root.
+                for one in ready {
+                    let (spans, receipt) = match one {
+                        Ready::Unpacked(shared) => (shared.to_vec(), None),
+                        Ready::Received(spans, receipt) => (spans, Some(receipt)),
+                    };
+                    for span in spans {
+                        // An unpacked batch has no remote-parent mark: a span without a
+                        // parent is taken as the root.
                         let root = span.parent_span_id.is_none();
-                        self.take(
-                            &mut exporter,
-                            &mut batch,
-                            Some(tail),
-                            span.clone(),
-                            root,
-                            now,
-                        );
+                        self.take(&mut exporter, &mut batch, Some(tail), span, root, now);
                     }
                     if let Some(receipt) = receipt {
                         receipt.complete(Written::Held);
@@ -613,17 +606,30 @@ impl Shared {
                 if !batch.is_empty() {
                     self.write(&mut exporter, &mut batch);
                 }
-                for Ready { spans, receipt } in ready {
-                    let mut written = Written::Stored;
-                    for chunk in spans.chunks(self.config.batch_size) {
-                        if let Err(why) = self.write_slice(&mut exporter, chunk) {
-                            written = Written::Failed(why);
+                // Received batches that arrived together go in one write (up to a batch):
+                // each write has a cost of its own (a SQLite commit rewrites every index
+                // page the batch touched), and their senders wait for it anyway.
+                let mut received = (Vec::new(), Vec::new());
+                for one in ready {
+                    match one {
+                        Ready::Unpacked(shared) => {
+                            for chunk in shared.chunks(self.config.batch_size) {
+                                let _ = self.write_slice(&mut exporter, chunk);
+                            }
+                        }
+                        Ready::Received(mut spans, receipt) => {
+                            let (group, _) = &received;
+                            if !group.is_empty()
+                                && group.len() + spans.len() > self.config.batch_size
+                            {
+                                self.write_received(&mut exporter, &mut received);
+                            }
+                            received.0.append(&mut spans);
+                            received.1.push(receipt);
                         }
                     }
-                    if let Some(receipt) = receipt {
-                        receipt.complete(written);
-                    }
                 }
+                self.write_received(&mut exporter, &mut received);
             }
             // The exporter holds spans (a spool's backlog): an empty batch lets it send them at
             // its own pace, also while no span ends here; while that goes on, no pause.
@@ -656,10 +662,13 @@ impl Shared {
                 let _ = catch_unwind(AssertUnwindSafe(|| exporter.shutdown()));
                 // Batches offered while the queue closed: their senders hear it at once.
                 for late in std::mem::take(&mut *lock(&self.ready)) {
-                    self.queued.fetch_sub(late.spans.len(), Ordering::Relaxed);
-                    self.dropped
-                        .fetch_add(late.spans.len() as u64, Ordering::Relaxed);
-                    if let Some(receipt) = late.receipt {
+                    let n = match &late {
+                        Ready::Unpacked(spans) => spans.len(),
+                        Ready::Received(spans, _) => spans.len(),
+                    };
+                    self.queued.fetch_sub(n, Ordering::Relaxed);
+                    self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                    if let Ready::Received(_, receipt) = late {
                         receipt.complete(Written::Failed("the tracer shut down".into()));
                     }
                 }
@@ -718,6 +727,25 @@ impl Shared {
     fn write(&self, exporter: &mut impl Exporter, batch: &mut Vec<Trace>) {
         let _ = self.write_slice(exporter, batch);
         batch.clear();
+    }
+
+    /// Writes received spans gathered from several batches, and tells their senders how it
+    /// went.
+    fn write_received(
+        &self,
+        exporter: &mut impl Exporter,
+        (spans, receipts): &mut (Vec<Trace>, Vec<Arc<Receipt>>),
+    ) {
+        let mut written = Written::Stored;
+        for chunk in spans.chunks(self.config.batch_size) {
+            if let Err(why) = self.write_slice(exporter, chunk) {
+                written = Written::Failed(why);
+            }
+        }
+        for receipt in receipts.drain(..) {
+            receipt.complete(written.clone());
+        }
+        spans.clear();
     }
 
     /// Hands `batch` to the exporter; the error (counted already) says why it failed.

@@ -109,13 +109,12 @@ impl Tracer {
             return Ok(Received::Stored);
         }
         if let Some(inlet) = &inner.inlet {
-            let receipt =
-                inner
-                    .offer_batch(&**inlet, spans.into())
-                    .map_err(|refused| match refused {
-                        Refused::Full => NotReceived::QueueFull,
-                        Refused::Closed => NotReceived::ShutDown,
-                    })?;
+            let receipt = inner
+                .offer_batch(&**inlet, spans)
+                .map_err(|refused| match refused {
+                    Refused::Full => NotReceived::QueueFull,
+                    Refused::Closed => NotReceived::ShutDown,
+                })?;
             return match receipt.wait(deadline) {
                 Some(Written::Stored) => Ok(Received::Stored),
                 Some(Written::Held) => Ok(Received::HeldForSampling),

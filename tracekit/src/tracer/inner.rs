@@ -110,7 +110,7 @@ impl TracerInner {
     pub(crate) fn offer_batch(
         &self,
         inlet: &dyn BatchInlet,
-        batch: Arc<[Trace]>,
+        batch: Vec<Trace>,
     ) -> Result<Arc<Receipt>, Refused> {
         let n = batch.len() as u64;
         let receipt = inlet.offer(batch)?;
