@@ -251,3 +251,70 @@ fn the_secret_key_stays_out_of_debug_and_errors() {
     };
     assert!(!error.contains("wJalrXUtnFEMI-SECRET"), "{error}");
 }
+
+/// A collector (`tracekit serve --otlp dynamodb://...`) in front of a table whose server
+/// stops: a request it cannot store is answered 503 with `Retry-After`, never a 200; sent
+/// again once the server is back, it is taken, and every span is in the table once.
+#[test]
+fn a_collector_answers_503_while_the_table_is_down_and_stores_the_retry_once() {
+    use tracekit::ingest::{Collector, ExportRequest};
+    let dir = tempfile_dir("collector");
+    let Some(server) = Dynalite::start(18_104, dir.path()) else {
+        return;
+    };
+    let table = server::unique_table("collector");
+    let tracer = Tracer::dynamodb(
+        server::config(&server.url(), &table)
+            .allow_scan(true)
+            .request_timeout(Duration::from_millis(500)),
+    )
+    .unwrap();
+    let collector = Collector::new(tracer.clone()).wait_for_store(Duration::from_secs(1));
+    let body = |trace: u32| {
+        let spans: Vec<serde_json::Value> = (0..20)
+            .map(|i| {
+                serde_json::json!({
+                    "traceId": format!("{trace:032x}"), "spanId": format!("{:016x}", i + 1),
+                    "name": format!("step-{i}"),
+                    "startTimeUnixNano": "1795300816026429000", "endTimeUnixNano": "1795300816036429000",
+                    "attributes": [{"key": "session.id", "value": {"stringValue": "conv-d"}}],
+                })
+            })
+            .collect();
+        serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}).to_string()
+    };
+    let send = |trace: u32| {
+        collector
+            .export(ExportRequest::new(body(trace).as_bytes()).content_type("application/json"))
+    };
+    assert_eq!(send(1).status(), 200);
+    assert!(server.script("stop"));
+    let down = send(2);
+    assert_eq!(
+        (down.status(), down.retry_after()),
+        (503, Some(5)),
+        "{:?}",
+        String::from_utf8_lossy(down.body())
+    );
+    assert!(server.script("start"));
+    // The exporter sends it again, as SDKs do after a 503, until taken.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while send(2).status() != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never taken once the table was back"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    tracer.flush_within(Duration::from_secs(60)).unwrap();
+    let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
+    assert_eq!(
+        spans.len(),
+        40,
+        "each span once, though request 2 was written twice"
+    );
+    assert!(spans
+        .iter()
+        .all(|s| s.attributes.get("ai.conversation.id") == Some(&"conv-d".into())));
+    assert!(collector.stats().refused_busy >= 1);
+}

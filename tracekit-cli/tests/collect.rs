@@ -490,3 +490,50 @@ fn a_token_is_required_when_set_and_the_viewer_shows_the_counts() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("add --otlp"));
 }
+
+#[test]
+fn an_otlp_url_as_the_store_forwards_what_arrives() {
+    // The backend: another collector, keeping spans in memory.
+    let backend = Tracer::in_memory(100);
+    let downstream = tracekit::ingest::Collector::new(backend.clone());
+    let receiver = downstream.serve_http("127.0.0.1:0").unwrap();
+    let mut forwarder = Service(
+        Command::new(env!("CARGO_BIN_EXE_tracekit"))
+            .args(["serve", &format!("http://{}", receiver.local_addr())])
+            .args(["--otlp", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(forwarder.0.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    while !lines
+        .last()
+        .is_some_and(|l: &String| l.starts_with("forwarding to"))
+    {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "ended early: {lines:?}"
+        );
+        lines.push(line.trim().to_owned());
+    }
+    let at = lines[0]
+        .trim_start_matches("tracekit OTLP/HTTP receiver on http://")
+        .trim_end_matches("/v1/traces")
+        .to_owned();
+    let mut stream = TcpStream::connect(&at).unwrap();
+    let body = json_request(9, 0, 3);
+    let (status, _) = exchange(
+        &mut stream,
+        "POST",
+        "/v1/traces",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200);
+    // A 200 from the forwarder means the backend took them.
+    let spans = backend.get_traces(&TraceFilter::new()).unwrap();
+    assert_eq!(spans.len(), 3);
+    assert_eq!(downstream.stats().spans_stored, 3);
+}
