@@ -254,7 +254,7 @@ fn phoenix_rate(url: &str, requests: usize) -> Option<f64> {
     let bodies = self::requests(requests, &project);
     let spans = (requests * PER_REQUEST) as u64;
     let started = Instant::now();
-    let (_, busy) = post_all(url, &bodies);
+    let (answered, busy) = post_all(url, &bodies);
     let deadline = Instant::now() + Duration::from_secs(900);
     let count = || -> Option<u64> {
         let query = serde_json::json!({"query": "{ projects { edges { node { name traceCount spanCount: recordCount } } } }"});
@@ -284,7 +284,11 @@ fn phoenix_rate(url: &str, requests: usize) -> Option<f64> {
         std::thread::sleep(Duration::from_millis(200));
     }
     let took = started.elapsed();
-    println!("  (Phoenix answered {busy} requests with 429/503 or a dropped connection)");
+    println!(
+        "  (Phoenix answered every request in {:.1} s, {busy} of them with 429/503 or a dropped connection, then took {:.0} s to store them)",
+        answered.as_secs_f64(),
+        (took - answered).as_secs_f64()
+    );
     Some(spans as f64 / took.as_secs_f64())
 }
 

@@ -158,6 +158,14 @@
 //! `traceparent` and `baggage` headers; a handler continues its caller's trace with
 //! [`SpanBuilder::remote`] or `#[traced(parent = extract(&headers))]`.
 //!
+//! # Receiving from other processes
+//!
+//! With the `ingest` feature, `ingest::Collector` receives OTLP (HTTP, and gRPC with
+//! `ingest-grpc`) from any process or language into any tracer, completing the spans'
+//! conventions on the way in and answering 200 only once they are stored: tracekit as the
+//! collector of the Python services, MCP servers and sub-agents an agent calls. `tracekit
+//! serve STORE --otlp` runs one.
+//!
 //! # Other instrumentation
 //!
 //! With the `tracing` feature, `bridge::TracingLayer` records the `tracing` spans that rig,
