@@ -537,3 +537,72 @@ fn an_otlp_url_as_the_store_forwards_what_arrives() {
     assert_eq!(spans.len(), 3);
     assert_eq!(downstream.stats().spans_stored, 3);
 }
+
+#[test]
+fn the_sampling_options_decide_each_trace_over_every_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("traces.db");
+    let c = collector(
+        &db,
+        &[
+            "--otlp",
+            "127.0.0.1:0",
+            "--keep-errors",
+            "--decision-wait",
+            "300ms",
+        ],
+        &[],
+    );
+    let mut stream = TcpStream::connect(&c.http).unwrap();
+    let json = [("Content-Type", "application/json")];
+    let span = |trace: u32, id: u32, parent: Option<u32>, error: bool| {
+        let mut s = serde_json::json!({
+            "traceId": format!("{trace:032x}"), "spanId": format!("{id:016x}"), "name": format!("s{id}"),
+            "startTimeUnixNano": "1795300816026429000", "endTimeUnixNano": "1795300816036429000",
+        });
+        if let Some(p) = parent {
+            s["parentSpanId"] = format!("{p:016x}").into();
+        }
+        if error {
+            s["status"] = serde_json::json!({"code": 2});
+        }
+        s
+    };
+    let post = |stream: &mut TcpStream, spans: Vec<serde_json::Value>| {
+        let body = serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]});
+        exchange(
+            stream,
+            "POST",
+            "/v1/traces",
+            &json,
+            body.to_string().as_bytes(),
+        )
+        .0
+    };
+    // A tool service's spans first (trace 1's failed), then the agent's roots.
+    assert_eq!(
+        post(
+            &mut stream,
+            vec![span(1, 2, Some(1), true), span(2, 2, Some(1), false)]
+        ),
+        200
+    );
+    assert_eq!(
+        post(
+            &mut stream,
+            vec![span(1, 1, None, false), span(2, 1, None, false)]
+        ),
+        200
+    );
+    let spans = eventually(&db, Duration::from_secs(10), |s| s.len() >= 2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert_eq!(
+        stored(&db).len(),
+        2,
+        "the trace without an error is not written later either"
+    );
+    assert!(spans.iter().all(|s| s.trace_id.to_string().ends_with('1')));
+    let counts = get_json(&c.viewer, "/api/collector");
+    assert_eq!(counts["otlp"]["store"]["traces_sampled_out"], 1, "{counts}");
+}

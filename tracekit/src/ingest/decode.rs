@@ -154,7 +154,8 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
     Ok(out)
 }
 
-fn too_large(what: &str, limit: usize) -> Refusal {
+/// Refuses `what` for being over `limit` bytes.
+pub(super) fn too_large(what: &str, limit: usize) -> Refusal {
     Refusal::new(
         RefusalKind::TooLarge,
         format!("{what} is over this collector's limit of {limit} bytes: send smaller batches"),

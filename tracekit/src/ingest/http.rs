@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use super::{Collector, ExportRequest, Format, Refusal, RefusalKind, Reply};
+use super::{decode, Collector, ExportRequest, Format, Reply};
 use crate::Error;
 
 /// Requests handled at once: each waits for the store to take its spans, and the writer
@@ -115,10 +115,7 @@ impl Collector {
                     }
                     None => {
                         let refused = self.handle(authorization.as_deref(), || {
-                            Err(Refusal::new(
-                                RefusalKind::TooLarge,
-                                format!("the body is over this collector's limit of {limit} bytes: send smaller batches"),
-                            ))
+                            Err(decode::too_large("the body", limit))
                         });
                         let reply = Reply::of(format, refused);
                         // The rest of the body is not read: the connection cannot go on.
@@ -132,7 +129,7 @@ impl Collector {
                 let body = serde_json::json!({
                     "status": "ok",
                     "collector": self.stats(),
-                    "tracer": crate::ingest::tracer_stats(&self.tracer),
+                    "tracer": super::tracer_stats(&self.tracer),
                 });
                 Reply {
                     status: 200,
