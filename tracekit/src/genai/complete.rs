@@ -435,6 +435,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "tracing")]
     fn operations_imply_kinds() {
         let genai = GenAi::new();
         for (operation, kind) in [
@@ -451,6 +452,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "tracing")]
     fn only_calls_to_a_model_are_priced() {
         let genai = GenAi::new();
         let priced = |operation: &str| {
