@@ -5,9 +5,15 @@
 //! MODE: `return` (the tracer in a `static`, never dropped), `exit` (`std::process::exit`),
 //! `panic` (a panic out of `main`, the tracer in a `static`), `signal` (prints `ready`, then
 //! waits to be signalled), `own-handler` (installs a SIGTERM handler of its own before the
-//! tracer, waits for it to run, then returns), `acknowledge` (flushes, prints `acknowledged`,
-//! then waits to be killed). BACKEND: `sqlite` (TARGET a file) or `otlp` (TARGET a base URL;
-//! with a spool in the directory `TRACEKIT_TEST_SPOOL` names, if set).
+//! tracer, waits for it to run, then returns), `ignoring` (starts with SIGINT and SIGTERM
+//! ignored, as under `nohup` or in a non-interactive shell's background; prints `ready`,
+//! then returns after a second whatever it was sent), `acknowledge` (flushes, prints
+//! `acknowledged`, then waits to be killed). BACKEND: `sqlite` (TARGET a file) or `otlp`
+//! (TARGET a base URL; with a spool in the directory `TRACEKIT_TEST_SPOOL` names, if set).
+//!
+//! Every mode but `ignoring` starts with SIGINT and SIGTERM at their default action, whatever
+//! the test runner inherited (a runner started in the background has them ignored): the
+//! dispositions a test relies on are the ones it sets.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +39,18 @@ fn main() {
         eprintln!("usage: exit-child MODE BACKEND TARGET SPANS");
         std::process::exit(2);
     };
+    // Before the tracer, so tracekit finds them as a program finds what it inherits.
+    let start_with = if mode == "ignoring" {
+        libc::SIG_IGN
+    } else {
+        libc::SIG_DFL
+    };
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: setting a signal to its default action or to ignored runs no code of ours.
+        unsafe {
+            libc::signal(signal, start_with);
+        }
+    }
     if mode == "own-handler" {
         // SAFETY: `on_sigterm` only stores to an atomic, which is async-signal-safe.
         unsafe {
@@ -79,11 +97,20 @@ fn main() {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
+        "ignoring" => {
+            println!("ready");
+            let _ = std::io::stdout().flush();
+            // SIGINT and SIGTERM sent meanwhile change nothing: a normal end follows.
+            std::thread::sleep(Duration::from_secs(1));
+        }
         _ => {
             println!("ready");
             let _ = std::io::stdout().flush();
-            std::thread::sleep(Duration::from_secs(60));
-            eprintln!("exit-child: no signal came");
+            std::thread::sleep(Duration::from_secs(10));
+            eprintln!(
+                "exit-child: waited 10 s for the test's SIGTERM or SIGINT, which never ended \
+                 the process"
+            );
             std::process::exit(3);
         }
     }

@@ -176,6 +176,24 @@ fn a_panic_that_aborts_writes_every_span_first() {
     assert_eq!(received(&receiver), SPANS);
 }
 
+/// A signal ignored when the program starts (under `nohup`, or in the background of a
+/// non-interactive shell) stays ignored: tracekit installs nothing for it and never turns it
+/// into an exit; the program goes on, and its spans are written at its normal end.
+#[test]
+fn a_signal_ignored_at_start_stays_ignored_and_every_span_is_written_at_the_end() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let (status, stderr) = child("ignoring", "sqlite", path.to_str().unwrap(), Some(signal));
+        assert_eq!(status.code(), Some(0), "{signal}: {status:?} {stderr}");
+        assert!(
+            !stderr.contains("SIG"),
+            "nothing said of the signal: {stderr}"
+        );
+        assert_eq!(stored(&path), SPANS, "{signal}: {stderr}");
+    }
+}
+
 /// A program with a SIGTERM handler of its own keeps it: tracekit writes the queues and the
 /// program's handler decides (here it returns normally); with `TRACEKIT_SIGNALS=off` tracekit
 /// leaves the signals alone, and SIGTERM ends the process at once, queue and all.

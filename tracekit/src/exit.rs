@@ -24,7 +24,10 @@
 //!
 //! Signals: tracekit handles SIGTERM and SIGINT only where they had their default action when
 //! the first queued tracer started. A handler installed before it is kept and runs first
-//! (chained); tracekit then writes the queues and leaves the ending to that handler. Programs
+//! (chained); tracekit then writes the queues and leaves the ending to that handler. A signal
+//! ignored then (a program started under `nohup`, or in the background of a non-interactive
+//! shell, inherits SIGINT ignored) stays ignored: tracekit installs nothing for it and never
+//! turns it into an exit, and the spans are written at the program's normal end. Programs
 //! that handle signals themselves after creating a tracer (`tokio::signal`, `ctrlc`) call
 //! [`leave_signals_alone`] first, or set `TRACEKIT_SIGNALS=off`, and shut their tracers down
 //! on their own way out. `TRACEKIT_EXIT_HOOKS=off` turns every hook off.

@@ -393,6 +393,7 @@ pub(crate) enum Mark {
     /// Not read yet; the first call returns what is stored.
     Start,
     /// A SQLite store: the last row returned, and the file's version when it was read.
+    #[cfg(feature = "sqlite")]
     Row { id: i64, version: i64 },
     /// Any other store: the spans returned so far.
     Seen(HashSet<(TraceId, SpanId)>),

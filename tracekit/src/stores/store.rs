@@ -1,10 +1,8 @@
 //! What every store is: a [`Queued`] sink whose spans are read back by a [`ReadBack`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use crate::query::{Page, Query, TraceHead, Watermark};
 use crate::queue::{Behind, Queued};
-use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
+use crate::{Error, Trace, TraceFilter};
 
 /// How a store reads spans back.
 pub(crate) trait ReadBack: Send + Sync + 'static {
@@ -66,44 +64,58 @@ impl<R: ReadBack> Behind for Stored<R> {
     }
 }
 
-/// A store opened to read only: no writer thread, no queue; spans ended into it are dropped
-/// and counted (the first one says so on stderr).
-pub(crate) struct ReadOnly<R> {
-    pub(crate) stored: Stored<R>,
-    pub(crate) dropped: AtomicU64,
-}
+#[cfg(feature = "sqlite")]
+pub(crate) use read_only::ReadOnly;
 
-impl<R: ReadBack> Sink for ReadOnly<R> {
-    fn persist_span(&self, _: &FinishedSpan<'_>) {
-        if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-            eprintln!(
-                "tracekit: the `{}` store was opened to read only; spans ended into it are \
-                 dropped (counted in Tracer::stats).",
-                R::NAME
-            );
+/// Only SQLite opens a store to read only.
+#[cfg(feature = "sqlite")]
+mod read_only {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::{ReadBack, Stored};
+    use crate::query::{Page, Query, TraceHead, Watermark};
+    use crate::queue::Behind;
+    use crate::{Error, FinishedSpan, Sink, SinkStats, Trace, TraceFilter};
+
+    /// A store opened to read only: no writer thread, no queue; spans ended into it are dropped
+    /// and counted (the first one says so on stderr).
+    pub(crate) struct ReadOnly<R> {
+        pub(crate) stored: Stored<R>,
+        pub(crate) dropped: AtomicU64,
+    }
+
+    impl<R: ReadBack> Sink for ReadOnly<R> {
+        fn persist_span(&self, _: &FinishedSpan<'_>) {
+            if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                eprintln!(
+                    "tracekit: the `{}` store was opened to read only; spans ended into it are \
+                     dropped (counted in Tracer::stats).",
+                    R::NAME
+                );
+            }
         }
-    }
 
-    fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
-        self.stored.get_traces(filter)
-    }
-
-    fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
-        self.stored.list_traces(query)
-    }
-
-    fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
-        self.stored.new_spans(mark)
-    }
-
-    fn stats(&self) -> SinkStats {
-        SinkStats {
-            dropped: self.dropped.load(Ordering::Relaxed),
-            ..SinkStats::default()
+        fn get_traces(&self, filter: &TraceFilter) -> Result<Vec<Trace>, Error> {
+            self.stored.get_traces(filter)
         }
-    }
 
-    fn name(&self) -> &'static str {
-        R::NAME
+        fn list_traces(&self, query: &Query) -> Result<Page<TraceHead>, Error> {
+            self.stored.list_traces(query)
+        }
+
+        fn new_spans(&self, mark: &mut Watermark) -> Result<Vec<Trace>, Error> {
+            self.stored.new_spans(mark)
+        }
+
+        fn stats(&self) -> SinkStats {
+            SinkStats {
+                dropped: self.dropped.load(Ordering::Relaxed),
+                ..SinkStats::default()
+            }
+        }
+
+        fn name(&self) -> &'static str {
+            R::NAME
+        }
     }
 }
