@@ -79,9 +79,9 @@ impl Collector {
                         return;
                     };
                     let incoming = tonic::transport::server::TcpIncoming::from(listener);
+                    // One service, no router: the service answers other paths itself.
                     let _ = tonic::transport::Server::builder()
-                        .add_service(service)
-                        .serve_with_incoming_shutdown(incoming, async {
+                        .serve_with_incoming_shutdown(service, incoming, async {
                             let _ = stopped.await;
                         })
                         .await;
