@@ -15,14 +15,7 @@ tools="$lib_root/target/tools/otel-python"
 venv="$tools/venv"
 
 base_python() {
-  if [[ -n "${OTEL_BASE_PYTHON:-}" ]]; then echo "$OTEL_BASE_PYTHON"; return; fi
-  for v in 3.13 3.12 3.11; do
-    if "python$v" -c "" >/dev/null 2>&1; then command -v "python$v"; return; fi
-    local found
-    found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
-    if [[ -n "$found" ]]; then echo "$found"; return; fi
-  done
-  return 1
+  find_python OTEL_BASE_PYTHON 3.13 3.12 3.11
 }
 
 pip_install() {

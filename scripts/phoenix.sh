@@ -24,15 +24,7 @@ server_state="$tools/port-$port"
 server_url="http://127.0.0.1:$port"
 
 base_python() {
-  if [[ -n "${PHOENIX_BASE_PYTHON:-}" ]]; then echo "$PHOENIX_BASE_PYTHON"; return; fi
-  for v in 3.13 3.12 3.11; do
-    # pyenv's shims answer `command -v` for versions that are not active: run it to be sure.
-    if "python$v" -c "" >/dev/null 2>&1; then command -v "python$v"; return; fi
-    local found
-    found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
-    if [[ -n "$found" ]]; then echo "$found"; return; fi
-  done
-  return 1
+  find_python PHOENIX_BASE_PYTHON 3.13 3.12 3.11
 }
 
 server_install() {

@@ -14,11 +14,7 @@ tools="$lib_root/target/tools/reference"
 venv="$tools/venv"
 
 base_python() {
-  if [[ -n "${REFERENCE_BASE_PYTHON:-}" ]]; then echo "$REFERENCE_BASE_PYTHON"; return; fi
-  if python3.13 -c "" >/dev/null 2>&1; then command -v python3.13; return; fi
-  local found
-  found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
-  [[ -n "$found" ]] && echo "$found"
+  find_python REFERENCE_BASE_PYTHON 3.13
 }
 
 pip_install() {

@@ -26,6 +26,22 @@ locked() {
   fi
 }
 
+# Prints a CPython to build a venv from: $VAR if set, else the first of VERSIONS found as
+# pythonX.Y on PATH or, newest first, under pyenv (whose shims answer `command -v` for
+# versions that are not active, so each is run to be sure). Fails if none is found.
+find_python() {
+  local var=$1
+  shift
+  if [[ -n "${!var:-}" ]]; then echo "${!var}"; return; fi
+  local v found
+  for v in "$@"; do
+    if "python$v" -c "" >/dev/null 2>&1; then command -v "python$v"; return; fi
+    found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
+    if [[ -n "$found" ]]; then echo "$found"; return; fi
+  done
+  return 1
+}
+
 # Runs CMD... (which installs into DIR, leaving FILE) unless DIR/.installed and FILE say an
 # earlier run finished. Call it under `locked`.
 install_once() {

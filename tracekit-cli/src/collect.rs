@@ -22,14 +22,60 @@ pub struct Options {
 }
 
 /// `--keep-*` and `--sample-rest`: which traces the collector keeps (all, unless one is given).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Sampling (with --otlp; every trace is kept unless one is given)")]
 pub struct Sampling {
+    /// Keep every trace with a failed span (tail sampling over every process's spans).
+    #[arg(long)]
     pub keep_errors: bool,
+    /// Keep traces that cost at least USD (from the price table).
+    #[arg(long, value_name = "USD")]
     pub keep_cost_at_least: Option<f64>,
+    /// Keep traces that used at least N tokens.
+    #[arg(long, value_name = "N")]
     pub keep_tokens_at_least: Option<u64>,
+    /// Keep traces whose user feedback scored below SCORE (thumbs-down is 0).
+    #[arg(long, value_name = "SCORE")]
     pub keep_feedback_below: Option<f64>,
+    /// Keep this fraction (0 to 1, by trace id) of the traces no rule keeps.
+    #[arg(long, value_name = "RATIO", value_parser = ratio)]
     pub sample_rest: Option<f64>,
+    /// How long after a trace's root ends its other spans may still arrive (30s, 2m).
+    #[arg(long, value_name = "DURATION", value_parser = seconds)]
     pub decision_wait: Option<Duration>,
+}
+
+/// A share from 0 to 1.
+fn ratio(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "expected a share from 0 to 1, such as 0.1, not {text:?}"
+        )),
+    }
+}
+
+/// `30s`, `2m`, `500ms` or a number of seconds.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => t.split_at(at),
+        None => (t, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && scale.is_finite() => {
+            Ok(Duration::from_secs_f64(n * scale))
+        }
+        _ => Err(format!(
+            "expected a duration such as 30s, 2m or 500ms, not {text:?}"
+        )),
+    }
 }
 
 impl Sampling {

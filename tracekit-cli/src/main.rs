@@ -213,43 +213,9 @@ enum Command {
             hide_env_values = true
         )]
         otlp_token: Option<String>,
-        /// Keep every trace with a failed span (tail sampling over every process's spans).
-        #[arg(
-            long,
-            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
-        )]
-        keep_errors: bool,
-        /// Keep traces that cost at least USD (from the price table).
-        #[arg(
-            long,
-            value_name = "USD",
-            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
-        )]
-        keep_cost_at_least: Option<f64>,
-        /// Keep traces that used at least N tokens.
-        #[arg(
-            long,
-            value_name = "N",
-            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
-        )]
-        keep_tokens_at_least: Option<u64>,
-        /// Keep traces whose user feedback scored below SCORE (thumbs-down is 0).
-        #[arg(
-            long,
-            value_name = "SCORE",
-            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
-        )]
-        keep_feedback_below: Option<f64>,
-        /// Keep this fraction (0 to 1, by trace id) of the traces no rule keeps.
-        #[arg(
-            long,
-            value_name = "RATIO",
-            help_heading = "Sampling (with --otlp; every trace is kept unless one is given)"
-        )]
-        sample_rest: Option<f64>,
-        /// How long after a trace's root ends its other spans may still arrive (30s, 2m).
-        #[arg(long, value_name = "DURATION", value_parser = seconds, help_heading = "Sampling (with --otlp; every trace is kept unless one is given)")]
-        decision_wait: Option<std::time::Duration>,
+        /// Which traces to keep (tail sampling over every process's spans).
+        #[command(flatten)]
+        sampling: collect::Sampling,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
@@ -330,29 +296,6 @@ impl From<tracekit::Error> for CliError {
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
         CliError::Io(e.to_string())
-    }
-}
-
-/// `30s`, `2m`, `500ms` or a number of seconds.
-fn seconds(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let (number, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(at) => t.split_at(at),
-        None => (t, "s"),
-    };
-    let scale = match unit {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" => 60.0,
-        _ => f64::NAN,
-    };
-    match number.parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 0.0 && scale.is_finite() => {
-            Ok(std::time::Duration::from_secs_f64(n * scale))
-        }
-        _ => Err(format!(
-            "expected a duration such as 30s, 2m or 500ms, not {text:?}"
-        )),
     }
 }
 
@@ -440,25 +383,13 @@ fn main() -> ExitCode {
             otlp,
             otlp_grpc,
             otlp_token,
-            keep_errors,
-            keep_cost_at_least,
-            keep_tokens_at_least,
-            keep_feedback_below,
-            sample_rest,
-            decision_wait,
+            sampling,
         } => {
             let options = collect::Options {
                 http: otlp,
                 grpc: otlp_grpc,
                 token: otlp_token,
-                sampling: collect::Sampling {
-                    keep_errors,
-                    keep_cost_at_least,
-                    keep_tokens_at_least,
-                    keep_feedback_below,
-                    sample_rest,
-                    decision_wait,
-                },
+                sampling,
             };
             serve::serve(&store, &addr, &options)
         }

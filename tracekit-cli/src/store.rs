@@ -89,21 +89,33 @@ impl StoreSpec {
             StoreSpec::Sqlite(path) => Ok(Tracer::sqlite(path)?),
             StoreSpec::Otlp(url) => Ok(Tracer::otlp(tracekit::OtlpConfig::new(url))?),
             #[cfg(feature = "dynamodb")]
-            StoreSpec::DynamoDb { table, endpoint, region } => {
-                let mut config = tracekit::DynamoDbConfig::new(table).create_table(true);
-                if let Some(endpoint) = endpoint {
-                    config = config.endpoint(endpoint);
-                }
-                if let Some(region) = region {
-                    config = config.region(region);
-                }
-                Ok(Tracer::dynamodb(config)?)
-            }
+            StoreSpec::DynamoDb { .. } => Ok(Tracer::dynamodb(self.dynamodb()?.create_table(true))?),
             #[cfg(not(feature = "dynamodb"))]
             StoreSpec::DynamoDb { .. } => Err(CliError::NotBuiltIn(
                 "DynamoDB stores need the `dynamodb` feature: cargo install tracekit-cli --features dynamodb",
             )),
         }
+    }
+
+    /// A DynamoDB store's table, endpoint and region as a configuration.
+    #[cfg(feature = "dynamodb")]
+    fn dynamodb(&self) -> Result<tracekit::DynamoDbConfig, CliError> {
+        let StoreSpec::DynamoDb {
+            table,
+            endpoint,
+            region,
+        } = self
+        else {
+            return Err(CliError::Usage(format!("{self:?} is not a DynamoDB table")));
+        };
+        let mut config = tracekit::DynamoDbConfig::new(table);
+        if let Some(endpoint) = endpoint {
+            config = config.endpoint(endpoint);
+        }
+        if let Some(region) = region {
+            config = config.region(region);
+        }
+        Ok(config)
     }
 
     /// Opens the store for reading.
@@ -121,16 +133,9 @@ impl StoreSpec {
                 Ok(Tracer::sqlite(tracekit::SqliteConfig::new(path).read_only())?)
             }
             #[cfg(feature = "dynamodb")]
-            StoreSpec::DynamoDb { table, endpoint, region } => {
-                let mut config = tracekit::DynamoDbConfig::new(table).create_table(false).allow_scan(true);
-                if let Some(endpoint) = endpoint {
-                    config = config.endpoint(endpoint);
-                }
-                if let Some(region) = region {
-                    config = config.region(region);
-                }
-                Ok(Tracer::dynamodb(config)?)
-            }
+            StoreSpec::DynamoDb { .. } => Ok(Tracer::dynamodb(
+                self.dynamodb()?.create_table(false).allow_scan(true),
+            )?),
             #[cfg(not(feature = "dynamodb"))]
             StoreSpec::DynamoDb { .. } => Err(CliError::NotBuiltIn(
                 "DynamoDB stores need the `dynamodb` feature: cargo install tracekit-cli --features dynamodb",

@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use tonic::codec::CompressionEncoding;
 
-use super::{Collector, RefusalKind};
+use super::{Collector, RefusalKind, DEFAULT_GRPC_ADDR};
 use crate::Error;
 
 /// An OTLP/gRPC receiver from [`Collector::serve_grpc`]; stops when dropped (or with
@@ -38,16 +38,7 @@ impl Collector {
         &self,
         addr: impl ToSocketAddrs + std::fmt::Debug,
     ) -> Result<GrpcReceiver, Error> {
-        let shown = format!("{addr:?}");
-        let addr = addr
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-            .ok_or_else(|| Error::Config {
-                setting: "the OTLP gRPC receiver's address",
-                value: shown,
-                problem: "expected IP:PORT, such as 127.0.0.1:4317".into(),
-            })?;
+        let addr = super::socket_addr(addr, "the OTLP/gRPC receiver's address", DEFAULT_GRPC_ADDR)?;
         let failed = |operation: &'static str, e: &dyn std::fmt::Display| Error::Sink {
             sink: "ingest",
             operation,

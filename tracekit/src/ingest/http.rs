@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use super::{decode, Collector, ExportRequest, Format, Reply};
+use super::{decode, Collector, ExportRequest, Format, Reply, DEFAULT_HTTP_ADDR};
 use crate::Error;
 
 /// Requests handled at once: each waits for the store to take its spans, and the writer
@@ -41,16 +41,7 @@ impl Collector {
         &self,
         addr: impl ToSocketAddrs + std::fmt::Debug,
     ) -> Result<HttpReceiver, Error> {
-        let shown = format!("{addr:?}");
-        let addr = addr
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-            .ok_or_else(|| Error::Config {
-                setting: "the OTLP receiver's address",
-                value: shown.clone(),
-                problem: "expected IP:PORT, such as 127.0.0.1:4318".into(),
-            })?;
+        let addr = super::socket_addr(addr, "the OTLP/HTTP receiver's address", DEFAULT_HTTP_ADDR)?;
         let server = Server::http(addr).map_err(|e| Error::Sink {
             sink: "ingest",
             operation: "listen for OTLP/HTTP",

@@ -545,6 +545,23 @@ impl RefusalKind {
     }
 }
 
+/// The first address `addr` names, or an error naming `setting` with `example`.
+fn socket_addr(
+    addr: impl std::net::ToSocketAddrs + std::fmt::Debug,
+    setting: &'static str,
+    example: &str,
+) -> Result<std::net::SocketAddr, crate::Error> {
+    let shown = format!("{addr:?}");
+    addr.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| crate::Error::Config {
+            setting,
+            value: shown,
+            problem: format!("expected IP:PORT, such as {example}"),
+        })
+}
+
 /// A tracer's counts as `/healthz` shows them.
 fn tracer_stats(tracer: &Tracer) -> serde_json::Value {
     let s = tracer.stats();
