@@ -75,6 +75,7 @@ impl Tracer {
     /// now, never waiting for room, and answers once its writer has written the batch (into
     /// the spool, with one). Any other tracer gets each span as [`forward`](Self::forward)
     /// would hand it, then a flush. A [no-op tracer](Self::noop) takes and forgets them.
+    /// Snapshots of open spans (`ended_at == None`) are left out.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -98,10 +99,16 @@ impl Tracer {
     /// backend (worth retrying), a tracer shut down, or a deadline that came first (the spans
     /// may still be written later; a store that keeps each span id once, as SQLite and
     /// DynamoDB do, makes the retry harmless).
-    pub fn receive(&self, spans: Vec<Trace>, deadline: Instant) -> Result<Received, NotReceived> {
+    pub fn receive(
+        &self,
+        mut spans: Vec<Trace>,
+        deadline: Instant,
+    ) -> Result<Received, NotReceived> {
         let Some(inner) = &self.inner else {
             return Ok(Received::Stored);
         };
+        // Finished spans only, as a sink gets them: a snapshot of an open span is not stored.
+        spans.retain(|s| s.ended_at.is_some());
         if inner.shut_down.load(Ordering::Acquire) {
             return Err(NotReceived::ShutDown);
         }
