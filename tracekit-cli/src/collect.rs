@@ -148,13 +148,24 @@ pub fn start(store: &StoreSpec, options: &Options) -> Result<Running, CliError> 
         collector = collector.token(token.clone());
     }
     let mut listening = Vec::new();
+    // Says where a receiver listens (the first lines printed, for people and scripts) and
+    // warns if other machines can reach it without a token.
+    let mut announce = |at: std::net::SocketAddr, what: &str, shown: String, listed: String| {
+        if !at.ip().is_loopback() && options.token.is_none() {
+            eprintln!(
+                "tracekit: receiving OTLP on {at}, which other machines can reach, without a \
+                 token: anyone there can write into the store (set --otlp-token or TRACEKIT_OTLP_TOKEN)"
+            );
+        }
+        println!("tracekit OTLP/{what} receiver on {shown}");
+        listening.push(listed);
+    };
     let http = match &options.http {
         Some(addr) => {
             let receiver = collector.serve_http(addr.as_str())?;
             let at = receiver.local_addr();
-            warn_if_open(at, options.token.is_some());
-            println!("tracekit OTLP/HTTP receiver on http://{at}/v1/traces");
-            listening.push(format!("http://{at}/v1/traces"));
+            let url = format!("http://{at}/v1/traces");
+            announce(at, "HTTP", url.clone(), url);
             Some(receiver)
         }
         None => None,
@@ -164,9 +175,7 @@ pub fn start(store: &StoreSpec, options: &Options) -> Result<Running, CliError> 
         Some(addr) => {
             let receiver = collector.serve_grpc(addr.as_str())?;
             let at = receiver.local_addr();
-            warn_if_open(at, options.token.is_some());
-            println!("tracekit OTLP/gRPC receiver on {at}");
-            listening.push(format!("grpc://{at}"));
+            announce(at, "gRPC", at.to_string(), format!("grpc://{at}"));
             Some(receiver)
         }
         None => None,
@@ -184,13 +193,4 @@ pub fn start(store: &StoreSpec, options: &Options) -> Result<Running, CliError> 
         #[cfg(feature = "grpc")]
         _grpc: grpc,
     })
-}
-
-fn warn_if_open(at: std::net::SocketAddr, token: bool) {
-    if !at.ip().is_loopback() && !token {
-        eprintln!(
-            "tracekit: receiving OTLP on {at}, which other machines can reach, without a token: \
-             anyone there can write into the store (set --otlp-token or TRACEKIT_OTLP_TOKEN)"
-        );
-    }
 }

@@ -66,11 +66,8 @@ const OUTPUTS: [&str; 3] = [
 /// ```
 pub fn reference_completions(attributes: &Attributes) -> Vec<(&'static str, Value)> {
     let mut out: Vec<(&'static str, Value)> = Vec::new();
-    let add = |out: &mut Vec<(&'static str, Value)>, key: &'static str, value: Value| {
-        if attributes.get(key).is_none() && out.iter().all(|(k, _)| *k != key) {
-            out.push((key, value));
-        }
-    };
+    let add =
+        |out: &mut Vec<(&'static str, Value)>, key, value| add_new(attributes, out, key, value);
     if let Some(Value::String(kind)) = attributes.get("ai.trace.type") {
         if let Some((_, openinference, operation)) = KINDS.iter().find(|(k, ..)| kind == *k) {
             add(
@@ -201,8 +198,7 @@ pub(crate) const FOREIGN: [(&str, &str); 20] = [
 
 /// Where the conversation id goes under each convention; the reference's column is filled
 /// from the first.
-pub(crate) const CONVERSATION_IDS: [&str; 3] =
-    ["ai.conversation.id", "gen_ai.conversation.id", "session.id"];
+const CONVERSATION_IDS: [&str; 3] = ["ai.conversation.id", "gen_ai.conversation.id", "session.id"];
 
 /// The attributes to add to `attributes` so that the GenAI conventions say what OpenInference
 /// (Arize's instrumentations), OpenLLMetry (Traceloop's) or older GenAI names say: the
@@ -214,11 +210,8 @@ pub(crate) const CONVERSATION_IDS: [&str; 3] =
 /// `ai.conversation.id`, which a store indexes.
 pub(crate) fn foreign_completions(attributes: &Attributes) -> Vec<(&'static str, Value)> {
     let mut out: Vec<(&'static str, Value)> = Vec::new();
-    let add = |out: &mut Vec<(&'static str, Value)>, key: &'static str, value: Value| {
-        if attributes.get(key).is_none() && out.iter().all(|(k, _)| *k != key) {
-            out.push((key, value));
-        }
-    };
+    let add =
+        |out: &mut Vec<(&'static str, Value)>, key, value| add_new(attributes, out, key, value);
     let text = |key: &str| attributes.get(key).and_then(Value::as_str);
     let operation = OPERATIONS
         .iter()
@@ -325,6 +318,19 @@ fn numbered_messages(attributes: &Attributes, prefix: &str) -> Option<Value> {
         })
         .collect();
     Some(Value::Array(list))
+}
+
+/// Adds `key = value` to `out` unless `attributes` or `out` has `key` already: what the
+/// completions add is only ever new.
+fn add_new(
+    attributes: &Attributes,
+    out: &mut Vec<(&'static str, Value)>,
+    key: &'static str,
+    value: Value,
+) {
+    if attributes.get(key).is_none() && out.iter().all(|(k, _)| *k != key) {
+        out.push((key, value));
+    }
 }
 
 /// Where an LLM call's cost in US dollars is written (`genai::COST_USD`, which is this).

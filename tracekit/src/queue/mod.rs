@@ -131,6 +131,13 @@ enum Ready {
     Received(Vec<Trace>, Arc<Receipt>),
 }
 
+/// Received batches gathered for one write, and their senders' receipts.
+#[derive(Default)]
+struct Gathered {
+    spans: Vec<Trace>,
+    receipts: Vec<Arc<Receipt>>,
+}
+
 /// What an exporter counts of the spans past the queue (a spool's): those it holds unsent,
 /// and those that failed outside a batch the queue handed it (when it sends on a flush).
 #[derive(Default)]
@@ -343,16 +350,10 @@ impl Inlet {
     /// thread would be held up by this one).
     pub(crate) fn accept(&self, batch: &Arc<[Trace]>) {
         let shared = &*self.0;
-        let n = batch.len();
-        if shared.closed.load(Ordering::Relaxed) {
-            shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
-            return;
-        }
-        let queued = shared.queued.fetch_add(n, Ordering::Relaxed);
-        let limit = shared.config.capacity.max(n);
-        if queued + n > limit && !shared.wait_for_room(limit) {
-            shared.queued.fetch_sub(n, Ordering::Relaxed);
-            shared.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        if shared.reserve(batch.len(), true).is_err() {
+            shared
+                .dropped
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
             return;
         }
         lock(&shared.ready).push(Ready::Unpacked(Arc::clone(batch)));
@@ -364,15 +365,7 @@ impl Inlet {
     /// completes once the batch is written.
     pub(crate) fn offer(&self, batch: Vec<Trace>) -> Result<Arc<Receipt>, Refused> {
         let shared = &*self.0;
-        let n = batch.len();
-        if shared.closed.load(Ordering::Relaxed) {
-            return Err(Refused::Closed);
-        }
-        let queued = shared.queued.fetch_add(n, Ordering::Relaxed);
-        if queued + n > shared.config.capacity.max(n) {
-            shared.queued.fetch_sub(n, Ordering::Relaxed);
-            return Err(Refused::Full);
-        }
+        shared.reserve(batch.len(), false)?;
         let receipt = Arc::new(Receipt::default());
         lock(&shared.ready).push(Ready::Received(batch, Arc::clone(&receipt)));
         shared.wake_writer();
@@ -452,6 +445,22 @@ impl crate::exit::Drain for Shared {
 }
 
 impl Shared {
+    /// Counts `n` spans of a whole batch into the queue if it has room for them (a batch
+    /// larger than the queue, into an empty one), waiting for room as [`Overflow::Block`]
+    /// says if `may_wait`.
+    fn reserve(&self, n: usize, may_wait: bool) -> Result<(), Refused> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(Refused::Closed);
+        }
+        let queued = self.queued.fetch_add(n, Ordering::Relaxed);
+        let limit = self.config.capacity.max(n);
+        if queued + n > limit && !(may_wait && self.wait_for_room(limit)) {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            return Err(Refused::Full);
+        }
+        Ok(())
+    }
+
     /// With [`Overflow::Block`], waits until at most `limit` spans are queued (the caller's
     /// places already counted); `false` if they should be dropped.
     #[cold]
@@ -609,7 +618,7 @@ impl Shared {
                 // Received batches that arrived together go in one write (up to a batch):
                 // each write has a cost of its own (a SQLite commit rewrites every index
                 // page the batch touched), and their senders wait for it anyway.
-                let mut received = (Vec::new(), Vec::new());
+                let mut received = Gathered::default();
                 for one in ready {
                     match one {
                         Ready::Unpacked(shared) => {
@@ -618,14 +627,14 @@ impl Shared {
                             }
                         }
                         Ready::Received(mut spans, receipt) => {
-                            let (group, _) = &received;
+                            let group = &received.spans;
                             if !group.is_empty()
                                 && group.len() + spans.len() > self.config.batch_size
                             {
                                 self.write_received(&mut exporter, &mut received);
                             }
-                            received.0.append(&mut spans);
-                            received.1.push(receipt);
+                            received.spans.append(&mut spans);
+                            received.receipts.push(receipt);
                         }
                     }
                 }
@@ -731,21 +740,17 @@ impl Shared {
 
     /// Writes received spans gathered from several batches, and tells their senders how it
     /// went.
-    fn write_received(
-        &self,
-        exporter: &mut impl Exporter,
-        (spans, receipts): &mut (Vec<Trace>, Vec<Arc<Receipt>>),
-    ) {
+    fn write_received(&self, exporter: &mut impl Exporter, received: &mut Gathered) {
         let mut written = Written::Stored;
-        for chunk in spans.chunks(self.config.batch_size) {
+        for chunk in received.spans.chunks(self.config.batch_size) {
             if let Err(why) = self.write_slice(exporter, chunk) {
                 written = Written::Failed(why);
             }
         }
-        for receipt in receipts.drain(..) {
+        for receipt in received.receipts.drain(..) {
             receipt.complete(written.clone());
         }
-        spans.clear();
+        received.spans.clear();
     }
 
     /// Hands `batch` to the exporter; the error (counted already) says why it failed.
