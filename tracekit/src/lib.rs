@@ -229,6 +229,9 @@ mod ids;
 #[cfg(feature = "ingest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ingest")))]
 pub mod ingest;
+#[cfg(feature = "mcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mcp")))]
+pub mod mcp;
 pub mod propagation;
 pub mod query;
 mod queue;

@@ -152,6 +152,16 @@ impl GenAi {
         self
     }
 
+    /// Whether message content (prompts, completions, tool arguments and results) is
+    /// recorded.
+    ///
+    /// ```
+    /// assert!(tracekit::genai::GenAi::new().capture_content(true).captures_content());
+    /// ```
+    pub fn captures_content(&self) -> bool {
+        self.capture_content
+    }
+
     /// Content longer than this many bytes is cut (at a character boundary) and marked.
     pub fn max_content_len(mut self, bytes: usize) -> Self {
         self.max_content_len = bytes;

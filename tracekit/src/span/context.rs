@@ -115,7 +115,7 @@ fn find<R>(tracer: &TracerInner, f: impl FnOnce(&Entry) -> R) -> Option<R> {
 
 /// The innermost entered span on this thread, whichever tracer it belongs to, as a reference
 /// that may go anywhere.
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "mcp"))]
 pub(crate) fn innermost() -> Option<SpanRef> {
     STACK
         .try_with(|s| s.borrow().0.last().map(Entry::counted))

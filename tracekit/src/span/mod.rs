@@ -198,6 +198,18 @@ impl Span {
 }
 
 impl Span {
+    /// The innermost open span on this thread, whichever tracer it belongs to.
+    #[cfg(any(feature = "tracing", feature = "mcp"))]
+    pub(crate) fn innermost() -> Option<Span> {
+        context::innermost().map(|span| Span { inner: Some(span) })
+    }
+
+    /// One of the span's own attributes (not inherited ones).
+    #[cfg(feature = "mcp")]
+    pub(crate) fn attribute(&self, key: &str) -> Option<Value> {
+        self.inner.as_deref()?.attribute(key)
+    }
+
     /// The shared state, for modules that keep their own on spans (`eval`).
     pub(crate) fn shared(&self) -> Option<&SpanInner> {
         self.inner.as_deref()
