@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Python's OpenTelemetry SDK with its OTLP exporters (protobuf over HTTP and gRPC), the baggage
-# span processor, OpenInference's OpenAI instrumentation and the `openai` client, in a venv
-# under target/tools/otel-python, for the collector's tests (tracekit serve --otlp) with
-# clients nobody here wrote. Prints the venv's interpreter.
+# span processor, OpenInference's OpenAI instrumentation, the `openai` client and the official
+# MCP SDK (`mcp` 2.x, which creates OpenTelemetry spans and puts `traceparent` in `_meta` by
+# itself), in a venv under target/tools/otel-python, for the collector's and the MCP tests
+# with clients and servers nobody here wrote. Prints the venv's interpreter.
 #
 #   scripts/otel-python.sh   builds the venv if needed (from CPython 3.11-3.13, pyenv's
 #                            included, or $OTEL_BASE_PYTHON), prints its python
@@ -24,9 +25,11 @@ pip_install() {
   "$base" -m venv "$venv" >&2
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc \
-    opentelemetry-processor-baggage openinference-instrumentation-openai openai >&2
+    opentelemetry-processor-baggage openinference-instrumentation-openai openai 'mcp>=2,<3' >&2
+  touch "$venv/.with-mcp"
 }
 
 locked "$tools/lock"
-install_once "$venv" "$venv/bin/python" pip_install
+# .with-mcp: a venv built before the MCP tests is built again.
+install_once "$venv" "$venv/.with-mcp" pip_install
 echo "$venv/bin/python"
