@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -46,14 +47,24 @@ fn one<'a>(spans: &'a [Trace], name: &str, kind: SpanKind) -> &'a Trace {
         .iter()
         .filter(|s| s.span_name == name && s.span_kind == kind)
         .collect();
-    assert_eq!(found.len(), 1, "one {kind:?} span {name:?} in {:#?}", names(spans));
+    assert_eq!(
+        found.len(),
+        1,
+        "one {kind:?} span {name:?} in {:#?}",
+        names(spans)
+    );
     found[0]
 }
 
 fn names(spans: &[Trace]) -> Vec<String> {
     spans
         .iter()
-        .map(|s| format!("{} {:?} {} <- {:?}", s.span_name, s.span_kind, s.span_id, s.parent_span_id))
+        .map(|s| {
+            format!(
+                "{} {:?} {} <- {:?}",
+                s.span_name, s.span_kind, s.span_id, s.parent_span_id
+            )
+        })
         .collect()
 }
 
@@ -66,7 +77,12 @@ fn assert_one_tree(spans: &[Trace]) {
     assert_eq!(roots, 1, "one root: {:#?}", names(spans));
     for span in spans {
         if let Some(parent) = span.parent_span_id {
-            assert!(ids.contains(&parent), "{} is orphaned: {:#?}", span.span_name, names(spans));
+            assert!(
+                ids.contains(&parent),
+                "{} is orphaned: {:#?}",
+                span.span_name,
+                names(spans)
+            );
         }
     }
 }
@@ -85,17 +101,26 @@ impl Agent {
             .add_inheritable_attribute("ai.conversation.id", conversation);
         let ok = self
             .tools
-            .call_tool(CallToolRequestParams::new("get_weather").with_arguments(arguments("city", "Lisbon")))
+            .call_tool(
+                CallToolRequestParams::new("get_weather")
+                    .with_arguments(arguments("city", "Lisbon")),
+            )
             .await?;
         assert_ne!(ok.is_error, Some(true), "{ok:?}");
         let failed = self
             .tools
-            .call_tool(CallToolRequestParams::new("get_alerts").with_arguments(arguments("region", "Portugal")))
+            .call_tool(
+                CallToolRequestParams::new("get_alerts")
+                    .with_arguments(arguments("region", "Portugal")),
+            )
             .await?;
         assert_eq!(failed.is_error, Some(true));
         let prompt = self
             .tools
-            .get_prompt(GetPromptRequestParams::new("weather_report").with_arguments(arguments("city", "Lisbon")))
+            .get_prompt(
+                GetPromptRequestParams::new("weather_report")
+                    .with_arguments(arguments("city", "Lisbon")),
+            )
             .await?;
         assert_eq!(prompt.messages.len(), 1);
         Ok(())
@@ -118,8 +143,14 @@ fn assert_joined(store: &Path, conversation: &str, transport: &str) -> Vec<Trace
     assert_eq!(lookup.parent_span_id, Some(served.span_id));
     for span in [call, served] {
         assert_eq!(text(span, "mcp.method.name").as_deref(), Some("tools/call"));
-        assert_eq!(text(span, "gen_ai.operation.name").as_deref(), Some("execute_tool"));
-        assert_eq!(text(span, "gen_ai.tool.name").as_deref(), Some("get_weather"));
+        assert_eq!(
+            text(span, "gen_ai.operation.name").as_deref(),
+            Some("execute_tool")
+        );
+        assert_eq!(
+            text(span, "gen_ai.tool.name").as_deref(),
+            Some("get_weather")
+        );
         assert_eq!(text(span, "network.transport").as_deref(), Some(transport));
         assert!(text(span, "jsonrpc.request.id").is_some());
         assert!(text(span, "mcp.protocol.version").is_some(), "{span:#?}");
@@ -129,7 +160,10 @@ fn assert_joined(store: &Path, conversation: &str, transport: &str) -> Vec<Trace
         assert_eq!(failed.span_status, SpanStatus::Error);
         assert_eq!(text(failed, "error.type").as_deref(), Some("tool_error"));
         let prompt = one(&spans, "prompts/get weather_report", kind);
-        assert_eq!(text(prompt, "gen_ai.prompt.name").as_deref(), Some("weather_report"));
+        assert_eq!(
+            text(prompt, "gen_ai.prompt.name").as_deref(),
+            Some("weather_report")
+        );
     }
     let services: HashSet<_> = spans
         .iter()
@@ -161,11 +195,16 @@ async fn one_trace_from_the_agent_through_a_stdio_server() {
     tracer.shutdown().unwrap();
     let spans = assert_joined(&store, "conv-stdio", "pipe");
     assert!(
-        spans.iter().all(|s| text(s, "ai.conversation.id").as_deref() == Some("conv-stdio")),
+        spans
+            .iter()
+            .all(|s| text(s, "ai.conversation.id").as_deref() == Some("conv-stdio")),
         "the conversation id on every span, the server's included"
     );
     // `initialize` is traced too (its own trace: no span was current when it was sent).
-    let all = Tracer::sqlite(&store).unwrap().get_traces(&TraceFilter::new()).unwrap();
+    let all = Tracer::sqlite(&store)
+        .unwrap()
+        .get_traces(&TraceFilter::new())
+        .unwrap();
     let initialize = one(&all, "initialize", SpanKind::Client);
     let served = one(&all, "initialize", SpanKind::Server);
     assert_eq!(served.parent_span_id, Some(initialize.span_id));
@@ -189,7 +228,11 @@ impl HttpServer {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = lines.next_line().await.unwrap().expect("the server prints its URL");
+        let url = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the server prints its URL");
         HttpServer { child, url }
     }
 
@@ -212,7 +255,10 @@ async fn one_trace_from_the_agent_through_a_streamable_http_server() {
     tracer.set_resource_attribute("service.name", "test-agent");
     let tools = Client::builder(&tracer)
         .endpoint(Endpoint::Http(server.url.clone()))
-        .serve((), StreamableHttpClientTransport::from_uri(server.url.as_str()))
+        .serve(
+            (),
+            StreamableHttpClientTransport::from_uri(server.url.as_str()),
+        )
         .await
         .unwrap();
     let agent = Agent {
@@ -229,12 +275,17 @@ async fn one_trace_from_the_agent_through_a_streamable_http_server() {
     assert_eq!(text(call, "server.address").as_deref(), Some("127.0.0.1"));
     assert_eq!(attr(call, "server.port"), Some(&Value::from(port)));
     let served = one(&spans, "tools/call get_weather", SpanKind::Server);
-    assert!(text(served, "mcp.session.id").is_some_and(|s| !s.is_empty()), "{served:#?}");
+    assert!(
+        text(served, "mcp.session.id").is_some_and(|s| !s.is_empty()),
+        "{served:#?}"
+    );
 }
 
 fn server_port(spans: &[Trace]) -> i64 {
     let served = one(spans, "tools/call get_weather", SpanKind::Server);
-    attr(served, "server.port").and_then(Value::as_i64).expect("the Host header's port")
+    attr(served, "server.port")
+        .and_then(Value::as_i64)
+        .expect("the Host header's port")
 }
 
 /// The Python SDK's spans, as `mcp-tests/python/spans.py` writes them.
@@ -253,7 +304,9 @@ fn python_span<'a>(spans: &'a [serde_json::Value], name: &str) -> &'a serde_json
 }
 
 fn script(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,7 +323,11 @@ async fn the_python_sdk_as_client_finds_its_call_span_as_the_parent_of_the_rust_
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let python = python_spans(&stdout);
     let spans = Tracer::sqlite(dir.path().join("traces.db"))
         .unwrap()
@@ -279,15 +336,32 @@ async fn the_python_sdk_as_client_finds_its_call_span_as_the_parent_of_the_rust_
     for tool in ["get_weather", "get_alerts"] {
         let call = python_span(&python, &format!("MCP send tools/call {tool}"));
         let served = one(&spans, &format!("tools/call {tool}"), SpanKind::Server);
-        assert_eq!(served.trace_id.to_string(), call["trace_id"], "one trace across the languages");
-        assert_eq!(served.parent_span_id.map(|p| p.to_string()), call["span_id"].as_str().map(str::to_owned));
-        assert_eq!(text(served, "ai.conversation.id").as_deref(), Some("py-conversation"), "baggage restored");
+        assert_eq!(
+            served.trace_id.to_string(),
+            call["trace_id"],
+            "one trace across the languages"
+        );
+        assert_eq!(
+            served.parent_span_id.map(|p| p.to_string()),
+            call["span_id"].as_str().map(str::to_owned)
+        );
+        assert_eq!(
+            text(served, "ai.conversation.id").as_deref(),
+            Some("py-conversation"),
+            "baggage restored"
+        );
     }
     let lookup = one(&spans, "forecast-lookup", SpanKind::Internal);
     let served = one(&spans, "tools/call get_weather", SpanKind::Server);
     assert_eq!(lookup.parent_span_id, Some(served.span_id));
-    assert_eq!(text(lookup, "ai.conversation.id").as_deref(), Some("py-conversation"));
-    assert_eq!(one(&spans, "tools/call get_alerts", SpanKind::Server).span_status, SpanStatus::Error);
+    assert_eq!(
+        text(lookup, "ai.conversation.id").as_deref(),
+        Some("py-conversation")
+    );
+    assert_eq!(
+        one(&spans, "tools/call get_alerts", SpanKind::Server).span_status,
+        SpanStatus::Error
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,7 +373,9 @@ async fn a_rust_client_is_the_parent_of_the_python_sdk_server_span() {
     let spans_file = dir.path().join("spans.jsonl");
     let tracer = Tracer::in_memory(100);
     let mut command = tokio::process::Command::new(python);
-    command.arg(script("mcp_server.py")).env("SPANS_FILE", &spans_file);
+    command
+        .arg(script("mcp_server.py"))
+        .env("SPANS_FILE", &spans_file);
     let tools = Client::serve(&tracer, (), TokioChildProcess::new(command).unwrap())
         .await
         .unwrap();
@@ -354,7 +430,10 @@ impl ServerHandler for Echo {
         _: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let schema = serde_json::json!({"type": "object"}).as_object().cloned().unwrap();
+        let schema = serde_json::json!({"type": "object"})
+            .as_object()
+            .cloned()
+            .unwrap();
         Ok(ListToolsResult::with_all_items(vec![
             Tool::new("echo", "echo", schema.clone()),
             Tool::new("wait", "wait", schema),
@@ -380,6 +459,16 @@ impl ServerHandler for Echo {
                 context.ct.cancelled().await;
                 Ok(CallToolResult::success(vec![]).into())
             }
+            "progress" => {
+                let token = context
+                    .meta
+                    .get_progress_token()
+                    .expect("rmcp sends a token");
+                let mut progress = ProgressNotificationParam::new(token, 0.5);
+                progress.message = Some("halfway".into());
+                context.peer.notify_progress(progress).await.unwrap();
+                Ok(CallToolResult::success(vec![]).into())
+            }
             other => Err(ErrorData::invalid_params(format!("no tool {other}"), None)),
         }
     }
@@ -388,9 +477,9 @@ impl ServerHandler for Echo {
 /// An rmcp server on one end of an in-memory pipe, traced to `tracer`; the other end.
 fn serve_in_process(tracer: &Tracer, genai: GenAi) -> tokio::io::DuplexStream {
     let (client_end, server_end) = tokio::io::duplex(64 * 1024);
-    let server = Server::builder(tracer)
-        .genai(genai)
-        .wrap(Echo { tracer: tracer.clone() });
+    let server = Server::builder(tracer).genai(genai).wrap(Echo {
+        tracer: tracer.clone(),
+    });
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_end).await {
             let _ = running.waiting().await;
@@ -405,16 +494,23 @@ async fn raw_session(tracer: &Tracer, call_meta: serde_json::Value) -> serde_jso
     let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read).lines();
     let mut send = async |message: serde_json::Value| {
-        write.write_all(format!("{message}\n").as_bytes()).await.unwrap();
+        write
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
     };
-    send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    send(
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"}}}))
+        "clientInfo": {"name": "raw", "version": "0"}}}),
+    )
     .await;
     let _initialized = lines.next_line().await.unwrap();
     send(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
-    send(serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-        "name": "echo", "arguments": {"text": "hi"}, "_meta": call_meta}}))
+    send(
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "echo", "arguments": {"text": "hi"}, "_meta": call_meta}}),
+    )
     .await;
     let answer = lines.next_line().await.unwrap().unwrap();
     serde_json::from_str(&answer).unwrap()
@@ -424,7 +520,9 @@ async fn served_call(tracer: &Tracer) -> (Trace, Trace) {
     // The server's span ends as the answer is written; give the in-memory store a moment.
     for _ in 0..100 {
         let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
-        if spans.iter().any(|s| s.span_name == "echo-step") && spans.iter().any(|s| s.span_name == "tools/call echo") {
+        if spans.iter().any(|s| s.span_name == "echo-step")
+            && spans.iter().any(|s| s.span_name == "tools/call echo")
+        {
             return (
                 one(&spans, "tools/call echo", SpanKind::Server).clone(),
                 one(&spans, "echo-step", SpanKind::Internal).clone(),
@@ -432,7 +530,10 @@ async fn served_call(tracer: &Tracer) -> (Trace, Trace) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("no server span: {:#?}", names(&tracer.get_traces(&TraceFilter::new()).unwrap()));
+    panic!(
+        "no server span: {:#?}",
+        names(&tracer.get_traces(&TraceFilter::new()).unwrap())
+    );
 }
 
 #[tokio::test]
@@ -457,15 +558,31 @@ async fn malformed_context_in_meta_is_ignored_never_an_error() {
     ] {
         let tracer = Tracer::in_memory(100);
         let answer = raw_session(&tracer, meta.clone()).await;
-        assert_eq!(answer["result"]["content"][0]["text"], "HI", "{meta}: {answer}");
+        assert_eq!(
+            answer["result"]["content"][0]["text"], "HI",
+            "{meta}: {answer}"
+        );
         let (served, _) = served_call(&tracer).await;
-        let valid = meta["traceparent"].as_str().is_some_and(|t| t.starts_with("00-0af7"));
+        let valid = meta["traceparent"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("00-0af7"));
         if valid {
-            assert_eq!(served.parent_span_id.map(|p| p.to_string()).as_deref(), Some("b7ad6b7169203331"));
-            assert_eq!(text(&served, "ai.conversation.id").as_deref(), Some("ok"), "the valid baggage entry");
+            assert_eq!(
+                served.parent_span_id.map(|p| p.to_string()).as_deref(),
+                Some("b7ad6b7169203331")
+            );
+            assert_eq!(
+                text(&served, "ai.conversation.id").as_deref(),
+                Some("ok"),
+                "the valid baggage entry"
+            );
         } else {
             assert_eq!(served.parent_span_id, None, "{meta}: a trace of its own");
-            assert_eq!(text(&served, "ai.conversation.id"), None, "{meta}: baggage without a valid traceparent is dropped");
+            assert_eq!(
+                text(&served, "ai.conversation.id"),
+                None,
+                "{meta}: baggage without a valid traceparent is dropped"
+            );
         }
     }
 }
@@ -473,15 +590,27 @@ async fn malformed_context_in_meta_is_ignored_never_an_error() {
 #[tokio::test]
 async fn a_traceparent_the_caller_set_is_kept() {
     let tracer = Tracer::in_memory(100);
-    let tools = Client::serve(&tracer, (), serve_in_process(&tracer, GenAi::new())).await.unwrap();
+    let tools = Client::serve(&tracer, (), serve_in_process(&tracer, GenAi::new()))
+        .await
+        .unwrap();
     let mut meta = rmcp::model::RequestMetaObject::new();
     meta.set_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     let mut params = CallToolRequestParams::new("echo").with_arguments(arguments("text", "x"));
     params.meta = Some(meta);
-    tracer.span("turn").instrument(tools.call_tool(params)).await.unwrap();
+    tracer
+        .span("turn")
+        .instrument(tools.call_tool(params))
+        .await
+        .unwrap();
     let (served, _) = served_call(&tracer).await;
-    assert_eq!(served.trace_id.to_string(), "0af7651916cd43dd8448eb211c80319c");
-    assert_eq!(served.parent_span_id.map(|p| p.to_string()).as_deref(), Some("b7ad6b7169203331"));
+    assert_eq!(
+        served.trace_id.to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    assert_eq!(
+        served.parent_span_id.map(|p| p.to_string()).as_deref(),
+        Some("b7ad6b7169203331")
+    );
     tools.cancel().await.unwrap();
 }
 
@@ -496,14 +625,20 @@ async fn a_tool_span_of_the_agent_s_own_gets_the_mcp_attributes_instead_of_a_sec
         .unwrap();
     genai
         .execute_tool(&tracer, "echo", Some("call-1"))
-        .instrument(tools.call_tool(CallToolRequestParams::new("echo").with_arguments(arguments("text", "hi"))))
+        .instrument(
+            tools.call_tool(
+                CallToolRequestParams::new("echo").with_arguments(arguments("text", "hi")),
+            ),
+        )
         .await
         .unwrap();
     let (served, _) = served_call(&tracer).await;
     tools.cancel().await.unwrap();
     let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
     assert!(
-        !spans.iter().any(|s| s.span_kind == SpanKind::Client && s.span_name.starts_with("tools/call")),
+        !spans
+            .iter()
+            .any(|s| s.span_kind == SpanKind::Client && s.span_name.starts_with("tools/call")),
         "no second span: {:#?}",
         names(&spans)
     );
@@ -512,14 +647,23 @@ async fn a_tool_span_of_the_agent_s_own_gets_the_mcp_attributes_instead_of_a_sec
     assert!(text(own, "jsonrpc.request.id").is_some());
     assert_eq!(served.parent_span_id, Some(own.span_id));
     // Content capture on: the arguments and the result, on the server's span.
-    assert!(text(&served, "gen_ai.tool.call.arguments").is_some() || attr(&served, "gen_ai.tool.call.arguments").is_some(), "{served:#?}");
-    assert!(attr(&served, "gen_ai.tool.call.result").is_some(), "{served:#?}");
+    assert!(
+        text(&served, "gen_ai.tool.call.arguments").is_some()
+            || attr(&served, "gen_ai.tool.call.arguments").is_some(),
+        "{served:#?}"
+    );
+    assert!(
+        attr(&served, "gen_ai.tool.call.result").is_some(),
+        "{served:#?}"
+    );
 }
 
 #[tokio::test]
 async fn a_cancelled_call_ends_both_spans_as_cancelled() {
     let tracer = Tracer::in_memory(100);
-    let tools = Client::serve(&tracer, (), serve_in_process(&tracer, GenAi::new())).await.unwrap();
+    let tools = Client::serve(&tracer, (), serve_in_process(&tracer, GenAi::new()))
+        .await
+        .unwrap();
     let call = tools.call_tool(CallToolRequestParams::new("wait"));
     let timed_out = tokio::time::timeout(
         Duration::from_millis(200),
@@ -530,16 +674,32 @@ async fn a_cancelled_call_ends_both_spans_as_cancelled() {
     let mut spans = Vec::new();
     for _ in 0..100 {
         spans = tracer.get_traces(&TraceFilter::new()).unwrap();
-        if spans.iter().filter(|s| s.span_name == "tools/call wait").count() == 2 {
+        if spans
+            .iter()
+            .filter(|s| s.span_name == "tools/call wait")
+            .count()
+            == 2
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let client = one(&spans, "tools/call wait", SpanKind::Client);
     let server = one(&spans, "tools/call wait", SpanKind::Server);
-    assert_eq!(attr(client, "cancelled"), Some(&Value::Bool(true)), "{client:#?}");
-    assert_eq!(attr(server, "cancelled"), Some(&Value::Bool(true)), "{server:#?}");
-    assert!(server.events.iter().any(|e| e.name == "notifications/cancelled"));
+    assert_eq!(
+        attr(client, "cancelled"),
+        Some(&Value::Bool(true)),
+        "{client:#?}"
+    );
+    assert_eq!(
+        attr(server, "cancelled"),
+        Some(&Value::Bool(true)),
+        "{server:#?}"
+    );
+    assert!(server
+        .events
+        .iter()
+        .any(|e| e.name == "notifications/cancelled"));
     assert_eq!(server.parent_span_id, Some(client.span_id));
     tools.cancel().await.unwrap();
 }
@@ -547,7 +707,9 @@ async fn a_cancelled_call_ends_both_spans_as_cancelled() {
 #[tokio::test]
 async fn a_json_rpc_error_sets_the_status_code() {
     let tracer = Tracer::in_memory(100);
-    let tools = Client::serve(&tracer, (), serve_in_process(&tracer, GenAi::new())).await.unwrap();
+    let tools = Client::serve(&tracer, (), serve_in_process(&tracer, GenAi::new()))
+        .await
+        .unwrap();
     let error = tools
         .call_tool(CallToolRequestParams::new("missing"))
         .await
@@ -561,9 +723,73 @@ async fn a_json_rpc_error_sets_the_status_code() {
         .map(|s| (format!("{:?}", s.span_kind), s))
         .collect();
     for kind in ["Client", "Server"] {
-        let span = by_kind.get(kind).unwrap_or_else(|| panic!("{kind}: {:#?}", names(&spans)));
-        assert_eq!(text(span, "rpc.response.status_code").as_deref(), Some("-32602"));
+        let span = by_kind
+            .get(kind)
+            .unwrap_or_else(|| panic!("{kind}: {:#?}", names(&spans)));
+        assert_eq!(
+            text(span, "rpc.response.status_code").as_deref(),
+            Some("-32602")
+        );
         assert_eq!(text(span, "error.type").as_deref(), Some("-32602"));
         assert_eq!(span.span_status, SpanStatus::Error);
     }
+}
+
+#[tokio::test]
+async fn progress_from_the_server_is_an_event_on_the_client_span() {
+    let tracer = Tracer::in_memory(100);
+    let tools = Client::serve(&tracer, (), serve_in_process(&tracer, GenAi::new()))
+        .await
+        .unwrap();
+    tracer
+        .span("turn")
+        .instrument(tools.call_tool(CallToolRequestParams::new("progress")))
+        .await
+        .unwrap();
+    tools.cancel().await.unwrap();
+    let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
+    let client = one(&spans, "tools/call progress", SpanKind::Client);
+    let event = client
+        .events
+        .iter()
+        .find(|e| e.name == "notifications/progress")
+        .unwrap_or_else(|| panic!("{client:#?}"));
+    assert_eq!(event.attributes.get("progress"), Some(&Value::from(0.5)));
+    assert_eq!(
+        event.attributes.get("message"),
+        Some(&Value::from("halfway"))
+    );
+}
+
+#[tokio::test]
+async fn a_call_open_when_the_server_goes_ends_as_transport_closed() {
+    let tracer = Tracer::in_memory(100);
+    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+    // A server that answers `initialize`, reads one request and dies.
+    let server = tokio::spawn(async move {
+        let (read, mut write) = tokio::io::split(server_end);
+        let mut lines = BufReader::new(read).lines();
+        let init: serde_json::Value =
+            serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        let answer = serde_json::json!({"jsonrpc": "2.0", "id": init["id"], "result": {
+            "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+            "serverInfo": {"name": "dies", "version": "0"}}});
+        write.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("tools/call") {
+                return;
+            }
+        }
+    });
+    let tools = Client::serve(&tracer, (), client_end).await.unwrap();
+    let result = tracer
+        .span("turn")
+        .instrument(tools.call_tool(CallToolRequestParams::new("echo")))
+        .await;
+    server.await.unwrap();
+    assert!(result.is_err(), "{result:?}");
+    let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
+    let call = one(&spans, "tools/call echo", SpanKind::Client);
+    assert_eq!(text(call, "error.type").as_deref(), Some("transport_closed"));
+    assert_eq!(call.span_status, SpanStatus::Error);
 }

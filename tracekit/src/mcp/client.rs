@@ -94,12 +94,14 @@ impl Endpoint {
 /// Settings for a traced MCP client: [`Client::builder`].
 ///
 /// ```no_run
-/// # async fn run(tracer: tracekit::Tracer) -> Result<(), Box<dyn std::error::Error>> {
+/// # use rmcp::{transport::IntoTransport, RoleClient};
+/// # async fn run<T, E, A>(tracer: tracekit::Tracer, transport: T) -> Result<(), Box<dyn std::error::Error>>
+/// # where T: IntoTransport<RoleClient, E, A>, E: std::error::Error + Send + Sync + 'static {
 /// use tracekit::genai::GenAi;
 /// use tracekit::mcp::{Client, Endpoint};
 ///
+/// // `transport`: rmcp's `StreamableHttpClientTransport::from_uri(url)`.
 /// let url = "http://127.0.0.1:8000/mcp";
-/// let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(url);
 /// let client = Client::builder(&tracer)
 ///     .endpoint(Endpoint::Http(url.into()))
 ///     .genai(GenAi::new().capture_content(true))
@@ -172,29 +174,32 @@ impl ClientBuilder {
 /// working; see the [module docs](super) for what each span carries.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # use rmcp::{transport::IntoTransport, RoleClient};
+/// # async fn run<T, E, A>(server: T) -> Result<(), Box<dyn std::error::Error>>
+/// # where T: IntoTransport<RoleClient, E, A>, E: std::error::Error + Send + Sync + 'static {
 /// use rmcp::model::CallToolRequestParams;
 /// use tracekit::{traced, Tracer};
 ///
-/// struct Agent { tracer: Tracer, tools: tracekit::mcp::Client }
+/// struct Agent {
+///     tracer: Tracer,
+///     tools: tracekit::mcp::Client,
+/// }
 ///
 /// impl Agent {
 ///     #[traced]
 ///     async fn turn(&self, city: &str) -> Result<String, rmcp::ServiceError> {
 ///         self.tracer.current_trace().add_inheritable_attribute("ai.conversation.id", "c-1");
 ///         let arguments = serde_json::json!({ "city": city });
-///         let result = self
-///             .tools
-///             .call_tool(CallToolRequestParams::new("get_weather")
-///                 .with_arguments(arguments.as_object().cloned().unwrap_or_default()))
-///             .await?;
+///         let call = CallToolRequestParams::new("get_weather")
+///             .with_arguments(arguments.as_object().cloned().unwrap_or_default());
+///         // A CLIENT span under `turn`, with the conversation id; the server's spans below it.
+///         let result = self.tools.call_tool(call).await?;
 ///         Ok(format!("{:?}", result.content))
 ///     }
 /// }
 ///
 /// let tracer = Tracer::sqlite("traces.db")?;
-/// let command = tokio::process::Command::new("./weather-server");
-/// let server = rmcp::transport::TokioChildProcess::new(command)?;
+/// // `server`: e.g. `TokioChildProcess::new(tokio::process::Command::new("./weather-server"))?`
 /// let tools = tracekit::mcp::Client::serve(&tracer, (), server).await?;
 /// let agent = Agent { tracer, tools };
 /// agent.turn("Lisbon").await?;
@@ -581,13 +586,13 @@ impl Calls {
                 record_error(&open.handle(), &error.error);
                 open.end();
             }
-            rmcp::model::JsonRpcMessage::Notification(n) => match &n.notification {
-                ServerNotification::ProgressNotification(p) => {
+            rmcp::model::JsonRpcMessage::Notification(n) => {
+                if let ServerNotification::ProgressNotification(p) = &n.notification {
                     let open = lock(&self.open);
-                    let span = open
+                    let request = open
                         .values()
                         .find(|o| o.progress.as_ref() == Some(&p.params.progress_token));
-                    if let Some(open) = span {
+                    if let Some(request) = request {
                         let mut attributes = vec![("progress", Value::from(p.params.progress))];
                         if let Some(total) = p.params.total {
                             attributes.push(("total", total.into()));
@@ -595,12 +600,12 @@ impl Calls {
                         if let Some(message) = &p.params.message {
                             attributes.push(("message", message.as_str().into()));
                         }
-                        open.handle()
+                        request
+                            .handle()
                             .add_event("notifications/progress", attributes);
                     }
                 }
-                _ => {}
-            },
+            }
             rmcp::model::JsonRpcMessage::Request(_) => {}
         }
     }

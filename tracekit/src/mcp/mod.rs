@@ -10,33 +10,36 @@
 //! One line on each side:
 //!
 //! ```no_run
-//! # async fn client(tracer: tracekit::Tracer) -> Result<(), Box<dyn std::error::Error>> {
+//! # use rmcp::{transport::IntoTransport, RoleClient};
+//! # async fn agent<T, E, A>(tracer: tracekit::Tracer, server: T) -> Result<(), Box<dyn std::error::Error>>
+//! # where T: IntoTransport<RoleClient, E, A>, E: std::error::Error + Send + Sync + 'static {
 //! use rmcp::model::CallToolRequestParams;
-//! use rmcp::transport::TokioChildProcess;
 //!
-//! // The agent: rmcp's `().serve(transport)`, traced.
-//! let server = TokioChildProcess::new(tokio::process::Command::new("./weather-server"))?;
+//! // The agent: rmcp's `().serve(transport)`, traced. `server` is any rmcp transport, e.g.
+//! // `TokioChildProcess::new(Command::new("./weather-server"))?`.
 //! let client = tracekit::mcp::Client::serve(&tracer, (), server).await?;
+//! let city = serde_json::json!({"city": "Lisbon"}).as_object().cloned().unwrap_or_default();
 //! let weather = client
-//!     .call_tool(CallToolRequestParams::new("get_weather").with_arguments(
-//!         serde_json::json!({"city": "Lisbon"}).as_object().unwrap().clone(),
-//!     ))
+//!     .call_tool(CallToolRequestParams::new("get_weather").with_arguments(city))
 //!     .await?;
 //! # Ok(()) }
 //! ```
 //!
 //! ```no_run
-//! # async fn server<H: rmcp::ServerHandler>(tracer: tracekit::Tracer, handler: H) -> Result<(), Box<dyn std::error::Error>> {
+//! # use rmcp::{transport::IntoTransport, RoleServer};
+//! # async fn tool_server<H: rmcp::ServerHandler, T, E, A>(tracer: tracekit::Tracer, handler: H, stdio: T) -> Result<(), Box<dyn std::error::Error>>
+//! # where T: IntoTransport<RoleServer, E, A>, E: std::error::Error + Send + Sync + 'static {
 //! use rmcp::ServiceExt;
 //!
-//! // The tool server: any rmcp handler, traced.
-//! let running = tracekit::mcp::Server::new(&tracer, handler).serve(rmcp::transport::stdio()).await?;
+//! // The tool server: any rmcp handler, traced; `stdio` is e.g. `rmcp::transport::stdio()`.
+//! let running = tracekit::mcp::Server::new(&tracer, handler).serve(stdio).await?;
 //! running.waiting().await?;
 //! # Ok(()) }
 //! ```
 //!
 //! (`TokioChildProcess` and `stdio` are rmcp's transports behind its `transport-child-process`
-//! and `transport-io` features; any rmcp transport works, streamable HTTP included.)
+//! and `transport-io` features; any rmcp transport works, streamable HTTP included.
+//! `examples/mcp_server.rs` and `examples/mcp_agent.rs` are a complete pair.)
 //!
 //! # What is recorded
 //!

@@ -32,22 +32,24 @@ use crate::{Span, SpanKind, Tracer, Value};
 /// router) and is served the same way.
 ///
 /// ```no_run
-/// use rmcp::model::{CallToolResult, Content, ServerCapabilities, ServerInfo};
+/// use rmcp::model::{ServerCapabilities, ServerConfig};
 /// use rmcp::{ServerHandler, ServiceExt};
 ///
 /// #[derive(Clone)]
 /// struct Weather;
 /// impl ServerHandler for Weather {
-///     fn get_info(&self) -> ServerInfo {
-///         ServerInfo::new(ServerCapabilities::builder().enable_tools().build())
+///     fn get_info(&self) -> ServerConfig {
+///         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
 ///     }
+///     // list_tools, call_tool, ...
 /// }
 ///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # use rmcp::{transport::IntoTransport, RoleServer};
+/// # async fn run<T, E, A>(stdio: T) -> Result<(), Box<dyn std::error::Error>>
+/// # where T: IntoTransport<RoleServer, E, A>, E: std::error::Error + Send + Sync + 'static {
 /// let tracer = tracekit::Tracer::sqlite("traces.db")?;
-/// let server = tracekit::mcp::Server::new(&tracer, Weather)
-///     .serve(rmcp::transport::stdio())
-///     .await?;
+/// // `stdio`: rmcp's `rmcp::transport::stdio()`.
+/// let server = tracekit::mcp::Server::new(&tracer, Weather).serve(stdio).await?;
 /// server.waiting().await?;
 /// tracer.shutdown()?;
 /// # Ok(()) }
