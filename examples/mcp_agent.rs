@@ -4,8 +4,8 @@
 //! cargo run -p tracekit-examples --example mcp_agent --features mcp
 //! ```
 //!
-//! The agent starts `examples/mcp_server.rs` (built beside it) as a child process and talks
-//! MCP to it over stdio through `tracekit::mcp::Client`. Its turn is a `#[traced]` span with
+//! The agent starts `examples/mcp_server.rs` (built beside it, first if need be) as a child
+//! process and talks MCP to it over stdio through `tracekit::mcp::Client`. Its turn is a `#[traced]` span with
 //! the conversation id; each request is a CLIENT span under it, with the context in
 //! `params._meta`; the server continues the trace in its SERVER spans, and its `#[traced]`
 //! lookup is a child of those. Both processes write to `traces.db` in the working directory,
@@ -78,21 +78,32 @@ fn text(content: &[rmcp::model::ContentBlock]) -> String {
         .join(" ")
 }
 
-/// `mcp_server`, built beside this example (`cargo run --example mcp_agent` builds both).
+/// `mcp_server`, beside this example; built first (by the cargo that built this one) when
+/// `cargo run --example mcp_agent` has not built it yet.
 fn server_path() -> Result<PathBuf, Box<dyn Error>> {
     let path = std::env::current_exe()?
         .parent()
         .ok_or("no directory for the current executable")?
         .join(format!("mcp_server{}", std::env::consts::EXE_SUFFIX));
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} is missing: build it with `cargo build -p tracekit-examples --example mcp_server --features mcp`",
-            path.display()
-        )
-        .into())
+    if !path.exists() {
+        eprintln!("building the mcp_server example first");
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build
+            .args(["build", "--example", "mcp_server", "--features", "mcp"])
+            .arg("--manifest-path")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        if !build.status()?.success() || !path.exists() {
+            return Err(format!(
+                "{} is missing: build it with `cargo build -p tracekit-examples --example mcp_server --features mcp`",
+                path.display()
+            )
+            .into());
+        }
     }
+    Ok(path)
 }
 
 #[tokio::main]

@@ -774,7 +774,10 @@ async fn a_call_open_when_the_server_goes_ends_as_transport_closed() {
         let answer = serde_json::json!({"jsonrpc": "2.0", "id": init["id"], "result": {
             "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
             "serverInfo": {"name": "dies", "version": "0"}}});
-        write.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+        write
+            .write_all(format!("{answer}\n").as_bytes())
+            .await
+            .unwrap();
         while let Ok(Some(line)) = lines.next_line().await {
             if line.contains("tools/call") {
                 return;
@@ -790,6 +793,9 @@ async fn a_call_open_when_the_server_goes_ends_as_transport_closed() {
     assert!(result.is_err(), "{result:?}");
     let spans = tracer.get_traces(&TraceFilter::new()).unwrap();
     let call = one(&spans, "tools/call echo", SpanKind::Client);
-    assert_eq!(text(call, "error.type").as_deref(), Some("transport_closed"));
+    assert_eq!(
+        text(call, "error.type").as_deref(),
+        Some("transport_closed")
+    );
     assert_eq!(call.span_status, SpanStatus::Error);
 }

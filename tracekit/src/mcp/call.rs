@@ -52,10 +52,16 @@ impl<'a> Call<'a> {
 
     /// `{mcp.method.name} {target}`, or the method alone.
     pub(super) fn span_name(&self) -> String {
-        match self.target {
-            Some(target) => format!("{} {target}", self.method),
-            None => self.method.to_owned(),
+        // Not `format!`: this runs for every request, and the formatting machinery costs
+        // more than the span's other attributes together.
+        let mut name =
+            String::with_capacity(self.method.len() + 1 + self.target.map_or(0, str::len));
+        name.push_str(self.method);
+        if let Some(target) = self.target {
+            name.push(' ');
+            name.push_str(target);
         }
+        name
     }
 
     /// The tool this request calls, if it is a `tools/call`.
@@ -236,23 +242,26 @@ impl ReadMeta<'_> {
 }
 
 impl Extractor for ReadMeta<'_> {
+    /// `_meta` holds a few keys (the progress token, the context): a scan finds one sooner
+    /// than hashing its name. A JSON object has one value per key; keys that differ only in
+    /// case are taken as the first one.
     fn get_all<'a>(&'a self, name: &str) -> Box<dyn Iterator<Item = &'a str> + 'a> {
-        let name = name.to_owned();
-        Box::new(
-            self.0
-                .iter()
-                .filter(move |(k, _)| k.eq_ignore_ascii_case(&name))
-                .filter_map(|(_, v)| v.as_str()),
-        )
+        let value = self
+            .0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str());
+        Box::new(value.into_iter())
     }
 }
 
 #[allow(deprecated)] // `SetLevelRequestParams`: logging is legacy, still served.
 mod legacy {
     use super::Params;
+
     macro_rules! no_target {
-    ($($params:ty),*) => {$( impl Params for $params {} )*};
-}
+        ($($params:ty),*) => {$( impl Params for $params {} )*};
+    }
     no_target!(
         Option<rmcp::model::PaginatedRequestParams>,
         rmcp::model::InitializeRequestParams,

@@ -181,7 +181,8 @@ macro_rules! traced_requests {
                 let call = Call::new($method) $( .params(&$request) )?;
                 let span = self.start(&call, &context);
                 let arguments = self.arguments(&call);
-                let cancelled = Box::pin(context.ct.clone().cancelled_owned());
+                let ct = context.ct.clone();
+                let cancelled = move || ct.is_cancelled();
                 self.traced(span, arguments, cancelled, self.inner.$name($($request,)? context))
             }
         )*
@@ -202,12 +203,13 @@ impl<S: ServerHandler> Server<S> {
         &'a self,
         span: Span,
         arguments: Option<JsonObject>,
-        cancelled: Cancelled,
+        cancelled: impl Fn() -> bool + Send + 'a,
         handler: impl Future<Output = Result<T, McpError>> + MaybeSendFuture + 'a,
     ) -> impl Future<Output = Result<T, McpError>> + MaybeSendFuture + 'a {
         let handled = Cancellable {
             inner: handler,
-            cancelled: Some(cancelled),
+            cancelled,
+            noted: false,
             span: span.clone(),
         };
         let genai = &self.genai;
@@ -358,36 +360,36 @@ impl Outcome for GetTaskResult {}
 impl Outcome for ListSkillsResult {}
 impl Outcome for GetSkillResult {}
 
-/// rmcp's cancellation of a request (its handler's token, cancelled).
-type Cancelled = Pin<Box<dyn Future<Output = ()> + Send>>;
-
 pin_project_lite::pin_project! {
-    /// A handler's future that notes on its span when rmcp cancels the request (the client
-    /// sent `notifications/cancelled`); the handler itself goes on, as rmcp leaves it to.
-    struct Cancellable<F> {
+    /// A handler's future that notes on its span that rmcp cancelled the request (the client
+    /// sent `notifications/cancelled`); the handler itself goes on, as rmcp leaves it to. The
+    /// token is looked at whenever the handler is polled, and when it ends: a cancelled
+    /// handler that watches its token is woken by it; one that does not is noted when it
+    /// ends. (Waiting on the token would register a waker per request, for a rare event.)
+    struct Cancellable<F, C> {
         #[pin]
         inner: F,
-        cancelled: Option<Cancelled>,
+        cancelled: C,
+        noted: bool,
         span: Span,
     }
 }
 
-impl<F: Future> Future for Cancellable<F> {
+impl<F: Future, C: Fn() -> bool> Future for Cancellable<F, C> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if let Some(cancelled) = this.cancelled {
-            if cancelled.as_mut().poll(cx).is_ready() {
-                *this.cancelled = None;
-                this.span
-                    .add_event(
-                        "notifications/cancelled",
-                        [("cancelled", Value::from(true))],
-                    )
-                    .add_attribute("cancelled", true);
-            }
+        let polled = this.inner.poll(cx);
+        if !*this.noted && (this.cancelled)() {
+            *this.noted = true;
+            this.span
+                .add_event(
+                    "notifications/cancelled",
+                    [("cancelled", Value::from(true))],
+                )
+                .add_attribute("cancelled", true);
         }
-        this.inner.poll(cx)
+        polled
     }
 }
