@@ -166,6 +166,13 @@
 //! collector of the Python services, MCP servers and sub-agents an agent calls. `tracekit
 //! serve STORE --otlp` runs one.
 //!
+//! # MCP tool servers
+//!
+//! With the `mcp` feature, `mcp::Client` and `mcp::Server` wrap rmcp's client and server:
+//! each request is a CLIENT span under the caller's span and a SERVER span in the tool
+//! server, named and attributed as the GenAI conventions for MCP say, with the context and
+//! the conversation id carried in `params._meta`; one line on each side.
+//!
 //! # Other instrumentation
 //!
 //! With the `tracing` feature, `bridge::TracingLayer` records the `tracing` spans that rig,
@@ -185,6 +192,7 @@
 //! | `otlp` | `Tracer::otlp` and `OtlpConfig`: OTLP/HTTP with `opentelemetry-proto`'s prost types (no tonic), ureq with rustls, flate2 for gzip |
 //! | `ingest` | `ingest::Collector`: OTLP/HTTP received into any tracer, as `tracekit serve --otlp` does: opentelemetry-proto's prost types, tiny_http, flate2 |
 //! | `ingest-grpc` | `ingest::GrpcReceiver`: OTLP/gRPC too: tonic's server on a tokio runtime |
+//! | `mcp` | `mcp::Client` and `mcp::Server`: rmcp 3.11 (its client and server roles; transports are the user's choice), http for streamable HTTP requests' headers |
 //! | `http` | [`propagation`] on `http::HeaderMap` |
 //! | `log` | `eval::LogBridge`: the `log` crate's records as events on the current span |
 //! | `stream` | `futures_core::Stream` for [`sinks::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |

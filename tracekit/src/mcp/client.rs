@@ -248,77 +248,56 @@ impl Client<()> {
     }
 }
 
+/// rmcp's request methods, under their own names, each marked with its caller's span:
+/// in `calls`, `name(Params) -> Result;`, and in `pages` a listing's page, `name -> Result;` (its
+/// parameters made present, to carry the mark).
+macro_rules! marked_requests {
+    (
+        calls { $( $(#[$doc:meta])* $name:ident($params:ty) -> $out:ty; )* }
+        pages { $( $(#[$pdoc:meta])* $page:ident -> $pout:ty; )* }
+    ) => {
+        $(
+            $(#[$doc])*
+            pub async fn $name(&self, params: $params) -> Result<$out, ServiceError> {
+                let (params, _mark) = self.calls.mark(params);
+                self.running.$name(params).await
+            }
+        )*
+        $(
+            $(#[$pdoc])*
+            pub async fn $page(
+                &self,
+                params: Option<PaginatedRequestParams>,
+            ) -> Result<$pout, ServiceError> {
+                let (params, _mark) = self.calls.mark(params.unwrap_or_default());
+                self.running.$page(Some(params)).await
+            }
+        )*
+    };
+}
+
 impl<S: Service<RoleClient>> Client<S> {
-    /// `tools/call`, with rmcp's follow-up rounds when the server asks for input.
-    pub async fn call_tool(
-        &self,
-        params: CallToolRequestParams,
-    ) -> Result<CallToolResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params);
-        self.running.call_tool(params).await
-    }
-
-    /// `prompts/get`.
-    pub async fn get_prompt(
-        &self,
-        params: GetPromptRequestParams,
-    ) -> Result<GetPromptResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params);
-        self.running.get_prompt(params).await
-    }
-
-    /// `resources/read`.
-    pub async fn read_resource(
-        &self,
-        params: ReadResourceRequestParams,
-    ) -> Result<ReadResourceResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params);
-        self.running.read_resource(params).await
-    }
-
-    /// `completion/complete`.
-    pub async fn complete(
-        &self,
-        params: CompleteRequestParams,
-    ) -> Result<CompleteResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params);
-        self.running.complete(params).await
-    }
-
-    /// One page of `tools/list`.
-    pub async fn list_tools(
-        &self,
-        params: Option<PaginatedRequestParams>,
-    ) -> Result<ListToolsResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params.unwrap_or_default());
-        self.running.list_tools(Some(params)).await
-    }
-
-    /// One page of `prompts/list`.
-    pub async fn list_prompts(
-        &self,
-        params: Option<PaginatedRequestParams>,
-    ) -> Result<ListPromptsResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params.unwrap_or_default());
-        self.running.list_prompts(Some(params)).await
-    }
-
-    /// One page of `resources/list`.
-    pub async fn list_resources(
-        &self,
-        params: Option<PaginatedRequestParams>,
-    ) -> Result<ListResourcesResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params.unwrap_or_default());
-        self.running.list_resources(Some(params)).await
-    }
-
-    /// One page of `resources/templates/list`.
-    pub async fn list_resource_templates(
-        &self,
-        params: Option<PaginatedRequestParams>,
-    ) -> Result<ListResourceTemplatesResult, ServiceError> {
-        let (params, _mark) = self.calls.mark(params.unwrap_or_default());
-        self.running.list_resource_templates(Some(params)).await
+    marked_requests! {
+        calls {
+            /// `tools/call`, with rmcp's follow-up rounds when the server asks for input.
+            call_tool(CallToolRequestParams) -> CallToolResult;
+            /// `prompts/get`.
+            get_prompt(GetPromptRequestParams) -> GetPromptResult;
+            /// `resources/read`.
+            read_resource(ReadResourceRequestParams) -> ReadResourceResult;
+            /// `completion/complete`.
+            complete(CompleteRequestParams) -> CompleteResult;
+        }
+        pages {
+            /// One page of `tools/list`.
+            list_tools -> ListToolsResult;
+            /// One page of `prompts/list`.
+            list_prompts -> ListPromptsResult;
+            /// One page of `resources/list`.
+            list_resources -> ListResourcesResult;
+            /// One page of `resources/templates/list`.
+            list_resource_templates -> ListResourceTemplatesResult;
+        }
     }
 
     /// Every page of `tools/list` (one span per page).

@@ -64,8 +64,9 @@
 //!
 //! Requests sent through the wrapper's methods ([`Client::call_tool`], [`Client::get_prompt`],
 //! [`Client::send_request`], ...) know their caller's span. Requests rmcp sends by itself, or
-//! that code sends through [`Client::peer`], are traced too, as children of whatever span is
-//! current on the thread that sends them (often none: then they start a trace).
+//! that code sends through rmcp's `peer()` ([`Client::service`]), are traced too, as children
+//! of whatever span is current on the thread that sends them (often none: then they start a
+//! trace).
 //!
 //! Progress notifications from the server become events on the request they belong to (by
 //! its progress token); a request the client cancels (rmcp sends

@@ -346,19 +346,24 @@ impl Outcome for InitializeResult {
     }
 }
 
-impl Outcome for () {}
-impl Outcome for DiscoverResult {}
-impl Outcome for CompleteResult {}
-impl Outcome for GetPromptResponse {}
-impl Outcome for ListPromptsResult {}
-impl Outcome for ListResourcesResult {}
-impl Outcome for ListResourceTemplatesResult {}
-impl Outcome for ReadResourceResponse {}
-impl Outcome for ListToolsResult {}
-impl Outcome for CustomResult {}
-impl Outcome for GetTaskResult {}
-impl Outcome for ListSkillsResult {}
-impl Outcome for GetSkillResult {}
+macro_rules! no_outcome {
+    ($($result:ty),*) => {$( impl Outcome for $result {} )*};
+}
+no_outcome!(
+    (),
+    DiscoverResult,
+    CompleteResult,
+    GetPromptResponse,
+    ListPromptsResult,
+    ListResourcesResult,
+    ListResourceTemplatesResult,
+    ReadResourceResponse,
+    ListToolsResult,
+    CustomResult,
+    GetTaskResult,
+    ListSkillsResult,
+    GetSkillResult
+);
 
 pin_project_lite::pin_project! {
     /// A handler's future that notes on its span that rmcp cancelled the request (the client
