@@ -522,21 +522,19 @@ impl Calls {
         let Some(id) = &cancelled.params.request_id else {
             return;
         };
-        if let Some(open) = lock(&self.open).remove(id) {
-            let span = Span {
-                inner: Some(open.span.clone()),
-            };
-            span.add_event(
-                "notifications/cancelled",
-                cancelled
-                    .params
-                    .reason
-                    .as_deref()
-                    .map(|r| ("reason", Value::from(r))),
-            );
-            open.span.record_cancelled();
-            open.end();
-        }
+        let Some(open) = lock(&self.open).remove(id) else {
+            return;
+        };
+        open.handle().add_event(
+            "notifications/cancelled",
+            cancelled
+                .params
+                .reason
+                .as_deref()
+                .map(|r| ("reason", Value::from(r))),
+        );
+        open.span.record_cancelled();
+        open.end();
     }
 
     /// A message coming in: an answer ends its request's span; progress becomes an event.
