@@ -1,5 +1,5 @@
-//! The server side: [`Server`] wraps any rmcp service and runs each request's handler inside
-//! a SERVER span continued from the caller's `_meta`.
+//! The server side: [`Server`] wraps any rmcp `ServerHandler` and runs each request's
+//! handler inside a SERVER span continued from the caller's `_meta`.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -18,8 +18,9 @@ use rmcp::model::{
     ReadResourceResponse, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
     SubscriptionFilter, Tool, UnsubscribeRequestParams, UpdateTaskParams,
 };
-use rmcp::service::SubscriptionContext;
-use rmcp::service::{MaybeSendFuture, NotificationContext, RequestContext, RoleServer};
+use rmcp::service::{
+    MaybeSendFuture, NotificationContext, RequestContext, RoleServer, SubscriptionContext,
+};
 use rmcp::ErrorData as McpError;
 use rmcp::ServerHandler;
 
@@ -150,13 +151,17 @@ impl<S> Server<S> {
                     b = b.attribute("mcp.session.id", session);
                 }
                 if let Some(host) = header("host") {
-                    let (address, port) = match host.rsplit_once(':') {
-                        Some((a, p)) if p.parse::<u16>().is_ok() => (a, p.parse::<u16>().ok()),
-                        _ => (host, None),
-                    };
-                    b = b.attribute("server.address", address);
-                    if let Some(port) = port {
-                        b = b.attribute("server.port", i64::from(port));
+                    // `host`, `host:port`, `[::1]:port`.
+                    let with_port = host
+                        .rsplit_once(':')
+                        .and_then(|(a, p)| Some((a, p.parse::<u16>().ok()?)));
+                    match with_port {
+                        Some((address, port)) => {
+                            b = b
+                                .attribute("server.address", address)
+                                .attribute("server.port", i64::from(port));
+                        }
+                        None => b = b.attribute("server.address", host),
                     }
                 }
             }
