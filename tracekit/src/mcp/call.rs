@@ -3,7 +3,7 @@
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientRequest, ErrorData, GetPromptRequestParams,
-    JsonObject, ReadResourceRequestParams, ServerResult, SubscribeRequestParams,
+    InitializeResult, JsonObject, ReadResourceRequestParams, ServerResult, SubscribeRequestParams,
     UnsubscribeRequestParams,
 };
 
@@ -156,11 +156,14 @@ pub(super) fn record_result(
 ) {
     match result {
         ServerResult::CallToolResult(result) => record_tool_result(span, genai, arguments, result),
-        ServerResult::InitializeResult(result) => {
-            span.add_attribute("mcp.protocol.version", result.protocol_version.to_string());
-        }
+        ServerResult::InitializeResult(result) => record_initialized(span, result),
         _ => {}
     }
+}
+
+/// The version `initialize` agreed on.
+pub(super) fn record_initialized(span: &Span, result: &InitializeResult) {
+    span.add_attribute("mcp.protocol.version", result.protocol_version.to_string());
 }
 
 /// A tool result with `isError` is an error of type `tool_error`; content capture records
@@ -255,8 +258,10 @@ impl Extractor for ReadMeta<'_> {
     }
 }
 
-#[allow(deprecated)] // `SetLevelRequestParams`: logging is legacy, still served.
-mod legacy {
+/// The parameters that name nothing. (A module of its own for the `allow`:
+/// `SetLevelRequestParams` is deprecated, logging being legacy, and still served.)
+#[allow(deprecated)]
+mod no_target {
     use super::Params;
 
     macro_rules! no_target {

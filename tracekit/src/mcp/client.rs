@@ -323,7 +323,12 @@ impl<S: Service<RoleClient>> Client<S> {
         &self,
         mut request: ClientRequest,
     ) -> Result<ServerResult, ServiceError> {
-        let _mark = self.calls.mark_meta(&mut request.get_meta_mut().0 .0);
+        // Held until the answer: the wire looks the caller's span up by this mark.
+        let marked = self.calls.marked();
+        if let Some(mark) = marked.mark {
+            let meta = &mut request.get_meta_mut().0 .0;
+            meta.insert(MARK.to_owned(), mark.into());
+        }
         self.running.send_request(request).await
     }
 
@@ -419,27 +424,24 @@ impl Drop for Marked<'_> {
 
 impl Calls {
     /// Marks `params` with the caller's span (the innermost open span on this thread, of any
-    /// tracer).
+    /// tracer). Outside any span, `params` go as they came: no `_meta` is added.
     fn mark<P: RequestParamsMeta>(&self, mut params: P) -> (P, Marked<'_>) {
-        let meta = params.meta_mut().get_or_insert_default();
-        let marked = self.mark_meta(&mut meta.0 .0);
+        let marked = self.marked();
+        if let Some(mark) = marked.mark {
+            let meta = params.meta_mut().get_or_insert_default();
+            meta.0 .0.insert(MARK.to_owned(), mark.into());
+        }
         (params, marked)
     }
 
-    fn mark_meta(&self, meta: &mut JsonObject) -> Marked<'_> {
-        let Some(parent) = Span::innermost() else {
-            return Marked {
-                calls: self,
-                mark: None,
-            };
-        };
-        let mark = self.next_mark.fetch_add(1, Ordering::Relaxed);
-        lock(&self.parents).insert(mark, parent);
-        meta.insert(MARK.to_owned(), mark.into());
-        Marked {
-            calls: self,
-            mark: Some(mark),
-        }
+    /// The caller's span registered under a new mark, if there is one.
+    fn marked(&self) -> Marked<'_> {
+        let mark = Span::innermost().map(|parent| {
+            let mark = self.next_mark.fetch_add(1, Ordering::Relaxed);
+            lock(&self.parents).insert(mark, parent);
+            mark
+        });
+        Marked { calls: self, mark }
     }
 
     /// A request going out: opens its span (or joins the caller's `execute_tool` span) and

@@ -24,7 +24,7 @@ use rmcp::service::{
 use rmcp::ErrorData as McpError;
 use rmcp::ServerHandler;
 
-use super::call::{record_error, record_tool_result, Call, ReadMeta};
+use super::call::{record_error, record_initialized, record_tool_result, Call, ReadMeta};
 use crate::genai::GenAi;
 use crate::span::instrument::Instrumented;
 use crate::{Span, SpanKind, Tracer, Value};
@@ -347,7 +347,7 @@ impl Outcome for CallToolResponse {
 
 impl Outcome for InitializeResult {
     fn record(&self, span: &Span, _: &GenAi, _: Option<&JsonObject>) {
-        span.add_attribute("mcp.protocol.version", self.protocol_version.to_string());
+        record_initialized(span, self);
     }
 }
 
