@@ -33,15 +33,17 @@ impl Endpoint {
                     let _ = request.as_reader().read_to_string(&mut body);
                     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                     let reply = answer(&body);
+                    let streamed = body["stream"] == true;
                     requests.lock().unwrap().push(body);
-                    let header = tiny_http::Header::from_bytes(
-                        &b"Content-Type"[..],
-                        &b"application/json"[..],
-                    )
-                    .unwrap();
-                    let _ = request.respond(
-                        tiny_http::Response::from_string(reply.to_string()).with_header(header),
-                    );
+                    let (text, content_type) = if streamed {
+                        (events(&reply).concat(), &b"text/event-stream"[..])
+                    } else {
+                        (reply.to_string(), &b"application/json"[..])
+                    };
+                    let header =
+                        tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type).unwrap();
+                    let _ =
+                        request.respond(tiny_http::Response::from_string(text).with_header(header));
                 }
             }
         });
@@ -67,7 +69,46 @@ impl Drop for Endpoint {
     }
 }
 
-fn answer(request: &Value) -> Value {
+/// A completion as the server-sent events of a streamed one (`"stream": true`): the role,
+/// the content in three pieces, the finish reason with the usage, then `[DONE]`.
+pub fn events(completion: &Value) -> Vec<String> {
+    let base = |delta: Value, finish: Value| {
+        json!({
+            "id": completion["id"], "object": "chat.completion.chunk",
+            "created": completion["created"], "model": completion["model"],
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        })
+    };
+    let content = completion["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let third = content.len() / 3;
+    let cut = |n: usize| {
+        let mut i = n;
+        while !content.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    let (a, b) = (cut(third), cut(2 * third));
+    let mut chunks = vec![base(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    for piece in [&content[..a], &content[a..b], &content[b..]] {
+        chunks.push(base(json!({"content": piece}), Value::Null));
+    }
+    let mut last = base(json!({}), completion["choices"][0]["finish_reason"].clone());
+    last["usage"] = completion["usage"].clone();
+    chunks.push(last);
+    let mut out: Vec<String> = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+    out.push("data: [DONE]\n\n".into());
+    out
+}
+
+/// The scripted completion for a request.
+pub fn answer(request: &Value) -> Value {
     let model = request["model"].as_str().unwrap_or("gpt-4o").to_owned();
     let has_result = request["messages"]
         .as_array()

@@ -27,7 +27,7 @@ LAYERS = [
         "filter semconv sampling sink tracer span propagation as_tracer",
     ),
     ("pipeline", "record collect queue batch exit sinks stores exporters"),
-    ("agent", "genai render analysis eval testing bridge ingest mcp __private"),
+    ("agent", "genai render analysis eval testing bridge ingest mcp replay __private"),
 ]
 LAYER = {m: i for i, (_, ms) in enumerate(LAYERS) for m in ms.split()}
 

@@ -7,7 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{parenthesized, Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
 const OPTIONS: &str =
-    "`name`, `kind`, `tracer`, `parent`, `attributes(..)`, `inheritable(..)`, `args`, `skip(..)`, `output`, `stream`, `crate`";
+    "`name`, `kind`, `tracer`, `parent`, `attributes(..)`, `inheritable(..)`, `args`, `skip(..)`, `output`, `stream`, `record`, `crate`";
 const KINDS: [&str; 5] = ["Internal", "Server", "Client", "Producer", "Consumer"];
 
 /// Where the span's tracer comes from.
@@ -51,6 +51,9 @@ pub(crate) struct Args {
     pub(crate) output: Option<(Ident, LitStr)>,
     /// The `stream` keyword: the span lasts until the returned stream/iterator is done.
     pub(crate) stream: Option<Ident>,
+    /// The `record` keyword: arguments and return value recorded for replay, and the
+    /// recorded value returned while a replay is active.
+    pub(crate) record: Option<Ident>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -144,6 +147,10 @@ impl Parse for Args {
                     "stream" => {
                         once(&mut seen, "stream", key.span())?;
                         args.stream = Some(key);
+                    }
+                    "record" => {
+                        once(&mut seen, "record", key.span())?;
+                        args.record = Some(key);
                     }
                     other => {
                         return Err(syn::Error::new(

@@ -60,6 +60,10 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             ));
         }
     }
+    if let Some(keyword) = &args.record {
+        let replayed = record_body(&args, &item, &Shape::of(&args, &item)?, keyword)?;
+        item.block = Box::new(replayed);
+    }
     let shape = Shape::of(&args, &item)?;
     let gen = Gen {
         args: &args,
@@ -247,13 +251,7 @@ impl Gen<'_> {
             let #tracer = #source;
             let #tracer: &#krate::Tracer = #krate::__private::tracer(#source_at);
         };
-        let name = match &args.name {
-            Some(lit) => lit.clone(),
-            None => LitStr::new(
-                sig.ident.to_string().trim_start_matches("r#"),
-                sig.ident.span(),
-            ),
-        };
+        let name = span_name(args, sig);
         let kind = args
             .kind
             .clone()
@@ -329,10 +327,10 @@ impl Gen<'_> {
         };
         let skip: Vec<&Ident> = match &self.args.skip {
             Some((keyword, names)) => {
-                if self.args.capture.is_none() {
+                if self.args.capture.is_none() && self.args.record.is_none() {
                     return Err(syn::Error::new(
                         keyword.span(),
-                        "`skip(..)` leaves arguments out of `args`; add `args`: #[traced(args, skip(..))]",
+                        "`skip(..)` leaves arguments out of `args` (or `record`); add `args`: #[traced(args, skip(..))]",
                     ));
                 }
                 names.iter().try_for_each(known)?;
@@ -407,6 +405,101 @@ impl Gen<'_> {
             };
         }
     }
+}
+
+/// The span's name: `name = ".."`, else the function's.
+fn span_name(args: &Args, sig: &syn::Signature) -> LitStr {
+    match &args.name {
+        Some(lit) => lit.clone(),
+        None => LitStr::new(
+            sig.ident.to_string().trim_start_matches("r#"),
+            sig.ident.span(),
+        ),
+    }
+}
+
+/// `record`: the body, wrapped so that it returns the recorded value while a replay is
+/// active (without running), and records its arguments and return value otherwise. The
+/// original body runs as a closure (sync) or an `async` block, so its `return`s and `?`s
+/// keep their meaning.
+fn record_body(
+    args: &Args,
+    item: &ItemFn,
+    shape: &Shape<'_>,
+    keyword: &Ident,
+) -> syn::Result<Block> {
+    let krate = match &args.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::tracekit),
+    };
+    let sig = &item.sig;
+    let is_async = match shape {
+        Shape::Sync | Shape::SyncBorrowingSelf => false,
+        Shape::Async | Shape::AsyncBorrowingSelf => true,
+        _ => {
+            return Err(syn::Error::new(
+                keyword.span(),
+                "`record` works on plain `fn`s and `async fn`s that return a value \
+                 (not on `#[async_trait]` methods, `-> !` or `stream`): record the function they call instead",
+            ))
+        }
+    };
+    let ret = match &sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) if is_nameable(ty) => ty.to_token_stream(),
+        ReturnType::Type(_, ty) => {
+            return Err(syn::Error::new(
+                ty.span(),
+                "`record` needs a return type it can name (not `impl Trait`): the recorded value is read back as it",
+            ))
+        }
+    };
+    let at = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
+    };
+    let skip: Vec<&Ident> = args.skip.iter().flat_map(|(_, names)| names).collect();
+    let mut recorded = Vec::new();
+    for input in &sig.inputs {
+        let syn::FnArg::Typed(typed) = input else {
+            continue;
+        };
+        match &*typed.pat {
+            syn::Pat::Ident(p) if skip.contains(&&p.ident) => {}
+            syn::Pat::Ident(p) => {
+                let ident = &p.ident;
+                let name = LitStr::new(ident.to_string().trim_start_matches("r#"), ident.span());
+                recorded.push(quote_spanned!(ident.span()=> (#name, #krate::replay::arg(&#ident))));
+            }
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "`record` matches calls by their arguments' names: bind this argument to a name (or leave it out with `skip(..)`)",
+                ))
+            }
+        }
+    }
+    let name = span_name(args, sig);
+    let call = syn::Ident::new("__tracekit_call", Span::mixed_site());
+    let out = syn::Ident::new("__tracekit_out", Span::mixed_site());
+    let value = syn::Ident::new("__tracekit_value", Span::mixed_site());
+    let body = &item.block;
+    let run = if is_async {
+        quote!(#krate::__private::typed_future::<#ret, _>(async move #body).await)
+    } else {
+        quote!((move || -> #ret #body)())
+    };
+    let replayed = quote_spanned!(at=> #call.replayed::<#ret>());
+    let record = quote_spanned!(at=> #call.record(&#out));
+    syn::parse2(quote! {{
+        let #call = #krate::replay::Call::new(#name, || ::std::vec![#(#recorded),*]);
+        if let ::core::option::Option::Some(#value) = #replayed {
+            return #value;
+        }
+        let #out: #ret = #run;
+        #record;
+        #out
+    }})
 }
 
 fn is_unit(ty: &Type) -> bool {

@@ -173,6 +173,13 @@
 //! server, named and attributed as the GenAI conventions for MCP say, with the context and
 //! the conversation id carried in `params._meta`; one line on each side.
 //!
+//! # Replaying a conversation as a test
+//!
+//! [`replay`] turns a stored conversation into an offline, deterministic test: model calls
+//! recorded at the HTTP level by a recording proxy (feature `replay`) and tool calls by
+//! `#[traced(record)]`, then answered from the store or a committed cassette file, with the
+//! first diverging request shown as a diff.
+//!
 //! # Other instrumentation
 //!
 //! With the `tracing` feature, `bridge::TracingLayer` records the `tracing` spans that rig,
@@ -193,6 +200,7 @@
 //! | `ingest` | `ingest::Collector`: OTLP/HTTP received into any tracer, as `tracekit serve --otlp` does: opentelemetry-proto's prost types, tiny_http, flate2 |
 //! | `ingest-grpc` | `ingest::GrpcReceiver`: OTLP/gRPC too: tonic's server on a tokio runtime |
 //! | `mcp` | `mcp::Client` and `mcp::Server`: rmcp 3.11 (its client and server roles; transports are the user's choice), http for streamable HTTP requests' headers |
+//! | `replay` | `replay::Endpoint`, the recording proxy and replay endpoint: tiny_http, ureq with rustls |
 //! | `http` | [`propagation`] on `http::HeaderMap` |
 //! | `log` | `eval::LogBridge`: the `log` crate's records as events on the current span |
 //! | `stream` | `futures_core::Stream` for [`sinks::TraceStream`], `SpanBuilder::instrument_stream` and `#[traced(stream)]` on functions returning a stream |
@@ -245,6 +253,7 @@ pub mod query;
 mod queue;
 mod record;
 pub mod render;
+pub mod replay;
 mod resource;
 mod sampling;
 mod semconv;

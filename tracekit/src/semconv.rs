@@ -10,6 +10,36 @@
 
 use crate::{Attributes, Trace, Value};
 
+/// The attributes that make a span a recording (`tracekit::replay`): what replay reads back.
+/// Kept here, with the other conventions' names, because `analysis::diff` leaves recordings
+/// out of its comparison (they are the tape, not the agent's behaviour).
+pub(crate) mod replay {
+    /// An HTTP exchange's request method (`POST`): the span is a recorded exchange.
+    pub const REQUEST_METHOD: &str = "tracekit.replay.request.method";
+    /// The request's path and query, as the client sent it (secrets in the query masked).
+    pub const REQUEST_PATH: &str = "tracekit.replay.request.path";
+    /// The request body, whole (text).
+    pub const REQUEST_BODY: &str = "tracekit.replay.request.body";
+    /// The response's status code.
+    pub const RESPONSE_STATUS: &str = "tracekit.replay.response.status";
+    /// The response's `Content-Type`.
+    pub const RESPONSE_CONTENT_TYPE: &str = "tracekit.replay.response.content_type";
+    /// The response body, whole (text); absent for a stream.
+    pub const RESPONSE_BODY: &str = "tracekit.replay.response.body";
+    /// A server-sent event stream's events, one string per event, in order.
+    pub const RESPONSE_CHUNKS: &str = "tracekit.replay.response.chunks";
+    /// The exchange's place among those one recording endpoint stored (0, 1, ...).
+    pub const SEQUENCE: &str = "tracekit.replay.sequence";
+    /// A `#[traced(record)]` call's arguments (an object, by argument name).
+    pub const CALL_ARGS: &str = "tracekit.replay.args";
+    /// A `#[traced(record)]` call's return value (serde's JSON form).
+    pub const CALL_OUTPUT: &str = "tracekit.replay.output";
+    /// `true` on a span whose response or return value came from a recording.
+    pub const REPLAYED: &str = "tracekit.replay.replayed";
+    /// The prefix of all of them.
+    pub const PREFIX: &str = "tracekit.replay.";
+}
+
 /// What the reference's `ai.trace.type` is in the other conventions: (OpenInference span
 /// kind, GenAI operation name).
 const KINDS: [(&str, &str, Option<&str>); 9] = [

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::forest::Forest;
 use super::summary::{cost, role, tokens, Role};
 use super::tool_calls::{tool_calls, ToolCall};
+use crate::semconv::replay;
 use crate::{SpanStatus, Trace, Value};
 
 /// The most cells the alignment table of one list of siblings may have; longer lists (after
@@ -22,8 +23,9 @@ const MAX_TABLE: usize = 4_000_000;
 
 /// What [`diff_with`] ignores: attribute keys, exact or ending with `*` for a prefix.
 ///
-/// By default ids (keys ending in `.id` or `_id`) and measurements (tokens, cost, latencies),
-/// which [`TraceDiff::totals`] compares instead.
+/// By default ids (keys ending in `.id` or `_id`), measurements (tokens, cost, latencies),
+/// which [`TraceDiff::totals`] compares instead, and what [`replay`](crate::replay) recorded
+/// (`tracekit.replay.*`).
 ///
 /// ```
 /// use tracekit::analysis::{diff_with, DiffOptions};
@@ -54,6 +56,8 @@ impl Default for DiffOptions {
                 "ai.llm.response.metrics*",
                 "gen_ai.response.time_to_first_chunk",
                 "gen_ai.server.time_*",
+                // What replay recorded or replayed: the tape, not the behaviour.
+                "tracekit.replay.*",
             ]
             .map(String::from)
             .to_vec(),
@@ -278,7 +282,24 @@ pub fn diff(before: &[Trace], after: &[Trace]) -> TraceDiff {
 }
 
 /// [`diff`] with what to ignore.
+///
+/// Recorded HTTP exchanges ([`replay`](crate::replay)'s spans) are left out of both sides:
+/// they are the tape the run was answered from, not what the agent did.
 pub fn diff_with(before: &[Trace], after: &[Trace], options: &DiffOptions) -> TraceDiff {
+    let (before, after) = (without_recordings(before), without_recordings(after));
+    diff_spans(&before, &after, options)
+}
+
+fn without_recordings(spans: &[Trace]) -> std::borrow::Cow<'_, [Trace]> {
+    let recording = |t: &Trace| t.attributes.contains_key(replay::REQUEST_METHOD);
+    if spans.iter().any(recording) {
+        spans.iter().filter(|t| !recording(t)).cloned().collect()
+    } else {
+        std::borrow::Cow::Borrowed(spans)
+    }
+}
+
+fn diff_spans(before: &[Trace], after: &[Trace], options: &DiffOptions) -> TraceDiff {
     let (a, b) = (Forest::new(before), Forest::new(after));
     let mut changes = Vec::new();
     // Depth first, in order: each list of siblings is aligned, and each matched pair is

@@ -53,6 +53,7 @@ pub use content::{Message, Role};
 pub const DEFAULT_CONTENT_LIMIT: usize = crate::value::TEXT_LIMIT;
 pub use crate::semconv::reference_completions;
 pub use pricing::{Price, PriceTable, Usage};
+pub(crate) use secrets::mask_keys;
 pub use secrets::mask_secrets;
 
 use crate::{Key, Span, SpanBuilder, SpanKind, Tracer, Value};

@@ -75,9 +75,19 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
+/// `text` with its API keys and bearer tokens masked (`[secret]`), e-mail addresses left as
+/// they are: for recordings (`replay`), whose prompts must still match when replayed.
+pub(crate) fn mask_keys(text: &str) -> Option<String> {
+    mask(text, false)
+}
+
 /// `text` with its secrets masked; `None` if it has none (nothing to copy).
 fn mask_text(text: &str) -> Option<String> {
-    if !text.contains('@')
+    mask(text, true)
+}
+
+fn mask(text: &str, emails: bool) -> Option<String> {
+    if !(emails && text.contains('@'))
         && !KEY_PREFIXES.iter().any(|p| text.contains(p))
         && !text.contains("Bearer ")
     {
@@ -101,7 +111,7 @@ fn mask_text(text: &str) -> Option<String> {
             .unwrap_or(rest.len());
         let word = &rest[..end];
         let after_bearer = out.ends_with("Bearer ");
-        if let Some(masked) = mask_word(word, after_bearer) {
+        if let Some(masked) = mask_word(word, after_bearer, emails) {
             out.push_str(&masked);
             changed = true;
         } else {
@@ -113,11 +123,11 @@ fn mask_text(text: &str) -> Option<String> {
 }
 
 /// The masked form of one word, if it is (or ends in) a secret.
-fn mask_word(word: &str, after_bearer: bool) -> Option<String> {
+fn mask_word(word: &str, after_bearer: bool, emails: bool) -> Option<String> {
     // Trailing sentence punctuation is not part of an address.
     let trimmed = word.trim_end_matches('.');
     let tail = &word[trimmed.len()..];
-    if let Some((local, domain)) = trimmed.split_once('@') {
+    if let Some((local, domain)) = trimmed.split_once('@').filter(|_| emails) {
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && domain

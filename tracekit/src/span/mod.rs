@@ -199,7 +199,7 @@ impl Span {
 
 impl Span {
     /// The innermost open span on this thread, whichever tracer it belongs to.
-    #[cfg(any(feature = "tracing", feature = "mcp"))]
+    #[cfg(feature = "mcp")]
     pub(crate) fn innermost() -> Option<Span> {
         context::innermost().map(|span| Span { inner: Some(span) })
     }

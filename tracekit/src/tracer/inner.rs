@@ -30,6 +30,9 @@ pub(crate) struct TracerInner {
     /// Spans not sampled, and of them the local roots (a trace each).
     sampled_out: StripedCounter,
     traces_sampled_out: StripedCounter,
+    /// Whether `#[traced(record)]` calls store their arguments and return values (see
+    /// `Tracer::set_recording`); from `TRACEKIT_RECORD` at first.
+    pub(super) recording: AtomicBool,
 }
 
 /// What a tracer has done so far; from [`Tracer::stats`](crate::Tracer::stats).
@@ -61,6 +64,36 @@ pub struct Stats {
     pub spans_sampled_out: u64,
 }
 
+/// `TRACEKIT_RECORD`, read once per process: `1`, `true`, `yes`, `on` switch recording on;
+/// unset, empty, `0`, `false`, `no`, `off` leave it off. Any other value leaves it off too,
+/// said once on stderr (a typo must not record, nor stop the program).
+fn recording_from_env() -> bool {
+    static SETTING: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SETTING.get_or_init(|| {
+        let Ok(value) = std::env::var("TRACEKIT_RECORD") else {
+            return false;
+        };
+        match parse_switch(&value) {
+            Some(on) => on,
+            None => {
+                eprintln!(
+                    "tracekit: TRACEKIT_RECORD={value:?} is not 1/true/yes/on or 0/false/no/off; recording stays off"
+                );
+                false
+            }
+        }
+    })
+}
+
+/// An on/off setting's text.
+fn parse_switch(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "" | "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 impl TracerInner {
     pub(super) fn new(sink: Box<dyn Sink>, inlet: Option<Box<dyn BatchInlet>>) -> Self {
         TracerInner {
@@ -76,6 +109,7 @@ impl TracerInner {
             head: None,
             sampled_out: StripedCounter::new(),
             traces_sampled_out: StripedCounter::new(),
+            recording: AtomicBool::new(recording_from_env()),
         }
     }
 

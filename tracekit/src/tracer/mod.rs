@@ -198,6 +198,34 @@ impl Tracer {
         self.inner.as_ref().map(|i| i.stats()).unwrap_or_default()
     }
 
+    /// Switches recording on or off for every clone of this tracer: `#[traced(record)]`
+    /// functions then store their arguments and return value on their span, for
+    /// [`replay`](crate::replay) to answer with later. Off by default; the environment
+    /// variable `TRACEKIT_RECORD=1` switches it on for every tracer of the process (another
+    /// value than `1/true/yes/on` or `0/false/no/off` is said on stderr and leaves it off).
+    /// A no-op tracer records nothing either way.
+    ///
+    /// ```
+    /// let tracer = tracekit::Tracer::in_memory(10);
+    /// assert!(!tracer.recording());
+    /// tracer.set_recording(true);
+    /// assert!(tracer.clone().recording());
+    /// ```
+    pub fn set_recording(&self, on: bool) {
+        if let Some(inner) = &self.inner {
+            inner
+                .recording
+                .store(on, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `#[traced(record)]` calls are recorded (see [`set_recording`](Self::set_recording)).
+    pub fn recording(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| i.recording.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// The backend's name (`"noop"` for a no-op tracer).
     pub fn sink_name(&self) -> &'static str {
         self.inner.as_ref().map_or("noop", |i| i.sink.name())
