@@ -321,6 +321,9 @@ pub fn export(
     to: Option<&str>,
 ) -> Result<(), CliError> {
     let tracer = store.open()?;
+    if format == ExportFormat::Cassette {
+        return export_cassette(&tracer, id, output, to);
+    }
     // Read in pieces, so memory holds a piece and not the store: the whole store in the order
     // it was written (a file's rows in sequence, the quickest read), or for Jaeger's
     // document, which groups spans by trace, a trace at a time.
@@ -407,6 +410,7 @@ pub fn export(
             })?;
             out.write_all(b"]}\n")?;
         }
+        ExportFormat::Cassette => unreachable!("written above"),
         // One OTLP request body, grouped by resource and scope: built whole.
         ExportFormat::OtlpJson => {
             let mut all: Vec<Trace> = Vec::new();
@@ -421,6 +425,46 @@ pub fn export(
     }
     out.flush()?;
     progress(&format!("exported {spans} spans ({errors} failed)"));
+    Ok(())
+}
+
+/// `export --format cassette`: one conversation's recordings as a cassette file.
+fn export_cassette(
+    tracer: &Tracer,
+    id: Option<&str>,
+    output: Option<&Path>,
+    to: Option<&str>,
+) -> Result<(), CliError> {
+    if to.is_some() {
+        return Err(CliError::Usage(
+            "a cassette is a file: use -o FILE (or standard output), not --to".into(),
+        ));
+    }
+    let Some(id) = id else {
+        return Err(CliError::Usage(
+            "a cassette holds one conversation: tracekit export STORE CONVERSATION --format cassette".into(),
+        ));
+    };
+    let cassette = tracekit::replay::Cassette::from_store(tracer, id).map_err(|e| match e {
+        tracekit::replay::ReplayError::UnknownId(id) => CliError::UnknownId(id),
+        other => CliError::Usage(other.to_string()),
+    })?;
+    let text = cassette.to_json();
+    match output {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    progress(&format!(
+        "exported a cassette: {} exchanges{}, {} calls",
+        cassette.exchanges().len(),
+        if cassette.is_rebuilt() {
+            " (rebuilt from the model calls' spans)"
+        } else {
+            ""
+        },
+        cassette.calls().len()
+    ));
     Ok(())
 }
 

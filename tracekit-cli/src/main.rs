@@ -2,6 +2,7 @@
 
 mod collect;
 mod commands;
+mod replay;
 mod serve;
 mod store;
 
@@ -109,13 +110,21 @@ enum Command {
     /// otlp-json is one request body, built whole.
     ///
     /// Examples:
+    /// cassette writes what `tracekit replay --cassette` and `tracekit::replay` answer from: one
+    /// stable JSON file to commit beside a test (sorted keys, no ids or times, no secrets).
+    ///
+    /// Examples:
     ///   tracekit export traces.db --format jsonl -o spans.jsonl
-    ///   tracekit export traces.db --id conv-42 --format jaeger -o conv-42.json
+    ///   tracekit export traces.db conv-42 --format jaeger -o conv-42.json
+    ///   tracekit export traces.db conv-42 --format cassette -o tests/weather.cassette.json
     ///   tracekit export traces.db --to http://127.0.0.1:4318
     #[command(verbatim_doc_comment)]
     Export {
         /// The store.
         store: StoreSpec,
+        /// Only this trace id or conversation id (as --id).
+        #[arg(value_name = "ID", conflicts_with = "id")]
+        only: Option<String>,
         /// What to write.
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
@@ -217,6 +226,36 @@ enum Command {
         #[command(flatten)]
         sampling: collect::Sampling,
     },
+    /// Record a model provider's answers, or replay them: a stored conversation becomes an
+    /// offline, deterministic test.
+    ///
+    /// Recording (--record): a proxy in front of the provider. Point the agent's client at it
+    /// (its base URL); each request goes to --upstream and the exchange (method, path, request
+    /// body, status, response body, a stream event by event; never a header or an API key) is
+    /// stored in STORE as a span of the conversation: under the agent's span when the request
+    /// carries W3C traceparent/baggage, else in conversation --conversation ID (or a new one,
+    /// printed).
+    ///
+    /// Replaying (STORE CONVERSATION, or --cassette FILE): each request is answered with the
+    /// recorded response, matched by method, path and body (ids, `created`, `user`, UUIDs and
+    /// RFC 3339 times set aside; --ignore-key adds keys, --exact compares all). Streams come in
+    /// their recorded events. A request with no recording gets 404 with a JSON body naming it
+    /// and showing it against the nearest recorded one as a diff; with --upstream it goes to
+    /// the provider and is recorded into STORE instead. A conversation traced without
+    /// recording replays its model calls rebuilt from the spans (OpenAI chat completions).
+    ///
+    /// Both print the base URL they listen on as their first line and serve until stopped.
+    /// Then `tracekit diff STORE RECORDED REPLAYED` is the regression check.
+    ///
+    /// Examples:
+    ///   tracekit replay traces.db --record --upstream https://api.openai.com --conversation conv-42
+    ///   OPENAI_BASE_URL=http://127.0.0.1:8089/v1 cargo run --example my_agent
+    ///   tracekit replay traces.db conv-42 --addr 127.0.0.1:8089
+    ///   tracekit export traces.db conv-42 --format cassette -o tests/conv-42.cassette.json
+    ///   tracekit replay --cassette tests/conv-42.cassette.json --addr 127.0.0.1:0
+    ///   tracekit replay traces.db conv-42 --upstream https://api.openai.com   # re-record what changed
+    #[command(verbatim_doc_comment)]
+    Replay(replay::Options),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Example:
@@ -254,6 +293,8 @@ enum ExportFormat {
     Jaeger,
     /// An OTLP/HTTP JSON request body.
     OtlpJson,
+    /// A replay cassette of one conversation or trace (give its id).
+    Cassette,
 }
 
 /// Why a command failed: each says what to do.
@@ -345,6 +386,7 @@ fn main() -> ExitCode {
         } => commands::tail(&store, json, interval, from_start, count),
         Command::Export {
             store,
+            only,
             format,
             id,
             output,
@@ -352,7 +394,7 @@ fn main() -> ExitCode {
         } => commands::export(
             &store,
             format,
-            id.as_deref(),
+            only.or(id).as_deref(),
             output.as_deref(),
             to.as_deref(),
         ),
@@ -393,6 +435,7 @@ fn main() -> ExitCode {
             };
             serve::serve(&store, &addr, &options)
         }
+        Command::Replay(options) => replay::run(options),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -218,7 +218,8 @@ impl Cassette {
     ///
     /// # Errors
     ///
-    /// [`ReplayError::NotFound`] when no span has that id or nothing in it can be replayed;
+    /// [`ReplayError::UnknownId`] when no span has that id, [`ReplayError::NothingRecorded`]
+    /// when nothing in it can be replayed;
     /// [`ReplayError::Store`] when the store cannot be read.
     pub fn from_store(store: &crate::Tracer, id: &str) -> Result<Cassette, ReplayError> {
         let filter = match id.parse::<crate::TraceId>() {
@@ -227,18 +228,14 @@ impl Cassette {
         };
         let spans = store.get_traces(&filter).map_err(ReplayError::Store)?;
         if spans.is_empty() {
-            return Err(ReplayError::NotFound(format!(
-                "no conversation or trace {id:?} in the store; `tracekit ls STORE` lists them"
-            )));
+            return Err(ReplayError::UnknownId(id.to_owned()));
         }
         let cassette = Cassette::from_spans(&spans)?;
         if cassette.is_empty() {
-            return Err(ReplayError::NotFound(format!(
-                "{id:?} has {} spans but nothing to replay: record it with the recording endpoint \
-                 or #[traced(record)] and a recording tracer, or trace its model calls with their \
-                 output messages (content capture on)",
-                spans.len()
-            )));
+            return Err(ReplayError::NothingRecorded {
+                id: id.to_owned(),
+                spans: spans.len(),
+            });
         }
         Ok(cassette)
     }

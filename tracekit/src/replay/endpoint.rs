@@ -250,7 +250,8 @@ impl EndpointBuilder {
         self
     }
 
-    /// Replaying: where exchanges recorded for missing requests are stored (with an
+    /// Where recorded exchanges are stored: instead of the tracer given to
+    /// [`Endpoint::record`]; replaying, those recorded for missing requests (with an
     /// [`upstream`](Self::upstream)).
     pub fn tracer(mut self, tracer: &Tracer) -> Self {
         self.tracer = tracer.clone();

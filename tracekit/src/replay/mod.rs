@@ -95,9 +95,21 @@ pub enum ReplayError {
         /// What is wrong.
         problem: String,
     },
-    /// Nothing to replay under that id.
-    #[error("{0}")]
-    NotFound(String),
+    /// No span has that conversation or trace id.
+    #[error("no conversation or trace {0:?} in the store; `tracekit ls STORE` lists them")]
+    UnknownId(String),
+    /// The conversation has spans, but none that can be replayed.
+    #[error(
+        "{id:?} has {spans} spans but nothing to replay: record it with the recording endpoint or \
+             #[traced(record)] and a recording tracer, or trace its model calls with their output \
+             messages (content capture on)"
+    )]
+    NothingRecorded {
+        /// The conversation or trace id.
+        id: String,
+        /// How many spans it has.
+        spans: usize,
+    },
     /// A recording span that lacks a part.
     #[error(
         "stored recording {span} cannot be replayed: {problem}; record the conversation again"
