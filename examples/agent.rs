@@ -1,20 +1,34 @@
 //! A small weather agent, traced end to end. Offline and deterministic: the "LLM" follows a
 //! script (ask for the weather tool, then the unit-conversion tool, then answer).
 //!
+//! Its model and tools are `#[traced(record)]`: with `TRACEKIT_RECORD=1` their arguments and
+//! answers are stored too, and `tracekit::replay` can answer in their place
+//! (`tests/replay.rs` replays a committed cassette of one run).
+//!
 //! Run it with `cargo run --example agent`. Spans print as they end (children first) and are
 //! stored in `traces.db` (SQLite, the reference toolkit's format) in the working directory;
 //! then the conversation is read back from the file by `ai.conversation.id` and shown as a
 //! tree, a timeline and a summary of tokens, cost and time.
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracekit::genai::{GenAi, Price, PriceTable, Usage};
 use tracekit::sinks::ColorChoice;
 use tracekit::{analysis, render, traced, TraceFilter, Tracer, Value};
 
 /// What the scripted model says next.
-enum Turn {
-    CallTool { name: &'static str, input: Value },
+#[derive(Serialize, Deserialize)]
+pub enum Turn {
+    CallTool { name: String, input: Value },
     Answer(String),
+}
+
+/// The model's reply: what it says and what it cost.
+#[derive(Serialize, Deserialize)]
+pub struct Reply {
+    turn: Turn,
+    input_tokens: u64,
+    output_tokens: u64,
 }
 
 /// A stand-in for an LLM client: asks for each tool of its plan in turn, then answers.
@@ -24,20 +38,25 @@ struct ScriptedLlm {
 }
 
 impl ScriptedLlm {
-    fn invoke(&self, messages: &[Value]) -> (Turn, Usage) {
+    /// The call to the model: the outside world, so recorded (and replayed) whole.
+    #[traced("model", tracer = current, kind = Client, record)]
+    fn invoke(&self, messages: &[Value]) -> Reply {
         let tool_results = messages
             .iter()
             .filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
             .count();
         let turn = match self.plan.get(tool_results) {
             Some((name, input)) => Turn::CallTool {
-                name,
+                name: name.to_string(),
                 input: input.clone(),
             },
             None => Turn::Answer("It is 18 °C (64.4 °F) and sunny in Amsterdam.".into()),
         };
-        let usage = Usage::new(120 + 40 * messages.len() as u64, 25);
-        (turn, usage)
+        Reply {
+            turn,
+            input_tokens: 120 + 40 * messages.len() as u64,
+            output_tokens: 25,
+        }
     }
 }
 
@@ -56,8 +75,8 @@ pub struct WeatherAgent {
     genai: GenAi,
 }
 
-#[derive(Debug)]
-struct ToolError(String);
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ToolError(String);
 
 impl std::fmt::Display for ToolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,7 +118,7 @@ impl WeatherAgent {
             match self.call_llm(&messages) {
                 Turn::Answer(text) => return text,
                 Turn::CallTool { name, input } => {
-                    let output = match name {
+                    let output = match name.as_str() {
                         "get_weather" => self.get_weather(&input),
                         "convert_units" => self.convert_units(&input),
                         other => Err(ToolError(format!("unknown tool {other}"))),
@@ -122,7 +141,12 @@ impl WeatherAgent {
         )
     )]
     fn call_llm(&self, messages: &[Value]) -> Turn {
-        let (turn, usage) = self.llm.invoke(messages);
+        let Reply {
+            turn,
+            input_tokens,
+            output_tokens,
+        } = self.llm.invoke(messages);
+        let usage = Usage::new(input_tokens, output_tokens);
         let (output, stop_reason) = match &turn {
             Turn::CallTool { name, input } => (
                 json!({"toolUse": {"name": name, "input": input}}),
@@ -144,7 +168,8 @@ impl WeatherAgent {
     #[traced(
         kind = Client,
         attributes("ai.trace.type" = "tool-invocation", "peer.service" = "tool:get_weather", "ai.tool.input" = input),
-        output = "ai.tool.output"
+        output = "ai.tool.output",
+        record
     )]
     fn get_weather(&self, input: &Value) -> Result<String, ToolError> {
         match input.get("city").and_then(Value::as_str) {
@@ -156,7 +181,8 @@ impl WeatherAgent {
     #[traced(
         kind = Client,
         attributes("ai.trace.type" = "tool-invocation", "peer.service" = "tool:convert_units", "ai.tool.input" = input),
-        output = "ai.tool.output"
+        output = "ai.tool.output",
+        record
     )]
     fn convert_units(&self, input: &Value) -> Result<String, ToolError> {
         let celsius = input

@@ -170,7 +170,7 @@ impl Cassette {
     /// recording endpoint stored and the calls `#[traced(record)]` stored, in the order they
     /// started (exchanges of one endpoint by their sequence number).
     ///
-    /// Spans traced without recording still replay their model calls: when no exchange was
+    /// Spans traced without recording still replay their model calls: when nothing was
     /// recorded, each model call (a span the GenAI, reference or OpenInference conventions
     /// call an LLM call) that recorded its output messages becomes an OpenAI
     /// chat-completions exchange (`POST /v1/chat/completions`, the message, its tool calls,
@@ -202,7 +202,9 @@ impl Cassette {
                 ));
             }
         }
-        if cassette.exchanges.is_empty() {
+        // Rebuilt only when nothing was recorded: a run recorded at the `#[traced]` boundary
+        // (its model call a recorded function) is answered there.
+        if cassette.exchanges.is_empty() && cassette.calls.is_empty() {
             cassette.exchanges = ordered
                 .iter()
                 .filter(|s| role(s) == Role::Llm)
