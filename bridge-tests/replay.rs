@@ -281,3 +281,46 @@ fn a_streamed_completion_replays_in_the_same_chunks() {
         "{body}"
     );
 }
+
+#[test]
+fn a_conversation_traced_without_recording_replays_from_its_model_call_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Tracer::sqlite(dir.path().join("traces.db")).unwrap();
+    // Traced as usual (content captured), straight to the provider: no recording endpoint.
+    let answer = {
+        let upstream = endpoint::Endpoint::start();
+        turn(
+            &store,
+            upstream.url(),
+            "conv-traced",
+            "Weather in Amsterdam?",
+        )
+        .unwrap()
+    };
+    let cassette = Cassette::from_store(&store, "conv-traced").unwrap();
+    assert!(cassette.is_rebuilt());
+    assert_eq!(cassette.exchanges().len(), 2);
+    let replay = Replay::new(cassette);
+    let server = Endpoint::replay(replay.clone()).start().unwrap();
+    let again = turn(
+        &store,
+        format!("{}/v1", server.url()),
+        "conv-rebuilt",
+        "Weather in Amsterdam?",
+    )
+    .expect("the rebuilt answers drive the agent");
+    assert_eq!(again, answer);
+    replay.check().unwrap();
+    let (traced, rebuilt) = (
+        conversation(&store, "conv-traced"),
+        conversation(&store, "conv-rebuilt"),
+    );
+    assert_eq!(
+        analysis::tool_calls(&traced),
+        analysis::tool_calls(&rebuilt)
+    );
+    assert_eq!(
+        analysis::summary(&traced).tokens.input,
+        analysis::summary(&rebuilt).tokens.input
+    );
+}

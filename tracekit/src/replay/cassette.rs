@@ -412,6 +412,21 @@ fn rebuilt(span: &Trace) -> Option<Exchange> {
         .and_then(|f| f.as_array().and_then(|a| a.first()).cloned())
         .and_then(|f| f.as_str().map(str::to_owned))
         .or(finish)
+        // The GenAI conventions say `tool_call`, OpenAI's wire `tool_calls`; a reason the wire
+        // does not know (rig writes `unknown` for `stop`) is inferred from the message.
+        .map(|f| {
+            if f == "tool_call" {
+                "tool_calls".into()
+            } else {
+                f
+            }
+        })
+        .filter(|f| {
+            matches!(
+                f.as_str(),
+                "stop" | "length" | "tool_calls" | "content_filter"
+            )
+        })
         .unwrap_or_else(|| {
             if message.get("tool_calls").is_some() {
                 "tool_calls".into()

@@ -468,33 +468,39 @@ impl Shared {
             .as_deref()
             .is_some_and(|ct| ct.starts_with("text/event-stream"));
         let mut reader = response.into_body().into_reader();
-        let body = if streamed {
+        let exchange = |body: Body| {
+            Exchange::new(
+                incoming.method.clone(),
+                mask_query(&incoming.path),
+                String::from_utf8_lossy(&incoming.body).into_owned(),
+                status,
+                content_type.clone(),
+                body,
+            )
+        };
+        // The exchange is stored before the client has the whole answer, so a client that
+        // goes on at once finds it recorded.
+        if streamed {
             let mut out = StreamOut::start(request, status, &passed_on);
             let events = split_events(&mut reader, |event| out.chunk(event.as_bytes()));
+            let exchange = exchange(Body::Chunks(events));
+            self.store(span, &exchange);
             out.finish();
-            Body::Chunks(events)
+            Some(exchange)
         } else {
             let mut bytes = Vec::new();
             let _ = reader.read_to_end(&mut bytes);
-            let mut reply = tiny_http::Response::from_data(bytes.clone()).with_status_code(status);
+            let exchange = exchange(Body::Whole(String::from_utf8_lossy(&bytes).into_owned()));
+            self.store(span, &exchange);
+            let mut reply = tiny_http::Response::from_data(bytes).with_status_code(status);
             for (n, v) in &passed_on {
                 if let Ok(h) = tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()) {
                     reply.add_header(h);
                 }
             }
             let _ = request.respond(reply);
-            Body::Whole(String::from_utf8_lossy(&bytes).into_owned())
-        };
-        let exchange = Exchange::new(
-            incoming.method.clone(),
-            mask_query(&incoming.path),
-            String::from_utf8_lossy(&incoming.body).into_owned(),
-            status,
-            content_type,
-            body,
-        );
-        self.store(&span, &exchange);
-        Some(exchange)
+            Some(exchange)
+        }
     }
 
     /// The exchange's span: under the caller's span when the request carries W3C context,
@@ -521,7 +527,8 @@ impl Shared {
         builder.start()
     }
 
-    fn store(&self, span: &crate::Span, e: &Exchange) {
+    /// Writes the exchange on its span and ends it.
+    fn store(&self, span: crate::SpanGuard, e: &Exchange) {
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
         let attributes: [(&'static str, Value); 8] = [
             (names::REQUEST_METHOD, e.method.as_str().into()),
@@ -553,6 +560,7 @@ impl Shared {
         if e.status >= 400 {
             span.set_status(SpanStatus::Error);
         }
+        drop(span);
         self.recorded.fetch_add(1, Ordering::Relaxed);
     }
 }
