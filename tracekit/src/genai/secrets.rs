@@ -87,10 +87,10 @@ fn mask_text(text: &str) -> Option<String> {
 }
 
 fn mask(text: &str, emails: bool) -> Option<String> {
-    if !(emails && text.contains('@'))
-        && !KEY_PREFIXES.iter().any(|p| text.contains(p))
-        && !text.contains("Bearer ")
-    {
+    let suspect = (emails && text.contains('@'))
+        || KEY_PREFIXES.iter().any(|p| text.contains(p))
+        || text.contains("Bearer ");
+    if !suspect {
         return None;
     }
     let mut out = String::with_capacity(text.len());

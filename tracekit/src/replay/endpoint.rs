@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+// ureq's re-export: the `http` crate is a dependency only with the `http` feature.
+use ureq::http::{Request, StatusCode, Uri};
+
 use super::cassette::{path_only, Body, Exchange};
 use super::{Divergence, Replay, ReplayError};
 use crate::semconv::replay as names;
@@ -122,7 +125,7 @@ impl Upstream {
             value: url.to_owned(),
             problem: problem.to_owned(),
         };
-        let uri: ureq::http::Uri = url.parse().map_err(|_| {
+        let uri: Uri = url.parse().map_err(|_| {
             invalid("not a URL; give the provider's origin, e.g. https://api.openai.com")
         })?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
@@ -419,7 +422,7 @@ impl Shared {
     fn forward(&self, request: tiny_http::Request, incoming: &Incoming) -> Option<Exchange> {
         let upstream = self.upstream.as_ref()?;
         let span = self.span(incoming);
-        let mut call = ureq::http::Request::builder()
+        let mut call = Request::builder()
             .method(incoming.method.as_str())
             .uri(format!("{}{}", upstream.base, incoming.path));
         for (name, value) in &incoming.headers {
@@ -607,7 +610,7 @@ struct StreamOut {
 
 impl StreamOut {
     fn start(request: tiny_http::Request, status: u16, headers: &[(String, String)]) -> StreamOut {
-        let reason = ureq::http::StatusCode::from_u16(status)
+        let reason = StatusCode::from_u16(status)
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("");
