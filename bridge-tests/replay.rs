@@ -324,3 +324,29 @@ fn a_conversation_traced_without_recording_replays_from_its_model_call_spans() {
         analysis::summary(&rebuilt).tokens.input
     );
 }
+
+#[test]
+fn a_provider_that_does_not_answer_is_a_502_that_says_so_and_nothing_is_recorded() {
+    let store = Tracer::in_memory(100);
+    // Port 9 (discard): nothing listens there.
+    let recorder = Endpoint::record(&store, "http://127.0.0.1:9")
+        .unwrap()
+        .conversation("conv-down")
+        .start()
+        .unwrap();
+    let (status, _, body) = post_raw(&recorder.addr().to_string(), "/v1/chat/completions", "{}");
+    assert_eq!(status, 502);
+    let body: serde_json::Value = serde_json::from_str(&body.concat()).unwrap();
+    assert_eq!(body["error"]["type"], "upstream_unreachable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("http://127.0.0.1:9"), "{body}");
+    let stats = recorder.stats();
+    assert_eq!((stats.recorded, stats.upstream_failures), (0, 1));
+    // The attempt is a failed span, with no recording on it.
+    let spans = conversation(&store, "conv-down");
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].span_status, tracekit::SpanStatus::Error);
+    assert!(matches!(
+        Cassette::from_store(&store, "conv-down"),
+        Err(tracekit::replay::ReplayError::NothingRecorded { .. })
+    ));
+}

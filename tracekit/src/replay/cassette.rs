@@ -701,6 +701,18 @@ mod tests {
     }
 
     #[test]
+    fn a_recording_span_changed_by_hand_is_named() {
+        let tracer = crate::Tracer::in_memory(10);
+        let mut span = tracer.trace("POST /v1/chat").snapshot().unwrap();
+        span.attributes.insert(names::REQUEST_METHOD, "POST");
+        span.attributes.insert(names::REQUEST_PATH, "/v1/chat");
+        span.attributes.insert(names::RESPONSE_STATUS, "two hundred");
+        let e = Cassette::from_spans(&[span]).unwrap_err().to_string();
+        assert!(e.contains("POST /v1/chat") && e.contains(names::RESPONSE_STATUS), "{e}");
+        assert!(e.contains("record the conversation again"), "{e}");
+    }
+
+    #[test]
     fn a_bad_file_says_what_is_wrong() {
         for (text, expected) in [
             ("{", "EOF"),

@@ -446,6 +446,7 @@ impl Shared {
                     upstream.base
                 );
                 span.add_attribute("error.message", message.as_str());
+                drop(span);
                 let _ = request.respond(error_response(502, "upstream_unreachable", &message));
                 return None;
             }

@@ -205,3 +205,21 @@ impl TracerInner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_switch;
+
+    #[test]
+    fn the_recording_switch_reads_the_usual_spellings_and_nothing_else() {
+        for on in ["1", "true", "YES", " on "] {
+            assert_eq!(parse_switch(on), Some(true), "{on}");
+        }
+        for off in ["", "0", "False", "no", "off"] {
+            assert_eq!(parse_switch(off), Some(false), "{off}");
+        }
+        for bad in ["2", "enabled", "tru"] {
+            assert_eq!(parse_switch(bad), None, "{bad}");
+        }
+    }
+}
