@@ -338,7 +338,13 @@ fn a_provider_that_does_not_answer_is_a_502_that_says_so_and_nothing_is_recorded
     assert_eq!(status, 502);
     let body: serde_json::Value = serde_json::from_str(&body.concat()).unwrap();
     assert_eq!(body["error"]["type"], "upstream_unreachable");
-    assert!(body["error"]["message"].as_str().unwrap().contains("http://127.0.0.1:9"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("http://127.0.0.1:9"),
+        "{body}"
+    );
     let stats = recorder.stats();
     assert_eq!((stats.recorded, stats.upstream_failures), (0, 1));
     // The attempt is a failed span, with no recording on it.

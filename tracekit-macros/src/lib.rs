@@ -48,6 +48,7 @@ use proc_macro::TokenStream;
 /// | `args`, `args(a, b)`, `skip(c)` | records the arguments (all, or these, but not those) in the attribute `input` |
 /// | `output = "key"` | records the return value (the `Ok` value of a `Result`) |
 /// | `stream` | the span lasts until the returned `impl Stream`/`impl Iterator` is exhausted or dropped |
+/// | `record` | replay: records the arguments (but `skip(..)`) and the return value (serde) while the tracer records, and returns the recorded value without running the body while a `tracekit::replay::Replay` is active |
 /// | `crate = path` | where tracekit is, if the dependency is renamed |
 ///
 /// ## Name and kind
@@ -267,6 +268,39 @@ use proc_macro::TokenStream;
 /// assert!(llm.tracer.get_traces(&Default::default()).unwrap().is_empty()); // still open
 /// assert_eq!(tokens.count(), 3);
 /// assert_eq!(llm.tracer.get_traces(&Default::default()).unwrap()[0].span_name, "llm-stream");
+/// ```
+///
+/// ## Recording and replaying: `record`
+///
+/// For a function that calls the outside world (a model, a weather service, a database):
+/// while its tracer [records](../tracekit/struct.Tracer.html#method.set_recording), the
+/// arguments (by name, through `Serialize`; `skip(..)` leaves some out) and the return value
+/// go on the span; while a replay is active (`Replay::scope` / `Replay::run`), the recorded
+/// value is returned and the body does not run. The return type must be `Serialize` and
+/// `DeserializeOwned` (for a `Result`, its error type too). A call with no recording panics
+/// with the divergence: the function has nothing else to return.
+///
+/// ```
+/// # use tracekit::{traced, Tracer};
+/// # use tracekit::replay::{Cassette, Replay};
+/// #[traced(tracer = current, record, skip(api_key))]
+/// fn fetch(url: &str, api_key: &str) -> Result<String, String> {
+///     Ok(format!("<page at {url}>")) // the network, in a real tool
+/// }
+/// let tracer = Tracer::in_memory(10);
+/// tracer.set_recording(true);
+/// let recorded = {
+///     let _turn = tracer.trace("turn"); // `tracer = current`: this span's tracer
+///     fetch("https://example.com", "secret")
+/// };
+/// let replay = Replay::new(Cassette::from_spans(&tracer.get_traces(&Default::default())?)?);
+/// let tracer = Tracer::in_memory(10);
+/// let replayed = replay.run(|| {
+///     let _turn = tracer.trace("turn");
+///     fetch("https://example.com", "other") // not run: `api_key` is not compared
+/// });
+/// assert_eq!(replayed, recorded);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// ## A renamed dependency

@@ -706,9 +706,13 @@ mod tests {
         let mut span = tracer.trace("POST /v1/chat").snapshot().unwrap();
         span.attributes.insert(names::REQUEST_METHOD, "POST");
         span.attributes.insert(names::REQUEST_PATH, "/v1/chat");
-        span.attributes.insert(names::RESPONSE_STATUS, "two hundred");
+        span.attributes
+            .insert(names::RESPONSE_STATUS, "two hundred");
         let e = Cassette::from_spans(&[span]).unwrap_err().to_string();
-        assert!(e.contains("POST /v1/chat") && e.contains(names::RESPONSE_STATUS), "{e}");
+        assert!(
+            e.contains("POST /v1/chat") && e.contains(names::RESPONSE_STATUS),
+            "{e}"
+        );
         assert!(e.contains("record the conversation again"), "{e}");
     }
 

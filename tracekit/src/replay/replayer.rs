@@ -212,17 +212,16 @@ impl Replay {
             |i, _| &self.inner.exchange_keys[i],
             &key,
         );
-        let divergence = Divergence {
-            what: format!("{} {}", method.to_ascii_uppercase(), path_only(path)),
-            position,
-            call: false,
-            requested: key,
-            nearest,
-        };
-        if !self.inner.record_missing {
-            state.divergences.push(divergence.clone());
-        }
-        Err(divergence)
+        self.miss(
+            &mut state,
+            Divergence {
+                what: format!("{} {}", method.to_ascii_uppercase(), path_only(path)),
+                position,
+                call: false,
+                requested: key,
+                nearest,
+            },
+        )
     }
 
     /// The recorded return value of a call of `name` with `args` (an object by argument
@@ -251,13 +250,20 @@ impl Replay {
             |i, _| &self.inner.call_keys[i],
             &key,
         );
-        let divergence = Divergence {
-            what: name.to_owned(),
-            position,
-            call: true,
-            requested: key,
-            nearest,
-        };
+        self.miss(
+            &mut state,
+            Divergence {
+                what: name.to_owned(),
+                position,
+                call: true,
+                requested: key,
+                nearest,
+            },
+        )
+    }
+
+    /// A miss: kept as a divergence unless missing recordings are being recorded.
+    fn miss<T>(&self, state: &mut State, divergence: Divergence) -> Result<T, Divergence> {
         if !self.inner.record_missing {
             state.divergences.push(divergence.clone());
         }
