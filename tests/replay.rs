@@ -257,3 +257,23 @@ fn a_call_nothing_recorded_matches_fails_naming_it_and_the_nearest_one() {
     assert_eq!(grown.calls().len(), 3);
     assert_eq!(grown.calls()[2].args, serde_json::json!({"city": "Lima"}));
 }
+
+#[traced(tracer = current, record)]
+fn page(size: usize) -> String {
+    "x".repeat(size)
+}
+
+#[test]
+fn a_large_recording_is_kept_whole_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Tracer::sqlite(dir.path().join("traces.db")).unwrap();
+    store.set_recording(true);
+    {
+        let _turn = store.trace("turn");
+        page(300_000);
+    }
+    store.flush().unwrap();
+    let cassette = Cassette::from_spans(&store.get_traces(&Default::default()).unwrap()).unwrap();
+    let output = cassette.calls()[0].output.as_str().unwrap();
+    assert_eq!(output.len(), 300_000, "no 16 KiB cut for recordings");
+}
