@@ -102,6 +102,17 @@ fn record(options: &Options) -> Result<Endpoint, CliError> {
 
 fn replay(options: &Options) -> Result<Endpoint, CliError> {
     let usage = |m: &str| CliError::Usage(m.to_owned());
+    let rerecord = options.upstream.is_some();
+    if !rerecord && options.into_conversation.is_some() {
+        return Err(usage(
+            "--conversation names where recordings go: give it with --record, or with --upstream while replaying",
+        ));
+    }
+    if let (Some(_), Some(_), false) = (&options.cassette, &options.store, rerecord) {
+        return Err(usage(
+            "with --cassette, a STORE is where re-recorded exchanges go: add --upstream URL, or leave the STORE out",
+        ));
+    }
     let cassette = match (&options.cassette, &options.store, &options.conversation) {
         (Some(file), _, None) => Cassette::load(file).map_err(|e| usage(&e.to_string()))?,
         (None, Some(store), Some(id)) => {
@@ -125,7 +136,6 @@ fn replay(options: &Options) -> Result<Endpoint, CliError> {
     for key in &options.ignore_keys {
         normalizer = normalizer.ignore_key(key);
     }
-    let rerecord = options.upstream.is_some();
     let replay = Replay::new(cassette)
         .normalizer(normalizer)
         .record_missing(rerecord);

@@ -316,6 +316,14 @@ fn bad_invocations_say_what_to_do() {
         ),
         (vec!["replay", db_arg, "conv-none"], "no store at"),
         (
+            vec!["replay", db_arg, "--cassette", "c.json"],
+            "add --upstream URL",
+        ),
+        (
+            vec!["replay", "--cassette", "c.json", "--conversation", "c"],
+            "give it with --record",
+        ),
+        (
             vec!["export", db_arg, "--format", "cassette"],
             "no store at",
         ),
