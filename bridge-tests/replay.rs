@@ -356,3 +356,42 @@ fn a_provider_that_does_not_answer_is_a_502_that_says_so_and_nothing_is_recorded
         Err(tracekit::replay::ReplayError::NothingRecorded { .. })
     ));
 }
+
+#[test]
+fn re_recording_sends_what_is_missing_upstream_and_keeps_it() {
+    let store = Tracer::in_memory(100);
+    let upstream = endpoint::Endpoint::start();
+    let origin = upstream.url().trim_end_matches("/v1").to_owned();
+    let replay = Replay::new(Cassette::new()).record_missing(true);
+    let server = Endpoint::replay(replay.clone())
+        .tracer(&store)
+        .conversation("conv-rerecorded")
+        .upstream(&origin)
+        .unwrap()
+        .start()
+        .unwrap();
+    let request = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"New?"}]}"#;
+    let (status, _, body) = post_raw(&server.addr().to_string(), "/v1/chat/completions", request);
+    assert_eq!(status, 200);
+    assert!(body.concat().contains("chat.completion"), "{body:?}");
+    assert_eq!(upstream.requests.lock().unwrap().len(), 1);
+    replay.check().unwrap();
+    let grown = replay.recorded();
+    assert_eq!(grown.exchanges().len(), 1);
+    assert_eq!(grown.exchanges()[0].request_body, request);
+    assert_eq!(
+        conversation(&store, "conv-rerecorded").len(),
+        1,
+        "stored as a span too"
+    );
+    // Without record_missing, an upstream is refused at start.
+    let refused = Endpoint::replay(Replay::new(Cassette::new()))
+        .upstream(&origin)
+        .unwrap()
+        .start()
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("record_missing(true)"),
+        "{refused}"
+    );
+}

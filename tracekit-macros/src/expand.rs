@@ -469,7 +469,7 @@ fn record_body(
             syn::Pat::Ident(p) => {
                 let ident = &p.ident;
                 let name = LitStr::new(ident.to_string().trim_start_matches("r#"), ident.span());
-                recorded.push(quote_spanned!(ident.span()=> (#name, #krate::replay::arg(&#ident))));
+                recorded.push(quote_spanned!(ident.span()=> (#name, #krate::__private::replay_arg(&#ident))));
             }
             other => {
                 return Err(syn::Error::new(
@@ -492,7 +492,7 @@ fn record_body(
     let replayed = quote_spanned!(at=> #call.replayed::<#ret>());
     let record = quote_spanned!(at=> #call.record(&#out));
     syn::parse2(quote! {{
-        let #call = #krate::replay::Call::new(#name, || ::std::vec![#(#recorded),*]);
+        let #call = #krate::__private::ReplayCall::new(#name, || ::std::vec![#(#recorded),*]);
         if let ::core::option::Option::Some(#value) = #replayed {
             return #value;
         }

@@ -33,6 +33,9 @@ use std::task::{Context as TaskContext, Poll};
 
 pub use serde::Serialize;
 
+/// `#[traced(record)]`'s hooks.
+pub use crate::replay::scope::{arg as replay_arg, Call as ReplayCall};
+
 use crate::span::instrument::Instrumented;
 use crate::span::SpanRef;
 use crate::{

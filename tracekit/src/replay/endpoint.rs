@@ -496,13 +496,7 @@ impl Shared {
             let _ = reader.read_to_end(&mut bytes);
             let exchange = exchange(Body::Whole(String::from_utf8_lossy(&bytes).into_owned()));
             self.store(span, &exchange);
-            let mut reply = tiny_http::Response::from_data(bytes).with_status_code(status);
-            for (n, v) in &passed_on {
-                if let Ok(h) = tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()) {
-                    reply.add_header(h);
-                }
-            }
-            let _ = request.respond(reply);
+            let _ = request.respond(whole(status, bytes, &passed_on));
             Some(exchange)
         }
     }
@@ -584,14 +578,7 @@ fn answer(request: tiny_http::Request, exchange: &Exchange) {
         .collect();
     match &exchange.response {
         Body::Whole(body) => {
-            let mut reply = tiny_http::Response::from_data(body.as_bytes().to_vec())
-                .with_status_code(exchange.status);
-            for (n, v) in &headers {
-                if let Ok(h) = tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()) {
-                    reply.add_header(h);
-                }
-            }
-            let _ = request.respond(reply);
+            let _ = request.respond(whole(exchange.status, body.as_bytes().to_vec(), &headers));
         }
         Body::Chunks(chunks) => {
             let mut out = StreamOut::start(request, exchange.status, &headers);
@@ -717,23 +704,27 @@ fn mask_query(path: &str) -> String {
     format!("{route}?{}", masked.join("&"))
 }
 
-fn json_response(
-    status: u16,
-    body: &serde_json::Value,
-) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..])
-        .expect("a valid header");
-    tiny_http::Response::from_data(body.to_string().into_bytes())
-        .with_status_code(status)
-        .with_header(header)
+type Reply = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
+/// A response with a whole body and these headers (one that tiny_http cannot write is left
+/// out).
+fn whole(status: u16, body: Vec<u8>, headers: &[(String, String)]) -> Reply {
+    let mut reply = tiny_http::Response::from_data(body).with_status_code(status);
+    for (n, v) in headers {
+        if let Ok(h) = tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()) {
+            reply.add_header(h);
+        }
+    }
+    reply
+}
+
+fn json_response(status: u16, body: &serde_json::Value) -> Reply {
+    let content_type = [("Content-Type".to_owned(), "application/json".to_owned())];
+    whole(status, body.to_string().into_bytes(), &content_type)
 }
 
 /// An error in the shape OpenAI's clients read (`error.message`, `error.type`).
-fn error_response(
-    status: u16,
-    kind: &str,
-    message: &str,
-) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn error_response(status: u16, kind: &str, message: &str) -> Reply {
     json_response(
         status,
         &serde_json::json!({"error": {"message": message, "type": kind, "code": kind}}),
@@ -741,7 +732,7 @@ fn error_response(
 }
 
 /// 404 naming the diverging request and the nearest recording.
-fn divergence_response(d: &Divergence) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn divergence_response(d: &Divergence) -> Reply {
     json_response(
         404,
         &serde_json::json!({"error": {

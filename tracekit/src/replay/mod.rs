@@ -65,7 +65,7 @@ mod cassette;
 mod endpoint;
 mod normalize;
 mod replayer;
-mod scope;
+pub(crate) mod scope;
 
 pub use cassette::{Body, Cassette, Exchange, RecordedCall};
 #[cfg(feature = "replay")]
